@@ -1,0 +1,171 @@
+"""公共服务购买平台 — public-service procurement marketplace."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from flask import Flask, g, has_request_context, request, session
+from sqlalchemy import event
+
+from marketplace.config import load_config
+from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+
+log = logging.getLogger("marketplace.request")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(load_config(app.instance_path, config))
+    _configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_cli(app)
+    register_request_logging(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    level = getattr(logging, str(app.config["LOG_LEVEL"]).upper(), logging.INFO)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("marketplace").setLevel(level)
+
+
+def _select_locale():
+    if not has_request_context():
+        return _default_locale()
+    lang = session.get("lang")
+    if lang in _languages():
+        return lang
+    return request.accept_languages.best_match(_languages()) or _default_locale()
+
+
+def _languages():
+    from flask import current_app
+
+    return current_app.config["LANGUAGES"]
+
+
+def _default_locale():
+    from flask import current_app
+
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _import_models() -> None:
+    """Every model module, so metadata (and Alembic autogenerate) sees the whole schema."""
+    import marketplace.auth.models  # noqa: F401
+    import marketplace.core.audit  # noqa: F401
+    import marketplace.core.calendar  # noqa: F401
+    import marketplace.core.districts  # noqa: F401
+    import marketplace.tenders.models  # noqa: F401
+
+
+def register_extensions(app: Flask) -> None:
+    _import_models()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale, default_timezone=app.config["TIMEZONE"])
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "warning"
+
+    from flask_babel import lazy_gettext as _l
+
+    login_manager.login_message = _l("Please sign in to see this page.")
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        from marketplace.auth.models import User
+
+        if not user_id.isdigit():
+            return None
+        return db.session.get(User, int(user_id))
+
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _configure_sqlite(db.engine)
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _configure_sqlite(engine) -> None:
+    """Foreign keys on, and real SAVEPOINT/transaction control (pysqlite's own is off by default)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+
+def register_blueprints(app: Flask) -> None:
+    from marketplace.api.views import bp as api_bp
+    from marketplace.auth.views import bp as auth_bp
+    from marketplace.core.views import bp as main_bp
+    from marketplace.tenders.views import bp as tenders_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(tenders_bp)
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from marketplace.core.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from marketplace.core import templating
+
+    templating.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    from marketplace.core.cli import register
+
+    register(app)
+
+
+def register_request_logging(app: Flask) -> None:
+    @app.before_request
+    def _start_timer():
+        g._started = time.perf_counter()
+
+    @app.after_request
+    def _log_request(response):
+        started = g.pop("_started", None)
+        if started is not None and not request.path.startswith("/static/"):
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            from flask_login import current_user
+
+            user = current_user.get_id() if current_user and current_user.is_authenticated else "-"
+            log.info(
+                "%s %s %s %.1fms user=%s",
+                request.method,
+                request.full_path.rstrip("?"),
+                response.status_code,
+                elapsed_ms,
+                user,
+            )
+        return response

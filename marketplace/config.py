@@ -1,0 +1,105 @@
+"""Configuration. The only module that reads ``os.environ``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from werkzeug.utils import import_string
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app."""
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _database_url(instance_path: Path) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{instance_path / 'marketplace.sqlite3'}"
+    # Hosting platforms often hand out postgres:// or postgresql:// URLs; we use psycopg 3.
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://") :]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def load_config(instance_path: str, overrides: dict | None = None) -> dict:
+    """Build the configuration dict from the environment, then apply ``overrides``.
+
+    ``overrides`` comes from ``create_app(config=...)``; tests use it. When it sets ``TESTING``,
+    the environment's ``SECRET_KEY`` requirement is waived.
+    """
+    overrides = dict(overrides or {})
+    env = overrides.get("ENV") or os.environ.get("MARKETPLACE_ENV", "production")
+    testing = bool(overrides.get("TESTING", False))
+    instance = Path(instance_path)
+
+    config: dict = {
+        "ENV": env,
+        "TESTING": testing,
+        "SECRET_KEY": os.environ.get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": _database_url(instance),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_RECORD_QUERIES": False,
+        "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),
+        "BABEL_DEFAULT_LOCALE": os.environ.get("DEFAULT_LOCALE", "zh_CN"),
+        "BABEL_DEFAULT_TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),
+        "LANGUAGES": ["zh_CN", "en"],
+        "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER", str(instance / "uploads")),
+        # 20 MiB per request: a tender document or bid attachment, never more.
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024),
+        "ALLOWED_DOCUMENT_EXTENSIONS": {"pdf", "png", "jpg", "jpeg", "doc", "docx", "xls", "xlsx", "txt"},
+        "WTF_CSRF_ENABLED": True,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), False),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "PER_PAGE": _int("PER_PAGE", 20),
+        "MAX_PER_PAGE": 100,
+        # Procedure profile overrides: {"public_tender": {"min_days": 25}} (provinces set their own).
+        "PROCEDURE_OVERRIDES": {},
+        # Money sanity bound: no single public-service tender on this platform exceeds this (CNY).
+        "MAX_BUDGET": _int("MAX_BUDGET", 1_000_000_000),
+        "SCHEDULER_ENABLED": _bool(os.environ.get("SCHEDULER_ENABLED"), False),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+    }
+
+    extra = os.environ.get("MARKETPLACE_SETTINGS")
+    if extra:
+        obj = import_string(extra)
+        config.update({k: getattr(obj, k) for k in dir(obj) if k.isupper()})
+
+    config.update(overrides)
+
+    if not config.get("SECRET_KEY"):
+        if config["TESTING"] or config["ENV"] == "development":
+            config["SECRET_KEY"] = "dev-only-secret-key-not-for-production"  # noqa: S105
+        else:
+            raise ConfigError(
+                "SECRET_KEY must be set outside development and testing "
+                "(export SECRET_KEY=... or MARKETPLACE_ENV=development)."
+            )
+    return config

@@ -1,0 +1,118 @@
+"""Command-line verbs: ``users create``, ``seed demo``, ``districts load``, ``calendar load``.
+
+Each command is one transaction: it commits at the end, or rolls back and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from marketplace.core.errors import RuleViolation
+from marketplace.extensions import db
+
+users_cli = AppGroup("users", help="Manage accounts.")
+seed_cli = AppGroup("seed", help="Load demo data.")
+districts_cli = AppGroup("districts", help="Administrative-division reference data.")
+calendar_cli = AppGroup("calendar", help="Working-day calendar.")
+
+
+def _fail(message: str) -> None:
+    db.session.rollback()
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option(
+    "--role", required=True, type=click.Choice(["officer", "org_member", "evaluator", "auditor", "admin"])
+)
+@click.option("--password", required=True)
+@click.option("--name", default="")
+@click.option("--agency", default=None, help="Agency id or exact name (officers only).")
+def create_user_command(email, role, password, name, agency):
+    from marketplace.auth import services
+
+    agency_obj = None
+    if agency:
+        agency_obj = services.find_agency(agency)
+        if agency_obj is None:
+            _fail(f"no agency {agency!r}")
+    try:
+        user = services.create_user(email=email, role=role, password=password, name=name, agency=agency_obj)
+    except RuleViolation as exc:
+        _fail(exc.message)
+    db.session.commit()
+    click.echo(f"Created {user.role} {user.email} (id {user.id})")
+
+
+@users_cli.command("deactivate")
+@click.option("--email", required=True)
+def deactivate_user_command(email):
+    from marketplace.auth import services
+
+    user = services.find_user_by_email(email)
+    if user is None:
+        _fail(f"no user {email!r}")
+    services.set_active(user, False, actor=None)
+    db.session.commit()
+    click.echo(f"Deactivated {user.email}")
+
+
+@seed_cli.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+def seed_demo_command(if_empty):
+    from marketplace import demo
+
+    if if_empty and demo.has_data():
+        click.echo("Database already has data; demo not loaded.")
+        return
+    try:
+        summary = demo.load_demo()
+    except Exception:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    click.echo("Demo data loaded: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+
+
+@seed_cli.command("logins")
+def seed_logins_command():
+    from marketplace import demo
+
+    click.echo(demo.logins_text())
+
+
+@districts_cli.command("load")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def districts_load_command(csv_file: Path):
+    """Load divisions from a CSV with columns code,name,name_en,level,parent_code."""
+    from marketplace.core import districts
+
+    try:
+        rows = districts.read_csv(csv_file.read_text("utf-8-sig"))
+        n = districts.load(rows)
+    except (ValueError, KeyError) as exc:
+        _fail(f"bad districts file: {exc}")
+    db.session.commit()
+    click.echo(f"Loaded {n} divisions.")
+
+
+@calendar_cli.command("load")
+def calendar_load_command():
+    """Insert the bundled official holiday rows that are missing."""
+    from marketplace.core import calendar
+
+    n = calendar.load_bundled()
+    db.session.commit()
+    click.echo(f"Added {n} calendar days.")
+
+
+def register(app: Flask) -> None:
+    for group in (users_cli, seed_cli, districts_cli, calendar_cli):
+        app.cli.add_command(group)

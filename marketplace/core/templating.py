@@ -1,0 +1,80 @@
+"""Jinja filters and globals: local times, money, labels from the catalogues, the policy module."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import request
+from flask_babel import format_datetime, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from marketplace.core import permissions
+from marketplace.core.catalogue import FUNDING_SOURCES, SERVICE_CATEGORIES
+
+
+def money(value) -> str:
+    if value is None:
+        return ""
+    return f"¥{Decimal(value):,.2f}"
+
+
+def localtime(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)
+
+
+def nl2br(value: str) -> Markup:
+    return Markup("<br>").join(escape(value or "").split("\n"))
+
+
+def status_label(status: str) -> str:
+    return {
+        "draft": _("Draft"),
+        "open": _("Open for bids"),
+        "closed": _("Bidding closed"),
+        "cancelled": _("Cancelled"),
+    }.get(status, status)
+
+
+def status_badge(status: str) -> str:
+    return {"draft": "secondary", "open": "success", "closed": "dark", "cancelled": "danger"}.get(
+        status, "light"
+    )
+
+
+def role_label(role: str) -> str:
+    return {
+        "officer": _("Procurement officer"),
+        "org_member": _("Organization member"),
+        "evaluator": _("Evaluator"),
+        "auditor": _("Auditor"),
+        "admin": _("Administrator"),
+    }.get(role, role)
+
+
+def init_app(app) -> None:
+    from marketplace.tenders.procedures import EVALUATION_METHODS, PROFILES
+
+    app.jinja_env.filters.update(
+        money=money,
+        localtime=localtime,
+        nl2br=nl2br,
+        status_label=status_label,
+        status_badge=status_badge,
+        role_label=role_label,
+        category_label=lambda c: SERVICE_CATEGORIES.get(c, c),
+        funding_label=lambda c: FUNDING_SOURCES.get(c, c),
+        method_label=lambda m: PROFILES[m].label if m in PROFILES else m,
+        evaluation_label=lambda m: EVALUATION_METHODS.get(m, m),
+    )
+
+    @app.context_processor
+    def _globals():
+        return {
+            "can": lambda action, obj=None: permissions.can(current_user, action, obj),
+            "current_locale": str(get_locale() or "zh_CN"),
+            "current_path": request.full_path.rstrip("?") if request else "/",
+        }

@@ -1,0 +1,57 @@
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from sqlalchemy import text
+
+from marketplace.auth.views import safe_next
+from marketplace.extensions import db
+from marketplace.tenders import services as tender_services
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def home():
+    return render_template("home.html", tenders=tender_services.open_tenders(limit=12))
+
+
+@bp.route("/lang/<code>", methods=["GET", "POST"])
+def set_language(code: str):
+    from flask import abort, current_app
+
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["lang"] = code
+    return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+
+
+@bp.route("/healthz")
+def healthz():
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@bp.route("/audit")
+def audit_log():
+    from flask_login import current_user
+    from sqlalchemy import select
+
+    from marketplace.core.audit import AuditEvent
+    from marketplace.core.permissions import require
+    from marketplace.core.web import page_args
+
+    require(current_user, "audit.view")
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
+    object_type = request.args.get("object_type", "").strip()[:64]
+    object_id = request.args.get("object_id", "").strip()[:64]
+    action = request.args.get("action", "").strip()[:64]
+    if object_type:
+        stmt = stmt.where(AuditEvent.object_type == object_type)
+    if object_id:
+        stmt = stmt.where(AuditEvent.object_id == object_id)
+    if action:
+        stmt = stmt.where(AuditEvent.action == action)
+    page, per_page = page_args()
+    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
+    args = {
+        k: v for k, v in {"object_type": object_type, "object_id": object_id, "action": action}.items() if v
+    }
+    return render_template("audit_log.html", pagination=pagination, args=args)

@@ -1,0 +1,50 @@
+"""Small helpers every blueprint's views share."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, request
+
+from marketplace.core.errors import RuleViolation
+from marketplace.extensions import db
+
+
+def form_status(form) -> int:
+    """400 when the form shows errors (so clients and tests can tell), else 200."""
+    return 400 if any(field.errors for field in form) else 200
+
+
+def apply_violation(form, exc: RuleViolation, default_field: str | None = None) -> None:
+    """Show a service-layer rule violation next to the field it concerns (or as a form error)."""
+    name = exc.field if exc.field and hasattr(form, exc.field) else default_field
+    if name and hasattr(form, name):
+        field = getattr(form, name)
+        if isinstance(field.errors, tuple):
+            field.errors = list(field.errors)
+        field.errors.append(exc.message)
+    else:
+        form.form_errors.append(exc.message)
+
+
+def get_or_404(model, ident):
+    """Load by primary key; malformed or unknown ids are a 404, never a 500."""
+    try:
+        pk = int(ident) if not isinstance(ident, str) or ident.isdigit() else ident
+    except (TypeError, ValueError):
+        abort(404)
+    obj = db.session.get(model, pk)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def page_args() -> tuple[int, int]:
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    try:
+        per_page = int(request.args.get("per_page", current_app.config["PER_PAGE"]))
+    except ValueError:
+        per_page = current_app.config["PER_PAGE"]
+    per_page = max(1, min(per_page, current_app.config["MAX_PER_PAGE"]))
+    return min(page, 100000), per_page

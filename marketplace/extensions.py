@@ -1,0 +1,22 @@
+"""Extensions, created unbound; ``create_app`` binds them."""
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask_babel import Babel
+from flask_bootstrap import Bootstrap5
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+
+from marketplace.core.db import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+bootstrap = Bootstrap5()
+limiter = Limiter(get_remote_address)
+scheduler = BackgroundScheduler(timezone="UTC")

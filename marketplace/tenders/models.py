@@ -1,0 +1,195 @@
+"""Tenders and what hangs off them before bidding: criteria, documents, amendments, clarifications."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace import clock
+from marketplace.auth.models import Agency, User
+from marketplace.core.db import Money, TimestampMixin, UTCDateTime
+from marketplace.core.districts import District
+from marketplace.extensions import db
+
+DRAFT = "draft"
+OPEN = "open"  # published, accepting bids until the deadline
+CANCELLED = "cancelled"
+CLOSED = "closed"  # deadline passed; bids opened by a later stage
+STATUSES = (DRAFT, OPEN, CLOSED, CANCELLED)
+PUBLIC_STATUSES = (OPEN, CLOSED, CANCELLED)
+
+tender_service_areas = Table(
+    "tender_service_areas",
+    db.Model.metadata,
+    Column("tender_id", ForeignKey("tenders.id", ondelete="CASCADE"), primary_key=True),
+    Column("district_code", ForeignKey("districts.code"), primary_key=True),
+)
+
+
+class Tender(TimestampMixin, db.Model):
+    __tablename__ = "tenders"
+    __table_args__ = (
+        CheckConstraint("budget_ceiling > 0", name="budget_positive"),
+        CheckConstraint("contract_term_months BETWEEN 1 AND 36", name="term_range"),
+        CheckConstraint("status IN ('draft', 'open', 'closed', 'cancelled')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str | None] = mapped_column(String(40), unique=True)
+    title: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False)
+    category: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), nullable=False, index=True)
+    district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"), nullable=False, index=True)
+    method: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
+    evaluation_method: Mapped[str] = mapped_column(String(40), nullable=False)
+    budget_ceiling: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    funding_sources: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    contract_term_months: Mapped[int] = mapped_column(Integer, nullable=False)
+    eligibility: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    reserved_for_small: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    bid_deadline: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+    contact_name: Mapped[str] = mapped_column(String(100), nullable=False, default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), nullable=False, default="")
+    contact_email: Mapped[str] = mapped_column(String(254), nullable=False, default="")
+    not_excluded_confirmed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default=DRAFT, index=True)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+
+    agency: Mapped[Agency] = relationship()
+    district: Mapped[District] = relationship()
+    created_by: Mapped[User] = relationship()
+    service_areas: Mapped[list[District]] = relationship(
+        secondary=tender_service_areas, order_by=District.code
+    )
+    criteria: Mapped[list[Criterion]] = relationship(
+        back_populates="tender", cascade="all, delete-orphan", order_by="Criterion.position"
+    )
+    documents: Mapped[list[TenderDocument]] = relationship(
+        back_populates="tender", cascade="all, delete-orphan", order_by="TenderDocument.id"
+    )
+    amendments: Mapped[list[Amendment]] = relationship(
+        back_populates="tender", cascade="all, delete-orphan", order_by="Amendment.number"
+    )
+    clarifications: Mapped[list[Clarification]] = relationship(
+        back_populates="tender", cascade="all, delete-orphan", order_by="Clarification.id"
+    )
+
+    @property
+    def is_public(self) -> bool:
+        return self.status in PUBLIC_STATUSES
+
+    @property
+    def accepting_bids(self) -> bool:
+        return self.status == OPEN and clock.now() < self.bid_deadline
+
+    @property
+    def display_status(self) -> str:
+        """``open`` tenders whose deadline passed read as closed until the opening job runs."""
+        if self.status == OPEN and clock.now() >= self.bid_deadline:
+            return CLOSED
+        return self.status
+
+    @property
+    def price_criterion(self) -> Criterion | None:
+        return next((c for c in self.criteria if c.is_price), None)
+
+    @property
+    def technical_criteria(self) -> list[Criterion]:
+        return [c for c in self.criteria if not c.is_price]
+
+    def __repr__(self) -> str:
+        return f"<Tender {self.id} {self.status} {self.title!r}>"
+
+
+class Criterion(db.Model):
+    __tablename__ = "criteria"
+    __table_args__ = (
+        CheckConstraint("weight > 0 AND weight <= 100", name="weight_range"),
+        UniqueConstraint("tender_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id", ondelete="CASCADE"), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    weight: Mapped[int] = mapped_column(Integer, nullable=False)
+    is_price: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+
+    tender: Mapped[Tender] = relationship(back_populates="criteria")
+
+
+class TenderDocument(db.Model):
+    __tablename__ = "tender_documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(
+        ForeignKey("tenders.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(120), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    storage_key: Mapped[str] = mapped_column(String(100), nullable=False)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    amendment_id: Mapped[int | None] = mapped_column(ForeignKey("amendments.id"))
+
+    tender: Mapped[Tender] = relationship(back_populates="documents")
+
+
+class Amendment(db.Model):
+    """A change to a published tender (澄清或者修改), with its reason and what changed."""
+
+    __tablename__ = "amendments"
+    __table_args__ = (UniqueConstraint("tender_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id", ondelete="CASCADE"), nullable=False)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    changes: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    previous_deadline: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    new_deadline: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+
+    tender: Mapped[Tender] = relationship(back_populates="amendments")
+
+
+class Clarification(db.Model):
+    """A question from an organization member and the officer's answer. The asker is never public."""
+
+    __tablename__ = "clarifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(
+        ForeignKey("tenders.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    asked_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    question: Mapped[str] = mapped_column(Text, nullable=False)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    tender: Mapped[Tender] = relationship(back_populates="clarifications")
+    asked_by: Mapped[User] = relationship(foreign_keys=[asked_by_id])

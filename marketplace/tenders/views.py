@@ -1,0 +1,467 @@
+"""Tender pages: public search and detail; officer drafting, publication, amendment, cancellation."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from marketplace import clock
+from marketplace.core import documents as document_store
+from marketplace.core.catalogue import SERVICE_CATEGORIES
+from marketplace.core.districts import counties, streets_of
+from marketplace.core.errors import RuleViolation
+from marketplace.core.permissions import can, require
+from marketplace.core.timeutil import local_to_utc, to_local
+from marketplace.core.web import apply_violation, form_status, get_or_404, page_args
+from marketplace.extensions import db
+from marketplace.tenders import services
+from marketplace.tenders.forms import (
+    AmendForm,
+    AnswerForm,
+    CancelForm,
+    DeleteForm,
+    PublishForm,
+    QuestionForm,
+    SearchForm,
+    TenderForm,
+)
+from marketplace.tenders.models import STATUSES, Clarification, Tender, TenderDocument
+from marketplace.tenders.procedures import PROFILES
+
+bp = Blueprint("tenders", __name__, url_prefix="/tenders", template_folder="templates")
+
+
+# --- public ------------------------------------------------------------------------------------
+
+
+def _district_choices(blank: bool = False):
+    choices = [("", _("All"))] if blank else []
+    for county in counties():
+        choices.append((county.code, county.name))
+        for street in streets_of(county.code):
+            choices.append((street.code, f"— {street.name}"))
+    return choices
+
+
+@bp.route("")
+def index():
+    form = SearchForm(request.args)
+    form.category.choices = [("", _("All"))] + [(k, str(v)) for k, v in SERVICE_CATEGORIES.items()]
+    form.district.choices = _district_choices(blank=True)
+    form.method.choices = [("", _("All"))] + [(k, str(p.label)) for k, p in PROFILES.items()]
+    form.status.choices = [
+        ("", _("All")),
+        ("open", _("Open for bids")),
+        ("closed", _("Bidding closed")),
+        ("cancelled", _("Cancelled")),
+    ]
+    form.sort.choices = [
+        ("deadline", _("Deadline, soonest first")),
+        ("-deadline", _("Deadline, latest first")),
+        ("-published", _("Newest first")),
+        ("-budget", _("Budget, highest first")),
+        ("budget", _("Budget, lowest first")),
+    ]
+    filters = services.TenderFilters()
+    valid = form.validate()
+    if valid:
+        if (
+            form.budget_min.data is not None
+            and form.budget_max.data is not None
+            and form.budget_min.data > form.budget_max.data
+        ):
+            form.budget_max.errors = [_("The upper bound is below the lower bound.")]
+            valid = False
+        if (
+            form.deadline_from.data
+            and form.deadline_to.data
+            and form.deadline_from.data > form.deadline_to.data
+        ):
+            form.deadline_to.errors = [_("The end date is before the start date.")]
+            valid = False
+    if valid:
+        filters = services.TenderFilters(
+            q=form.q.data or "",
+            category=form.category.data or "",
+            district=form.district.data or "",
+            method=form.method.data or "",
+            status=form.status.data or "",
+            budget_min=form.budget_min.data,
+            budget_max=form.budget_max.data,
+            deadline_from=form.deadline_from.data,
+            deadline_to=form.deadline_to.data,
+            sort=form.sort.data or "deadline",
+        )
+    page, per_page = page_args()
+    pagination = db.paginate(
+        services.public_tenders_query(filters), page=page, per_page=per_page, error_out=False
+    )
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template(
+        "tenders/index.html", form=form, pagination=pagination, args=args, searched=bool(args)
+    ), (200 if valid else 400)
+
+
+@bp.route("/<int:tender_id>")
+def detail(tender_id: int):
+    tender = get_or_404(Tender, tender_id)
+    require(current_user, "tender.view", tender)
+    pending = []
+    if can(current_user, "clarification.view_pending", tender):
+        pending = [c for c in tender.clarifications if not c.answer]
+    return render_template(
+        "tenders/detail.html",
+        tender=tender,
+        question_form=QuestionForm(),
+        answer_form=AnswerForm(),
+        pending=pending,
+        answered=[c for c in tender.clarifications if c.answer],
+        my_questions=[
+            c
+            for c in tender.clarifications
+            if current_user.is_authenticated and c.asked_by_id == current_user.id and not c.answer
+        ],
+    )
+
+
+@bp.route("/<int:tender_id>/documents/<int:doc_id>")
+def document(tender_id: int, doc_id: int):
+    tender = get_or_404(Tender, tender_id)
+    require(current_user, "tender.view", tender)
+    doc = get_or_404(TenderDocument, doc_id)
+    if doc.tender_id != tender.id:
+        abort(404)
+    path = document_store.path_for(doc.storage_key)
+    if not path.exists():
+        abort(404)
+    return send_file(path, mimetype=doc.content_type, as_attachment=True, download_name=doc.filename)
+
+
+# --- officer: drafting ---------------------------------------------------------------------------
+
+
+@bp.route("/manage")
+@login_required
+def manage():
+    require(current_user, "officer.dashboard")
+    status = request.args.get("status", "")
+    if status not in STATUSES:
+        status = ""
+    page, per_page = page_args()
+    pagination = db.paginate(
+        services.agency_tenders_query(current_user.agency_id or -1, status),
+        page=page,
+        per_page=per_page,
+        error_out=False,
+    )
+    return render_template("tenders/manage.html", pagination=pagination, status=status)
+
+
+def _tender_form(obj=None) -> TenderForm:
+    form = TenderForm()
+    county_choices = [(c.code, c.name) for c in counties()]
+    street_choices = [(s.code, s.name) for c in counties() for s in streets_of(c.code)]
+    form.fill_choices(county_choices, street_choices)
+    return form
+
+
+def _fill_from_tender(form: TenderForm, t: Tender) -> None:
+    for name in (
+        "title",
+        "description",
+        "category",
+        "district_code",
+        "method",
+        "evaluation_method",
+        "budget_ceiling",
+        "contract_term_months",
+        "eligibility",
+        "reserved_for_small",
+        "contact_name",
+        "contact_phone",
+        "contact_email",
+    ):
+        getattr(form, name).data = getattr(t, name)
+    form.funding_sources.data = list(t.funding_sources or [])
+    form.service_area_codes.data = [d.code for d in t.service_areas]
+    form.bid_deadline.data = to_local(t.bid_deadline).replace(tzinfo=None)
+    form.price_weight.data = t.price_criterion.weight if t.price_criterion else None
+    for entry, c in zip(form.criteria.entries, t.technical_criteria, strict=False):
+        entry.form.name.data, entry.form.weight.data, entry.form.description.data = (
+            c.name,
+            c.weight,
+            c.description,
+        )
+
+
+def _input_from_form(form: TenderForm) -> services.TenderInput:
+    criteria = [
+        services.CriterionInput(e.form.name.data or "", e.form.weight.data, e.form.description.data or "")
+        for e in form.criteria.entries
+        if (e.form.name.data or "").strip() or e.form.weight.data
+    ]
+    return services.TenderInput(
+        title=form.title.data,
+        description=form.description.data,
+        category=form.category.data,
+        district_code=form.district_code.data,
+        service_area_codes=form.service_area_codes.data or [],
+        method=form.method.data,
+        evaluation_method=form.evaluation_method.data,
+        budget_ceiling=Decimal(form.budget_ceiling.data),
+        funding_sources=form.funding_sources.data or [],
+        contract_term_months=form.contract_term_months.data,
+        eligibility=form.eligibility.data or "",
+        bid_deadline=local_to_utc(form.bid_deadline.data),
+        price_weight=form.price_weight.data,
+        criteria=criteria,
+        reserved_for_small=form.reserved_for_small.data,
+        contact_name=form.contact_name.data or "",
+        contact_phone=form.contact_phone.data or "",
+        contact_email=form.contact_email.data or "",
+    )
+
+
+def _uploads(field) -> list:
+    return [f for f in (field.data or []) if getattr(f, "filename", "")]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def create():
+    require(current_user, "tender.create")
+    form = _tender_form()
+    if request.method == "GET":
+        form.district_code.data = current_user.agency.district_code
+        form.method.data = "public_tender"
+        form.evaluation_method.data = "comprehensive_scoring"
+        form.funding_sources.data = ["county_budget"]
+        form.bid_deadline.data = to_local(services.default_deadline("public_tender")).replace(tzinfo=None)
+        form.contact_email.data = current_user.email
+    if form.validate_on_submit():
+        try:
+            files = [document_store.store(f) for f in _uploads(form.documents)]
+            tender = services.create_draft(_input_from_form(form), current_user)
+            for stored in files:
+                services.add_document(tender, stored, current_user)
+        except RuleViolation as exc:
+            db.session.rollback()
+            apply_violation(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Draft saved. Check the preview, then publish."), "success")
+            return redirect(url_for("tenders.preview", tender_id=tender.id))
+    return render_template("tenders/form.html", form=form, tender=None), form_status(form)
+
+
+@bp.route("/<int:tender_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(tender_id: int):
+    tender = get_or_404(Tender, tender_id)
+    require(current_user, "tender.edit", tender)
+    form = _tender_form(obj=tender)
+    if request.method == "GET":
+        _fill_from_tender(form, tender)
+    if form.validate_on_submit():
+        try:
+            files = [document_store.store(f) for f in _uploads(form.documents)]
+            services.update_draft(tender, _input_from_form(form), current_user)
+            for stored in files:
+                services.add_document(tender, stored, current_user)
+        except RuleViolation as exc:
+            db.session.rollback()
+            apply_violation(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Draft saved."), "success")
+            return redirect(url_for("tenders.preview", tender_id=tender.id))
+    return render_template(
+        "tenders/form.html", form=form, tender=tender, delete_form=DeleteForm()
+    ), form_status(form)
+
+
+@bp.route("/<int:tender_id>/documents/<int:doc_id>/delete", methods=["POST"])
+@login_required
+def delete_document(tender_id: int, doc_id: int):
+    tender = get_or_404(Tender, tender_id)
+    require(current_user, "tender.edit", tender)
+    doc = get_or_404(TenderDocument, doc_id)
+    if doc.tender_id != tender.id:
+        abort(404)
+    if DeleteForm().validate_on_submit():
+        services.remove_document(tender, doc, current_user)
+        db.session.commit()
+        flash(_("Document removed."), "info")
+    return redirect(url_for("tenders.edit", tender_id=tender.id))
+
+
+@bp.route("/<int:tender_id>/preview")
+@login_required
+def preview(tender_id: int):
+    tender = get_or_404(Tender, tender_id)
+    require(current_user, "tender.manage", tender)
+    problems = services.publication_problems(tender) if tender.status == "draft" else []
+    return render_template(
+        "tenders/preview.html",
+        tender=tender,
+        problems=problems,
+        form=PublishForm(),
+        earliest=services.earliest_deadline_hint(tender.method),
+    )
+
+
+@bp.route("/<int:tender_id>/publish", methods=["POST"])
+@login_required
+def publish(tender_id: int):
+    tender = get_or_404(Tender, tender_id)
+    require(current_user, "tender.publish", tender)
+    form = PublishForm()
+    if form.validate_on_submit():
+        try:
+            services.publish(tender, current_user, confirm_not_excluded=form.confirm_not_excluded.data)
+        except RuleViolation as exc:
+            db.session.rollback()
+            apply_violation(form, exc, default_field="confirm_not_excluded")
+        else:
+            db.session.commit()
+            flash(_("Tender %(ref)s is published.", ref=tender.reference), "success")
+            return redirect(url_for("tenders.detail", tender_id=tender.id))
+    problems = services.publication_problems(tender)
+    return render_template(
+        "tenders/preview.html",
+        tender=tender,
+        problems=problems,
+        form=form,
+        earliest=services.earliest_deadline_hint(tender.method),
+    ), 400
+
+
+# --- officer: after publication -------------------------------------------------------------------
+
+
+@bp.route("/<int:tender_id>/amend", methods=["GET", "POST"])
+@login_required
+def amend(tender_id: int):
+    tender = get_or_404(Tender, tender_id)
+    require(current_user, "tender.amend", tender)
+    form = AmendForm()
+    if request.method == "GET":
+        for name in (
+            "description",
+            "budget_ceiling",
+            "contract_term_months",
+            "contact_name",
+            "contact_phone",
+            "contact_email",
+        ):
+            getattr(form, name).data = getattr(tender, name)
+        form.bid_deadline.data = to_local(tender.bid_deadline).replace(tzinfo=None)
+    if form.validate_on_submit():
+        try:
+            files = [document_store.store(f) for f in _uploads(form.documents)]
+            services.amend(
+                tender,
+                services.AmendmentInput(
+                    reason=form.reason.data,
+                    description=form.description.data,
+                    budget_ceiling=form.budget_ceiling.data,
+                    contract_term_months=form.contract_term_months.data,
+                    bid_deadline=local_to_utc(form.bid_deadline.data),
+                    contact_name=form.contact_name.data or "",
+                    contact_phone=form.contact_phone.data or "",
+                    contact_email=form.contact_email.data or "",
+                    documents=files,
+                ),
+                current_user,
+            )
+        except RuleViolation as exc:
+            db.session.rollback()
+            apply_violation(form, exc, default_field="reason")
+        else:
+            db.session.commit()
+            flash(_("The amendment is published."), "success")
+            return redirect(url_for("tenders.detail", tender_id=tender.id))
+    days_left = (tender.bid_deadline - clock.now()).total_seconds() / 86400
+    return render_template(
+        "tenders/amend.html",
+        form=form,
+        tender=tender,
+        days_left=days_left,
+        min_date=services.amendment_min_deadline_date(),
+    ), form_status(form)
+
+
+@bp.route("/<int:tender_id>/cancel", methods=["GET", "POST"])
+@login_required
+def cancel(tender_id: int):
+    tender = get_or_404(Tender, tender_id)
+    require(current_user, "tender.cancel", tender)
+    form = CancelForm()
+    if form.validate_on_submit():
+        try:
+            services.cancel(tender, form.reason.data, current_user)
+        except RuleViolation as exc:
+            db.session.rollback()
+            apply_violation(form, exc, default_field="reason")
+        else:
+            db.session.commit()
+            flash(_("The tender is cancelled."), "warning")
+            return redirect(url_for("tenders.detail", tender_id=tender.id))
+    return render_template("tenders/cancel.html", form=form, tender=tender), form_status(form)
+
+
+# --- clarifications ------------------------------------------------------------------------------
+
+
+@bp.route("/<int:tender_id>/questions", methods=["POST"])
+@login_required
+def ask(tender_id: int):
+    tender = get_or_404(Tender, tender_id)
+    require(current_user, "clarification.ask", tender)
+    form = QuestionForm()
+    if form.validate_on_submit():
+        try:
+            services.ask_clarification(tender, form.question.data, current_user)
+        except RuleViolation as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(
+                _("Your question was sent. The answer will appear on this page; your name is not shown."),
+                "success",
+            )
+            return redirect(url_for("tenders.detail", tender_id=tender.id))
+    else:
+        for errors in form.errors.values():
+            for e in errors:
+                flash(e, "danger")
+    return redirect(url_for("tenders.detail", tender_id=tender.id))
+
+
+@bp.route("/<int:tender_id>/questions/<int:question_id>/answer", methods=["POST"])
+@login_required
+def answer(tender_id: int, question_id: int):
+    tender = get_or_404(Tender, tender_id)
+    require(current_user, "clarification.answer", tender)
+    clarification = get_or_404(Clarification, question_id)
+    if clarification.tender_id != tender.id:
+        abort(404)
+    form = AnswerForm()
+    if form.validate_on_submit():
+        try:
+            services.answer_clarification(clarification, form.answer.data, current_user)
+        except RuleViolation as exc:
+            db.session.rollback()
+            flash(exc.message, "danger")
+        else:
+            db.session.commit()
+            flash(_("The answer is published."), "success")
+    else:
+        for errors in form.errors.values():
+            for e in errors:
+                flash(e, "danger")
+    return redirect(url_for("tenders.detail", tender_id=tender.id))

@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 setup: $(STAMP) translations
 
 translations: $(STAMP)
-	$(BIN)/pybabel compile --use-fuzzy -q -d marketplace/translations
+	$(BIN)/pybabel compile --use-fuzzy -d marketplace/translations >/dev/null
 
 migrate: setup
 	$(FLASK) db upgrade

@@ -1,0 +1,197 @@
+"""Browser fixtures: the real app served from a subprocess, and a headless system Chromium.
+
+Self-contained on purpose: nothing here depends on ``tests/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+STARTUP_TIMEOUT = 30.0
+PAGE_TIMEOUT_MS = 10_000
+
+
+def _flask_cli() -> str:
+    """The ``flask`` script of the interpreter running the tests (works in any virtualenv)."""
+    return str(Path(sys.executable).parent / "flask")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _server_env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("SECRET_KEY", "MARKETPLACE_SETTINGS", "TEST_DATABASE_URL", "FLASK_APP"):
+        env.pop(name, None)
+    env.update(
+        {
+            "MARKETPLACE_ENV": "development",
+            "DATABASE_URL": f"sqlite:///{tmp / 'live.sqlite3'}",
+            "UPLOAD_FOLDER": str(tmp / "uploads"),
+            "RATELIMIT_ENABLED": "0",
+            "DEFAULT_LOCALE": "en",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
+
+
+def _run_cli(args: list[str], env: dict[str, str]) -> None:
+    cmd = [_flask_cli(), "--app", "marketplace", *args]
+    result = subprocess.run(
+        cmd, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"`{' '.join(cmd)}` exited with {result.returncode}\n"
+            f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}",
+            pytrace=False,
+        )
+
+
+class LiveServer:
+    def __init__(self, url: str, process: subprocess.Popen, log_path: Path):
+        self.url = url
+        self.process = process
+        self.log_path = log_path
+
+    def output(self) -> str:
+        try:
+            return self.log_path.read_text("utf-8", errors="replace")
+        except OSError:
+            return ""
+
+
+def _wait_until_healthy(server: LiveServer) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            pytest.fail(
+                f"The app server exited with {server.process.returncode} before answering.\n"
+                f"--- server output ---\n{server.output()}",
+                pytrace=False,
+            )
+        try:
+            with urllib.request.urlopen(f"{server.url}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+            last_error = exc
+        time.sleep(0.1)
+    pytest.fail(
+        f"The app server did not answer {server.url}/healthz within {STARTUP_TIMEOUT:.0f} s "
+        f"(last error: {last_error}).\n--- server output ---\n{server.output()}",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory):
+    """The app on a fresh, migrated and demo-seeded SQLite database, served on a free local port."""
+    tmp = tmp_path_factory.mktemp("live")
+    env = _server_env(tmp)
+    _run_cli(["db", "upgrade"], env)
+    _run_cli(["seed", "demo"], env)
+
+    port = _free_port()
+    log_path = tmp / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [_flask_cli(), "--app", "marketplace", "run", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
+    try:
+        _wait_until_healthy(server)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless system Chromium driven by Playwright; skipped when either is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium fonts-noto-cjk)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        pytest.skip(f"playwright cannot be imported, so Chromium at {CHROMIUM} cannot be driven: {exc}")
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's report on the item so fixtures can tell whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+@pytest.fixture
+def new_page(browser, request):
+    """``new_page()`` opens a page in a fresh browser context (own cookies, English UI).
+
+    At teardown every context is closed; if the test failed, each page is first saved as a
+    screenshot under ``test-artifacts/``.
+    """
+    contexts: list = []
+
+    def _new_page():
+        context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield _new_page
+
+    report = getattr(request.node, "rep_call", None)
+    failed = report is not None and report.failed
+    for i, context in enumerate(contexts):
+        if failed:
+            for j, page in enumerate(context.pages):
+                target = ARTIFACTS / f"{request.node.name}-{i}-{j}.png"
+                try:
+                    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(target), full_page=True)
+                    print(f"screenshot of {page.url} saved to {target}")
+                except Exception as exc:  # noqa: BLE001 - must not hide the real failure
+                    print(f"could not save a screenshot of {page.url}: {exc}")
+        context.close()

@@ -48,7 +48,7 @@ def app(database_url, tmp_path_factory):
             "SQLALCHEMY_DATABASE_URI": database_url,
             "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
             "WTF_CSRF_ENABLED": False,
-            "RATELIMIT_ENABLED": False,
+            "RATELIMIT_ENABLED": True,
             "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
             "BABEL_DEFAULT_LOCALE": "en",
             "LOG_LEVEL": "WARNING",
@@ -100,15 +100,12 @@ def csrf(app):
     app.config["WTF_CSRF_ENABLED"] = False
 
 
-@pytest.fixture
-def rate_limits(app):
-    app.config["RATELIMIT_ENABLED"] = True
-    limiter.enabled = True
-    limiter.reset()
-    yield
-    limiter.reset()
-    app.config["RATELIMIT_ENABLED"] = False
-    limiter.enabled = False
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits(request):
+    """Rate-limit counters start empty in every test that uses the app."""
+    if "app" in request.fixturenames:
+        with request.getfixturevalue("app").app_context():
+            limiter.reset()
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ CHROMIUM_ARGS = [
 ]
 STARTUP_TIMEOUT = 30.0
 PAGE_TIMEOUT_MS = 10_000
+SERVER_LOG_TAIL = 80
 
 
 def _flask_cli() -> str:
@@ -159,9 +160,13 @@ def browser():
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Remember each phase's report on the item so fixtures can tell whether the test failed."""
+    """Keep each phase's report on the item (for ``new_page``); on failure add the server's log."""
     report = yield
     setattr(item, f"rep_{report.when}", report)
+    server = getattr(item, "funcargs", {}).get("live_server")
+    if report.failed and report.when == "call" and isinstance(server, LiveServer):
+        tail = "\n".join(server.output().splitlines()[-SERVER_LOG_TAIL:])
+        report.sections.append((f"live server output (last {SERVER_LOG_TAIL} lines)", tail))
     return report
 
 

@@ -6,11 +6,13 @@ The schema is built by the Alembic migrations (not ``create_all``), so every tes
 
 from __future__ import annotations
 
+import contextvars
 import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import _app_ctx_id
 from sqlalchemy import orm
@@ -87,8 +89,20 @@ def _frozen_clock():
     clock.reset()
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs in a fresh context, with its own app context, ``g`` and session.
+
+    Without this, requests would reuse the test's app context (Flask only pushes one when none is
+    active) and share ``g`` (where Flask-Login caches the user) across requests.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app, db):
+    app.test_client_class = IsolatedClient
     return app.test_client()
 
 

@@ -21,11 +21,15 @@ def world() -> dict:
     agency = auth_services.create_agency(name="东城区民政局", district_code="110101")
     other_agency = auth_services.create_agency(name="东城区卫健委", district_code="110101")
     users = {
-        "officer": auth_services.create_user(email="officer@test.org", role="officer", password=PASSWORD,
-                                             agency=agency),
-        "other_officer": auth_services.create_user(email="other@test.org", role="officer", password=PASSWORD,
-                                                   agency=other_agency),
-        "org_member": auth_services.create_user(email="member@test.org", role="org_member", password=PASSWORD),
+        "officer": auth_services.create_user(
+            email="officer@test.org", role="officer", password=PASSWORD, agency=agency
+        ),
+        "other_officer": auth_services.create_user(
+            email="other@test.org", role="officer", password=PASSWORD, agency=other_agency
+        ),
+        "org_member": auth_services.create_user(
+            email="member@test.org", role="org_member", password=PASSWORD
+        ),
         "evaluator": auth_services.create_user(email="expert@test.org", role="evaluator", password=PASSWORD),
         "auditor": auth_services.create_user(email="auditor@test.org", role="auditor", password=PASSWORD),
         "admin": auth_services.create_user(email="admin@test.org", role="admin", password=PASSWORD),
@@ -57,7 +61,11 @@ def tender_input(**overrides) -> TenderInput:
         eligibility="登记满一年 Registered for a year",
         bid_deadline=deadline_in(30),
         price_weight=30,
-        criteria=[CriterionInput("服务方案 Plan", 40), CriterionInput("团队 Team", 20), CriterionInput("经验", 10)],
+        criteria=[
+            CriterionInput("服务方案 Plan", 40),
+            CriterionInput("团队 Team", 20),
+            CriterionInput("经验", 10),
+        ],
         contact_name="王老师",
         contact_phone="010-12345678",
         contact_email="buyer@test.org",

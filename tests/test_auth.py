@@ -48,25 +48,38 @@ def test_deactivated_session_is_dropped(client, world, login_as, db):
 
 
 def test_login_redirect_stays_on_site(client, world):
-    r = client.post("/auth/login?next=https://evil.example/", data={"email": "officer@test.org",
-                                                                     "password": PASSWORD})
+    r = client.post(
+        "/auth/login?next=https://evil.example/", data={"email": "officer@test.org", "password": PASSWORD}
+    )
     assert r.headers["Location"] == "/"
     client.post("/auth/logout")
-    r = client.post("/auth/login?next=/tenders/manage", data={"email": "officer@test.org", "password": PASSWORD})
+    r = client.post(
+        "/auth/login?next=/tenders/manage", data={"email": "officer@test.org", "password": PASSWORD}
+    )
     assert r.headers["Location"] == "/tenders/manage"
 
 
 def test_change_password(client, world, login_as, db):
     login_as("org_member")
-    r = client.post("/auth/password", data={"current_password": "wrong", "new_password": "a-new-password-1",
-                                            "confirm": "a-new-password-1"})
+    r = client.post(
+        "/auth/password",
+        data={"current_password": "wrong", "new_password": "a-new-password-1", "confirm": "a-new-password-1"},
+    )
     assert r.status_code == 400 and b"not correct" in r.data
-    r = client.post("/auth/password", data={"current_password": PASSWORD, "new_password": "short",
-                                            "confirm": "short"})
+    r = client.post(
+        "/auth/password", data={"current_password": PASSWORD, "new_password": "short", "confirm": "short"}
+    )
     assert r.status_code == 400
-    r = client.post("/auth/password", data={"current_password": PASSWORD, "new_password": "a-new-password-1",
-                                            "confirm": "a-new-password-1"})
+    r = client.post(
+        "/auth/password",
+        data={
+            "current_password": PASSWORD,
+            "new_password": "a-new-password-1",
+            "confirm": "a-new-password-1",
+        },
+    )
     assert r.status_code == 302
+    db.session.expire_all()
     assert db.session.get(User, world["org_member"].id).check_password("a-new-password-1")
 
 
@@ -84,7 +97,9 @@ def test_create_user_rules(world, db):
 
 
 def test_login_is_rate_limited(client, world):
-    codes = [client.post("/auth/login", data={"email": "officer@test.org", "password": "x"}).status_code
-             for _ in range(12)]
+    codes = [
+        client.post("/auth/login", data={"email": "officer@test.org", "password": "x"}).status_code
+        for _ in range(12)
+    ]
     assert codes[:10] == [400] * 10
     assert codes[-1] == 429

@@ -7,18 +7,45 @@ from tests.factories import PASSWORD
 
 def test_users_create(app, world, db):
     runner = app.test_cli_runner()
-    r = runner.invoke(args=["users", "create", "--email", "new@test.org", "--role", "officer", "--password",
-                            PASSWORD, "--agency", str(world["agency"].id)])
+    r = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "new@test.org",
+            "--role",
+            "officer",
+            "--password",
+            PASSWORD,
+            "--agency",
+            str(world["agency"].id),
+        ]
+    )
     assert r.exit_code == 0, r.output
     user = db.session.scalar(select(User).where(User.email == "new@test.org"))
     assert user.agency_id == world["agency"].id and user.check_password(PASSWORD)
-    r = runner.invoke(args=["users", "create", "--email", "x@test.org", "--role", "officer", "--password",
-                            PASSWORD, "--agency", "No such agency"])
+    r = runner.invoke(
+        args=[
+            "users",
+            "create",
+            "--email",
+            "x@test.org",
+            "--role",
+            "officer",
+            "--password",
+            PASSWORD,
+            "--agency",
+            "No such agency",
+        ]
+    )
     assert r.exit_code == 1 and "no agency" in r.output
-    r = runner.invoke(args=["users", "create", "--email", "new@test.org", "--role", "auditor", "--password",
-                            PASSWORD])
+    r = runner.invoke(
+        args=["users", "create", "--email", "new@test.org", "--role", "auditor", "--password", PASSWORD]
+    )
     assert r.exit_code == 1 and "already exists" in r.output
-    r = runner.invoke(args=["users", "create", "--email", "y@test.org", "--role", "king", "--password", PASSWORD])
+    r = runner.invoke(
+        args=["users", "create", "--email", "y@test.org", "--role", "king", "--password", PASSWORD]
+    )
     assert r.exit_code != 0
 
 
@@ -32,7 +59,8 @@ def test_seed_demo(app, db):
     officer = db.session.scalar(select(User).where(User.email == "officer@example.org"))
     assert officer.check_password("demo-password") and officer.agency is not None
     assert {u.email for u in db.session.scalars(select(User).where(User.role == "evaluator"))} == {
-        f"expert{i}@example.org" for i in range(1, 6)}
+        f"expert{i}@example.org" for i in range(1, 6)
+    }
     r = runner.invoke(args=["seed", "demo", "--if-empty"])
     assert "already has data" in r.output
     assert db.session.scalar(select(func.count()).select_from(Tender)) == 30
@@ -45,8 +73,11 @@ def test_seed_logins_lists_demo_accounts(app):
 
 def test_districts_load(app, db, tmp_path):
     f = tmp_path / "d.csv"
-    f.write_text("code,name,name_en,level,parent_code\n110102,西城区,Xicheng,county,\n"
-                 "110102001,西长安街街道,,street,110102\n", "utf-8")
+    f.write_text(
+        "code,name,name_en,level,parent_code\n110102,西城区,Xicheng,county,\n"
+        "110102001,西长安街街道,,street,110102\n",
+        "utf-8",
+    )
     r = app.test_cli_runner().invoke(args=["districts", "load", str(f)])
     assert r.exit_code == 0, r.output
     bad = tmp_path / "bad.csv"

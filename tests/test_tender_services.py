@@ -35,8 +35,10 @@ def test_create_draft_writes_audit_event(world, db):
     [
         ({"price_weight": 30, "criteria": [CriterionInput("Plan", 50)]}, "criteria"),  # sums to 80
         ({"price_weight": 5, "criteria": [CriterionInput("Plan", 95)]}, "price_weight"),  # price < 10
-        ({"method": "competitive_consultation", "price_weight": 40, "criteria": [CriterionInput("P", 60)]},
-         "price_weight"),  # consultation: 10-30
+        (
+            {"method": "competitive_consultation", "price_weight": 40, "criteria": [CriterionInput("P", 60)]},
+            "price_weight",
+        ),  # consultation: 10-30
         ({"budget_ceiling": Decimal("-5")}, "budget_ceiling"),
         ({"budget_ceiling": Decimal("0")}, "budget_ceiling"),
         ({"budget_ceiling": Decimal("1e12")}, "budget_ceiling"),
@@ -100,15 +102,24 @@ def test_publish_counts_working_days_for_negotiation(world, db):
     # Competitive negotiation: 3 working days. From Tue 10 Mar: Wed, Thu, Fri 13 Mar.
     kw = {"method": "competitive_negotiation", "price_weight": 30}
     assert services.publication_problems(factories.draft(world["officer"], bid_deadline=deadline_in(2), **kw))
-    assert not services.publication_problems(factories.draft(world["officer"], bid_deadline=deadline_in(3), **kw))
+    assert not services.publication_problems(
+        factories.draft(world["officer"], bid_deadline=deadline_in(3), **kw)
+    )
 
 
 def test_working_days_skip_holidays(world, db):
     # Published Wed 30 Sep 2026: 3 WD = Thu 8, Fri 9, Sat 10 Oct (a make-up working day).
     clock.set_now(clock.now().replace(month=9, day=30))
-    kw = {"method": "request_for_quotation", "evaluation_method": "lowest_price", "price_weight": 100,
-          "criteria": []}
-    assert services.earliest_deadline_date("request_for_quotation", clock.now().date()).isoformat() == "2026-10-10"
+    kw = {
+        "method": "request_for_quotation",
+        "evaluation_method": "lowest_price",
+        "price_weight": 100,
+        "criteria": [],
+    }
+    assert (
+        services.earliest_deadline_date("request_for_quotation", clock.now().date()).isoformat()
+        == "2026-10-10"
+    )
     too_early = factories.draft(world["officer"], bid_deadline=deadline_in(9), **kw)  # Fri 9 Oct
     assert services.publication_problems(too_early)
 
@@ -131,8 +142,9 @@ def test_procedure_overrides_come_from_config(app, world, db):
 
 def test_update_draft_replaces_criteria(world, db):
     t = factories.draft(world["officer"])
-    services.update_draft(t, factories.tender_input(price_weight=20, criteria=[CriterionInput("Plan", 80)]),
-                          world["officer"])
+    services.update_draft(
+        t, factories.tender_input(price_weight=20, criteria=[CriterionInput("Plan", 80)]), world["officer"]
+    )
     db.session.flush()
     assert [(c.name, c.weight) for c in t.criteria] == [("价格 Price", 20), ("Plan", 80)]
     (ev,) = _events(db, "tender.update")
@@ -147,8 +159,11 @@ def test_published_tender_cannot_be_edited_as_draft(world, db):
 
 def test_amend_records_reason_and_changes(world, db):
     t = factories.published(world["officer"], bid_deadline=deadline_in(30))
-    a = services.amend(t, AmendmentInput(reason="预算调整 Budget revised", budget_ceiling=Decimal("500000")),
-                       world["officer"])
+    a = services.amend(
+        t,
+        AmendmentInput(reason="预算调整 Budget revised", budget_ceiling=Decimal("500000")),
+        world["officer"],
+    )
     assert a.number == 1 and t.budget_ceiling == Decimal("500000")
     assert a.changes["budget_ceiling"] == ["480000.00", "500000"]
     assert a.previous_deadline == a.new_deadline == t.bid_deadline
@@ -165,12 +180,24 @@ def test_amend_with_under_15_days_left_must_move_deadline(world, db):
     earliest = services.amendment_min_deadline_date()
     assert earliest.isoformat() == "2026-04-07"
     with pytest.raises(RuleViolation):
-        services.amend(t, AmendmentInput(reason="Scope clarified", description="New text",
-                                         bid_deadline=start_of_local_day(earliest) - timedelta(hours=15)),
-                       world["officer"])
-    a = services.amend(t, AmendmentInput(reason="Scope clarified", description="New text",
-                                         bid_deadline=start_of_local_day(earliest) + timedelta(hours=9)),
-                       world["officer"])
+        services.amend(
+            t,
+            AmendmentInput(
+                reason="Scope clarified",
+                description="New text",
+                bid_deadline=start_of_local_day(earliest) - timedelta(hours=15),
+            ),
+            world["officer"],
+        )
+    a = services.amend(
+        t,
+        AmendmentInput(
+            reason="Scope clarified",
+            description="New text",
+            bid_deadline=start_of_local_day(earliest) + timedelta(hours=9),
+        ),
+        world["officer"],
+    )
     assert a.new_deadline > a.previous_deadline and t.description == "New text"
 
 
@@ -220,8 +247,14 @@ def test_clarification_flow(world, db):
 def test_search_filters(world, db):
     o = world["officer"]
     a = factories.published(o, title="助餐服务 Meal service", budget_ceiling=Decimal("100000"))
-    b = factories.published(o, title="托育 Childcare", category="childcare", budget_ceiling=Decimal("900000"),
-                            service_area_codes=["110101003"], bid_deadline=deadline_in(42))
+    b = factories.published(
+        o,
+        title="托育 Childcare",
+        category="childcare",
+        budget_ceiling=Decimal("900000"),
+        service_area_codes=["110101003"],
+        bid_deadline=deadline_in(42),
+    )
     c = factories.published(o, title="100%_literal", budget_ceiling=Decimal("200000"))
     factories.draft(o, title="助餐 draft never public")
     services.cancel(c, "withdrawn", o)

@@ -85,6 +85,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_BUDGET": _int("MAX_BUDGET", 1_000_000_000),
         "SCHEDULER_ENABLED": _bool(os.environ.get("SCHEDULER_ENABLED"), False),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # werkzeug's default (scrypt). The test suite lowers it: hashing is not what it tests.
+        "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
     }
 
     extra = os.environ.get("MARKETPLACE_SETTINGS")

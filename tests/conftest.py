@@ -54,6 +54,7 @@ def app(database_url, tmp_path_factory):
             "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("uploads")),
             "BABEL_DEFAULT_LOCALE": "en",
             "LOG_LEVEL": "WARNING",
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         }
     )
     with app.app_context():

@@ -45,7 +45,7 @@ format: setup
 	$(BIN)/ruff format .
 
 bench: setup
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench   # BENCH_DATABASE_URL=postgresql+psycopg://... adds PostgreSQL
 
 extract: setup
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o marketplace/translations/messages.pot .

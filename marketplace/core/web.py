@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, request
+from flask import abort, current_app, flash, request
 
 from marketplace.core.errors import RuleViolation
 from marketplace.extensions import db
@@ -48,3 +48,28 @@ def page_args() -> tuple[int, int]:
         per_page = current_app.config["PER_PAGE"]
     per_page = max(1, min(per_page, current_app.config["MAX_PER_PAGE"]))
     return min(page, 100000), per_page
+
+
+def commit_verb(form, verb, default_field: str | None = None) -> bool:
+    """Run a service verb as this request's transaction.
+
+    On success commit and return True. On a rule violation roll back (nothing is saved), show the
+    message next to its field (or flash it when there is no form to show), and return False.
+    """
+    try:
+        verb()
+    except RuleViolation as exc:
+        db.session.rollback()
+        if form is None:
+            flash(exc.message, "danger")
+        else:
+            apply_violation(form, exc, default_field)
+        return False
+    db.session.commit()
+    return True
+
+
+def flash_form_errors(form) -> None:
+    for errors in form.errors.values():
+        for message in errors:
+            flash(message, "danger")

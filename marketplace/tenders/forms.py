@@ -30,6 +30,21 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
+def budget_field() -> DecimalField:
+    return DecimalField(
+        _l("Budget ceiling (yuan)"),
+        places=2,
+        validators=[
+            InputRequired(),
+            NumberRange(
+                min=0.01,
+                max=1_000_000_000,
+                message=_l("Enter an amount between 0.01 and 1,000,000,000 yuan."),
+            ),
+        ],
+    )
+
+
 class CriterionForm(Form):
     name = StringField(_l("Criterion"), validators=[Optional(), Length(max=200)])
     weight = IntegerField(_l("Weight"), validators=[Optional(), NumberRange(min=1, max=100)])
@@ -46,18 +61,7 @@ class TenderForm(FlaskForm):
     service_area_codes = SelectMultipleField(_l("Service area (streets)"), validators=[Optional()])
     method = SelectField(_l("Procurement method"), validators=[DataRequired()])
     evaluation_method = SelectField(_l("Evaluation method"), validators=[DataRequired()])
-    budget_ceiling = DecimalField(
-        _l("Budget ceiling (yuan)"),
-        places=2,
-        validators=[
-            InputRequired(),
-            NumberRange(
-                min=0.01,
-                max=1_000_000_000,
-                message=_l("Enter an amount between 0.01 and 1,000,000,000 yuan."),
-            ),
-        ],
-    )
+    budget_ceiling = budget_field()
     funding_sources = MultiCheckboxField(_l("Funding sources"), validators=[DataRequired()])
     contract_term_months = IntegerField(
         _l("Contract term (months)"), validators=[InputRequired(), NumberRange(min=1, max=36)], default=12
@@ -102,18 +106,7 @@ class AmendForm(FlaskForm):
     description = TextAreaField(
         _l("Description of the service"), validators=[DataRequired(), Length(max=20000)]
     )
-    budget_ceiling = DecimalField(
-        _l("Budget ceiling (yuan)"),
-        places=2,
-        validators=[
-            InputRequired(),
-            NumberRange(
-                min=0.01,
-                max=1_000_000_000,
-                message=_l("Enter an amount between 0.01 and 1,000,000,000 yuan."),
-            ),
-        ],
-    )
+    budget_ceiling = budget_field()
     contract_term_months = IntegerField(
         _l("Contract term (months)"), validators=[InputRequired(), NumberRange(min=1, max=36)]
     )

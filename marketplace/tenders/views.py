@@ -15,7 +15,14 @@ from marketplace.core.districts import counties, streets_of
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import can, require
 from marketplace.core.timeutil import local_to_utc, to_local
-from marketplace.core.web import apply_violation, form_status, get_or_404, page_args
+from marketplace.core.web import (
+    apply_violation,
+    commit_verb,
+    flash_form_errors,
+    form_status,
+    get_or_404,
+    page_args,
+)
 from marketplace.extensions import db
 from marketplace.tenders import services
 from marketplace.tenders.forms import (
@@ -319,16 +326,13 @@ def publish(tender_id: int):
     tender = get_or_404(Tender, tender_id)
     require(current_user, "tender.publish", tender)
     form = PublishForm()
-    if form.validate_on_submit():
-        try:
-            services.publish(tender, current_user, confirm_not_excluded=form.confirm_not_excluded.data)
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_violation(form, exc, default_field="confirm_not_excluded")
-        else:
-            db.session.commit()
-            flash(_("Tender %(ref)s is published.", ref=tender.reference), "success")
-            return redirect(url_for("tenders.detail", tender_id=tender.id))
+    if form.validate_on_submit() and commit_verb(
+        form,
+        lambda: services.publish(tender, current_user, confirm_not_excluded=form.confirm_not_excluded.data),
+        default_field="confirm_not_excluded",
+    ):
+        flash(_("Tender %(ref)s is published.", ref=tender.reference), "success")
+        return redirect(url_for("tenders.detail", tender_id=tender.id))
     problems = services.publication_problems(tender)
     return render_template(
         "tenders/preview.html",
@@ -400,16 +404,11 @@ def cancel(tender_id: int):
     tender = get_or_404(Tender, tender_id)
     require(current_user, "tender.cancel", tender)
     form = CancelForm()
-    if form.validate_on_submit():
-        try:
-            services.cancel(tender, form.reason.data, current_user)
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_violation(form, exc, default_field="reason")
-        else:
-            db.session.commit()
-            flash(_("The tender is cancelled."), "warning")
-            return redirect(url_for("tenders.detail", tender_id=tender.id))
+    if form.validate_on_submit() and commit_verb(
+        form, lambda: services.cancel(tender, form.reason.data, current_user), default_field="reason"
+    ):
+        flash(_("The tender is cancelled."), "warning")
+        return redirect(url_for("tenders.detail", tender_id=tender.id))
     return render_template("tenders/cancel.html", form=form, tender=tender), form_status(form)
 
 
@@ -423,22 +422,14 @@ def ask(tender_id: int):
     require(current_user, "clarification.ask", tender)
     form = QuestionForm()
     if form.validate_on_submit():
-        try:
-            services.ask_clarification(tender, form.question.data, current_user)
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
+        if commit_verb(None, lambda: services.ask_clarification(tender, form.question.data, current_user)):
             flash(
                 _("Your question was sent. The answer will appear on this page; your name is not shown."),
                 "success",
             )
             return redirect(url_for("tenders.detail", tender_id=tender.id))
     else:
-        for errors in form.errors.values():
-            for e in errors:
-                flash(e, "danger")
+        flash_form_errors(form)
     return redirect(url_for("tenders.detail", tender_id=tender.id))
 
 
@@ -452,16 +443,10 @@ def answer(tender_id: int, question_id: int):
         abort(404)
     form = AnswerForm()
     if form.validate_on_submit():
-        try:
-            services.answer_clarification(clarification, form.answer.data, current_user)
-        except RuleViolation as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
+        if commit_verb(
+            None, lambda: services.answer_clarification(clarification, form.answer.data, current_user)
+        ):
             flash(_("The answer is published."), "success")
     else:
-        for errors in form.errors.values():
-            for e in errors:
-                flash(e, "danger")
+        flash_form_errors(form)
     return redirect(url_for("tenders.detail", tender_id=tender.id))

@@ -48,9 +48,12 @@ class User(UserMixin, TimestampMixin, db.Model):
     role: Mapped[str] = mapped_column(String(20), nullable=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    # Organization members belong to exactly one organization.
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     last_login_at: Mapped[datetime | None] = mapped_column()
 
     agency: Mapped[Agency | None] = relationship(back_populates="members")
+    organization = relationship("Organization", backref="members")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts

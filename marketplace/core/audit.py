@@ -30,6 +30,8 @@ class AuditEvent(db.Model):
     object_id: Mapped[str] = mapped_column(String(64), nullable=False)
     summary: Mapped[str] = mapped_column(Text, nullable=False)
     changes: Mapped[dict | None] = mapped_column(JSON)
+    # The tender an event belongs to, if any: bid events stay hidden until that tender's bids are opened.
+    tender_id: Mapped[int | None] = mapped_column(ForeignKey("tenders.id"), index=True)
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.id} {self.action} {self.object_type}:{self.object_id}>"
@@ -71,12 +73,15 @@ def record(
     obj_id: Any,
     summary: str,
     changes: dict | None = None,
+    tender_id: int | None = None,
 ) -> AuditEvent:
     """Add an audit event to the current transaction (the caller commits)."""
     if actor is None or getattr(actor, "is_anonymous", False):
         actor_id, label = None, "system"
     else:
         actor_id, label = actor.id, actor.email
+    if tender_id is None and obj_type == "tender":
+        tender_id = int(obj_id)
     ev = AuditEvent(
         occurred_at=clock.now(),
         actor_id=actor_id,
@@ -86,6 +91,7 @@ def record(
         object_id=str(obj_id),
         summary=summary,
         changes=_jsonable(changes) if changes else None,
+        tender_id=tender_id,
     )
     db.session.add(ev)
     return ev

@@ -28,9 +28,11 @@ from marketplace.extensions import db
 DRAFT = "draft"
 OPEN = "open"  # published, accepting bids until the deadline
 CANCELLED = "cancelled"
-CLOSED = "closed"  # deadline passed; bids opened by a later stage
-STATUSES = (DRAFT, OPEN, CLOSED, CANCELLED)
-PUBLIC_STATUSES = (OPEN, CLOSED, CANCELLED)
+CLOSED = "closed"  # deadline passed, bids not yet opened
+OPENED = "opened"  # bids opened; evaluation follows
+FAILED = "failed"  # 流标: too few bids (or, later, too few qualified bids)
+STATUSES = (DRAFT, OPEN, CLOSED, OPENED, FAILED, CANCELLED)
+PUBLIC_STATUSES = (OPEN, CLOSED, OPENED, FAILED, CANCELLED)
 
 tender_service_areas = Table(
     "tender_service_areas",
@@ -45,7 +47,9 @@ class Tender(TimestampMixin, db.Model):
     __table_args__ = (
         CheckConstraint("budget_ceiling > 0", name="budget_positive"),
         CheckConstraint("contract_term_months BETWEEN 1 AND 36", name="term_range"),
-        CheckConstraint("status IN ('draft', 'open', 'closed', 'cancelled')", name="status"),
+        CheckConstraint(
+            "status IN ('draft', 'open', 'closed', 'opened', 'failed', 'cancelled')", name="status"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,6 +75,7 @@ class Tender(TimestampMixin, db.Model):
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
 
     agency: Mapped[Agency] = relationship()

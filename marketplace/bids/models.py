@@ -1,0 +1,128 @@
+"""Sealed bids. Nothing here may reach anyone but the bidding organization before the opening.
+
+Rows are read only through ``bids.services`` queries that take the viewer into account; views
+never query these models directly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from marketplace.core.db import Money, TimestampMixin, UTCDateTime
+from marketplace.extensions import db
+
+DRAFT = "draft"
+SUBMITTED = "submitted"
+WITHDRAWN = "withdrawn"
+ACTIVE = (DRAFT, SUBMITTED)
+_ACTIVE_SQL = text("status IN ('draft', 'submitted')")
+
+
+class Bid(TimestampMixin, db.Model):
+    __tablename__ = "bids"
+    __table_args__ = (
+        # At most one active (draft or submitted) bid per organization per tender.
+        Index(
+            "uq_bids_active_per_organization",
+            "tender_id",
+            "organization_id",
+            unique=True,
+            sqlite_where=_ACTIVE_SQL,
+            postgresql_where=_ACTIVE_SQL,
+        ),
+        CheckConstraint("status IN ('draft', 'submitted', 'withdrawn')", name="status"),
+        CheckConstraint("price IS NULL OR price > 0", name="price_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), nullable=False, index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, default=DRAFT)
+    price: Mapped[Decimal | None] = mapped_column(Money())
+    # {criterion id (str): the organization's response}
+    responses: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    # keys of the declarations the organization made
+    declarations: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    digest: Mapped[str | None] = mapped_column(String(64))
+    needs_reconfirmation: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+
+    tender = relationship("Tender")
+    organization = relationship("Organization")
+    attachments: Mapped[list[BidAttachment]] = relationship(
+        back_populates="bid", cascade="all, delete-orphan", order_by="BidAttachment.id"
+    )
+    submissions: Mapped[list[BidSubmission]] = relationship(
+        back_populates="bid", cascade="all, delete-orphan", order_by="BidSubmission.version"
+    )
+
+    def __repr__(self) -> str:  # no content in reprs: they end up in logs
+        return f"<Bid {self.id} {self.status}>"
+
+
+class BidAttachment(db.Model):
+    __tablename__ = "bid_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id", ondelete="CASCADE"), nullable=False, index=True)
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    content_type: Mapped[str] = mapped_column(String(120), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    storage_key: Mapped[str] = mapped_column(String(100), nullable=False)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+    bid: Mapped[Bid] = relationship(back_populates="attachments")
+
+
+class BidSubmission(db.Model):
+    """Each submitted version, immutable: what was submitted, when, and its digest."""
+
+    __tablename__ = "bid_submissions"
+    __table_args__ = (UniqueConstraint("bid_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id", ondelete="CASCADE"), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    price: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    content: Mapped[dict] = mapped_column(JSON, nullable=False)
+    digest: Mapped[str] = mapped_column(String(64), nullable=False)
+
+    bid: Mapped[Bid] = relationship(back_populates="submissions")
+
+
+class BidOpening(db.Model):
+    """The opening record (开标记录), made once at the deadline."""
+
+    __tablename__ = "bid_openings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), nullable=False, unique=True)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    bid_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    failed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    # [{bid_id, organization_id, organization, uscc, price, submitted_at, version, digest, reconfirmed}]
+    record: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+
+    tender = relationship("Tender")

@@ -122,12 +122,16 @@ def _configure_sqlite(engine) -> None:
 def register_blueprints(app: Flask) -> None:
     from marketplace.api.views import bp as api_bp
     from marketplace.auth.views import bp as auth_bp
+    from marketplace.bids.views import bp as bids_bp
     from marketplace.core.views import bp as main_bp
+    from marketplace.orgs.views import bp as orgs_bp
     from marketplace.tenders.views import bp as tenders_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(tenders_bp)
+    app.register_blueprint(orgs_bp)
+    app.register_blueprint(bids_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
 

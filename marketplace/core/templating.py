@@ -73,7 +73,11 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _globals():
+        from marketplace.core.notifications import unread_count
+
+        unread = unread_count(current_user) if current_user and current_user.is_authenticated else 0
         return {
+            "unread_notifications": unread,
             "can": lambda action, obj=None: permissions.can(current_user, action, obj),
             "current_locale": str(get_locale() or "zh_CN"),
             "current_path": request.full_path.rstrip("?") if request else "/",

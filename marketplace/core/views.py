@@ -55,3 +55,30 @@ def audit_log():
         k: v for k, v in {"object_type": object_type, "object_id": object_id, "action": action}.items() if v
     }
     return render_template("audit_log.html", pagination=pagination, args=args)
+
+
+@bp.route("/inbox", methods=["GET", "POST"])
+def inbox():
+    from flask import flash
+    from flask_babel import gettext as _
+    from flask_login import current_user, login_required  # noqa: F401
+    from flask_wtf import FlaskForm
+
+    from marketplace.core import notifications
+    from marketplace.core.web import page_args
+
+    if not current_user.is_authenticated:
+        from marketplace.extensions import login_manager
+
+        return login_manager.unauthorized()
+    form = FlaskForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            n = notifications.mark_read(current_user)
+            db.session.commit()
+            flash(_("%(n)d notifications marked as read.", n=n), "info")
+        return redirect(url_for("main.inbox"))
+    page, per_page = page_args()
+    pagination = db.paginate(notifications.inbox_query(current_user), page=page, per_page=per_page,
+                             error_out=False)
+    return render_template("inbox.html", pagination=pagination, form=form)

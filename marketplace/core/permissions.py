@@ -98,6 +98,11 @@ def _clar_view_pending(user, tender):
     return _same_agency(user, tender) or _role(user, AUDITOR, ADMIN)
 
 
+@rule("bid.prepare")
+def _bid_prepare(user, obj=None):
+    return _role(user, ORG_MEMBER) and user.organization_id is not None
+
+
 @rule("audit.view")
 def _audit_view(user, obj=None):
     return _role(user, AUDITOR, ADMIN)

@@ -35,14 +35,38 @@ def status_label(status: str) -> str:
         "draft": _("Draft"),
         "open": _("Open for bids"),
         "closed": _("Bidding closed"),
+        "opened": _("Bids opened"),
+        "failed": _("Failed (too few bids)"),
         "cancelled": _("Cancelled"),
     }.get(status, status)
 
 
 def status_badge(status: str) -> str:
-    return {"draft": "secondary", "open": "success", "closed": "dark", "cancelled": "danger"}.get(
-        status, "light"
-    )
+    return {
+        "draft": "secondary",
+        "open": "success",
+        "closed": "dark",
+        "opened": "info",
+        "failed": "warning",
+        "cancelled": "danger",
+    }.get(status, "light")
+
+
+def bid_status_label(status: str) -> str:
+    return {
+        "draft": _("Draft (not submitted)"),
+        "submitted": _("Submitted"),
+        "withdrawn": _("Withdrawn"),
+    }.get(status, status)
+
+
+def isodatetime(value: str) -> str:
+    from datetime import datetime
+
+    try:
+        return localtime(datetime.fromisoformat(value), "yyyy-MM-dd HH:mm:ss")
+    except (TypeError, ValueError):
+        return value or ""
 
 
 def role_label(role: str) -> str:
@@ -65,6 +89,8 @@ def init_app(app) -> None:
         status_label=status_label,
         status_badge=status_badge,
         role_label=role_label,
+        bid_status_label=bid_status_label,
+        isodatetime=isodatetime,
         category_label=lambda c: SERVICE_CATEGORIES.get(c, c),
         funding_label=lambda c: FUNDING_SOURCES.get(c, c),
         method_label=lambda m: PROFILES[m].label if m in PROFILES else m,

@@ -38,8 +38,11 @@ def audit_log():
     from marketplace.core.permissions import require
     from marketplace.core.web import page_args
 
+    from marketplace.bids.services import sealed_bid_event_filter
+
     require(current_user, "audit.view")
-    stmt = select(AuditEvent).order_by(AuditEvent.id.desc())
+    # Bid events stay out of sight until their tender's bids are opened.
+    stmt = select(AuditEvent).where(sealed_bid_event_filter()).order_by(AuditEvent.id.desc())
     object_type = request.args.get("object_type", "").strip()[:64]
     object_id = request.args.get("object_id", "").strip()[:64]
     action = request.args.get("action", "").strip()[:64]
@@ -79,6 +82,7 @@ def inbox():
             flash(_("%(n)d notifications marked as read.", n=n), "info")
         return redirect(url_for("main.inbox"))
     page, per_page = page_args()
-    pagination = db.paginate(notifications.inbox_query(current_user), page=page, per_page=per_page,
-                             error_out=False)
+    pagination = db.paginate(
+        notifications.inbox_query(current_user), page=page, per_page=per_page, error_out=False
+    )
     return render_template("inbox.html", pagination=pagination, form=form)

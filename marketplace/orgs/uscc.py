@@ -6,6 +6,8 @@ authority, [9-17] subject identifier, [18] check character computed from the fir
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # 31 characters: no I, O, Z, S, V
 VALUES = {ch: i for i, ch in enumerate(ALPHABET)}
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -28,25 +30,41 @@ def check_character(first17: str) -> str:
 def check_uscc(code: str) -> str:
     """The normalised code (upper case, no surrounding spaces), or ``ValueError`` saying what is wrong."""
     if not isinstance(code, str):
-        raise ValueError("The unified social credit code must be text.")
+        raise ValueError(_("The unified social credit code must be text."))
     normalised = code.strip().upper()
     if len(normalised) != 18:
-        raise ValueError(f"The unified social credit code has 18 characters; this one has {len(normalised)}.")
+        raise ValueError(
+            _(
+                "The unified social credit code has 18 characters; this one has %(n)d.",
+                n=len(normalised),
+            )
+        )
     for position, ch in enumerate(normalised, start=1):
         if ch not in VALUES:
             if ch in "IOZSV":
                 raise ValueError(
-                    f"Character {position} is '{ch}': the letters I, O, Z, S and V never occur in a credit code."
+                    _(
+                        "Character %(position)d is '%(char)s': the letters I, O, Z, S and V never occur "
+                        "in a credit code.",
+                        position=position,
+                        char=ch,
+                    )
                 )
-            raise ValueError(f"Character {position} ('{ch}') is not a digit or an allowed capital letter.")
+            raise ValueError(
+                _(
+                    "Character %(position)d ('%(char)s') is not a digit or an allowed capital letter.",
+                    position=position,
+                    char=ch,
+                )
+            )
     if not normalised[2:8].isdigit():
         raise ValueError(
-            "Characters 3 to 8 must be the six-digit division code of the registering authority."
+            _("Characters 3 to 8 must be the six-digit division code of the registering authority.")
         )
     expected = check_character(normalised[:17])
     if normalised[17] != expected:
         raise ValueError(
-            "The check character (the 18th) does not match: the code is mistyped or not genuine."
+            _("The check character (the 18th) does not match: the code is mistyped or not genuine.")
         )
     return normalised
 

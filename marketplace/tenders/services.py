@@ -28,6 +28,8 @@ from marketplace.tenders.models import (
     CANCELLED,
     CLOSED,
     DRAFT,
+    FAILED,
+    OPENED,
     OPEN,
     PUBLIC_STATUSES,
     Amendment,
@@ -481,6 +483,9 @@ def amend(t: Tender, data: AmendmentInput, actor) -> Amendment:
         changes["documents_added"] = [None, [d.filename for d in data.documents]]
         amendment.changes = audit._jsonable(changes)
     audit.record(actor, "tender.amend", "tender", t.id, f"amendment {number}: {reason[:200]}", changes)
+    from marketplace.bids.services import mark_for_reconfirmation  # bids build on tenders
+
+    mark_for_reconfirmation(t, number)
     return amendment
 
 
@@ -502,6 +507,9 @@ def cancel(t: Tender, reason: str, actor) -> Tender:
         f"cancelled ({previous}): {reason[:200]}",
         {"status": [previous, CANCELLED]},
     )
+    from marketplace.bids.services import notify_cancellation
+
+    notify_cancellation(t)
     return t
 
 

@@ -116,12 +116,19 @@ def index():
 def detail(tender_id: int):
     tender = get_or_404(Tender, tender_id)
     require(current_user, "tender.view", tender)
+    from marketplace.bids import services as bid_services  # bids build on tenders
+
+    if bid_services.open_if_due(tender):
+        db.session.commit()
+    opening = bid_services.opening_of(tender)
     pending = []
     if can(current_user, "clarification.view_pending", tender):
         pending = [c for c in tender.clarifications if not c.answer]
     return render_template(
         "tenders/detail.html",
         tender=tender,
+        opening_visible=bid_services.may_view_opening(current_user, tender, opening),
+        opening=opening,
         question_form=QuestionForm(),
         answer_form=AnswerForm(),
         pending=pending,

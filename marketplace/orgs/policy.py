@@ -1,0 +1,52 @@
+"""Permission rules for organizations. Imported by ``orgs.views`` so they register at app creation.
+
+Auditors see everything and change nothing; officers and admins review and sanction; members act
+only for their own organization.
+"""
+
+from __future__ import annotations
+
+from marketplace.core.permissions import ADMIN, AUDITOR, OFFICER, ORG_MEMBER, _role, rule
+from marketplace.orgs.models import INFO_REQUESTED, PENDING, REJECTED, Organization
+
+EDITABLE_STATUSES = (PENDING, INFO_REQUESTED, REJECTED)
+
+
+def is_member(user, org) -> bool:
+    """``user`` is an active member of ``org`` (and ``org`` really is an organization)."""
+    return (
+        isinstance(org, Organization)
+        and org.id is not None
+        and _role(user, ORG_MEMBER)
+        and user.organization_id == org.id
+    )
+
+
+@rule("org.mine")
+def _org_mine(user, obj=None):
+    return _role(user, ORG_MEMBER) and user.organization_id is not None
+
+
+@rule("org.review")
+def _org_review(user, obj=None):
+    return _role(user, OFFICER, ADMIN)
+
+
+@rule("org.sanction")
+def _org_sanction(user, obj=None):
+    return _role(user, OFFICER, ADMIN)
+
+
+@rule("org.view_private")
+def _org_view_private(user, org=None):
+    return _role(user, OFFICER, ADMIN, AUDITOR) or is_member(user, org)
+
+
+@rule("org.edit")
+def _org_edit(user, org):
+    return is_member(user, org) and org.status in EDITABLE_STATUSES
+
+
+@rule("org.invite")
+def _org_invite(user, org):
+    return is_member(user, org)

@@ -34,11 +34,10 @@ def audit_log():
     from flask_login import current_user
     from sqlalchemy import select
 
+    from marketplace.bids.services import sealed_bid_event_filter
     from marketplace.core.audit import AuditEvent
     from marketplace.core.permissions import require
     from marketplace.core.web import page_args
-
-    from marketplace.bids.services import sealed_bid_event_filter
 
     require(current_user, "audit.view")
     # Bid events stay out of sight until their tender's bids are opened.

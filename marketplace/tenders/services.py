@@ -29,8 +29,8 @@ from marketplace.tenders.models import (
     CLOSED,
     DRAFT,
     FAILED,
-    OPENED,
     OPEN,
+    OPENED,
     PUBLIC_STATUSES,
     Amendment,
     Clarification,
@@ -639,7 +639,10 @@ def public_tenders_query(f: TenderFilters) -> Select:
         stmt = stmt.where(Tender.status == OPEN, Tender.bid_deadline > now)
     elif f.status == CLOSED:
         stmt = stmt.where(
-            or_(Tender.status == CLOSED, and_(Tender.status == OPEN, Tender.bid_deadline <= now))
+            or_(
+                Tender.status.in_((CLOSED, OPENED, FAILED)),
+                and_(Tender.status == OPEN, Tender.bid_deadline <= now),
+            )
         )
     elif f.status == CANCELLED:
         stmt = stmt.where(Tender.status == CANCELLED)

@@ -36,7 +36,7 @@ from marketplace.core.notifications import notify
 from marketplace.core.permissions import ADMIN, AUDITOR, OFFICER, ORG_MEMBER
 from marketplace.extensions import db
 from marketplace.tenders import procedures
-from marketplace.tenders.models import FAILED, OPEN, OPENED, Tender
+from marketplace.tenders.models import CANCELLED, FAILED, OPEN, OPENED, Tender
 
 RESPONSE_MAX = 5000
 MAX_ATTACHMENTS = 10
@@ -261,9 +261,9 @@ def lock_tender(tender: Tender) -> Tender:
 
 
 def _require_before_deadline(tender: Tender) -> None:
-    if tender.status != OPEN:
-        raise RuleViolation(_("This tender is not open for bids."))
-    if clock.now() >= tender.bid_deadline:
+    if tender.status == CANCELLED:
+        raise RuleViolation(_("This tender was cancelled: it takes no bids."))
+    if tender.status != OPEN or clock.now() >= tender.bid_deadline:
         raise RuleViolation(
             _("The bid deadline has passed: bids can no longer be submitted, changed or withdrawn.")
         )

@@ -10,7 +10,7 @@ from marketplace.extensions import db
 
 def form_status(form) -> int:
     """400 when the form shows errors (so clients and tests can tell), else 200."""
-    return 400 if any(field.errors for field in form) else 200
+    return 400 if getattr(form, "form_errors", None) or any(field.errors for field in form) else 200
 
 
 def apply_violation(form, exc: RuleViolation, default_field: str | None = None) -> None:

@@ -18,6 +18,8 @@ from marketplace.core import districts
 from marketplace.core.calendar import WorkingCalendar
 from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.extensions import db
+from marketplace.bids import services as bid_services
+from marketplace.orgs.demo import load_demo_orgs
 from marketplace.tenders import services as tender_services
 from marketplace.tenders.services import CriterionInput, TenderInput
 
@@ -35,6 +37,7 @@ LOGINS = [
     ("auditor@example.org", "auditor", "审计人员 Auditor"),
     ("admin@example.org", "admin", "平台管理员 Administrator"),
 ] + [(f"expert{i}@example.org", "evaluator", f"评审专家 {i} Evaluator {i}") for i in range(1, 6)]
+ORG_LOGINS = "org1@example.org … org10@example.org"
 
 # (category, title, description, budget, method, evaluation method, months, streets)
 TENDERS = [
@@ -368,8 +371,13 @@ def load_demo() -> dict:
 
     previous_fixed = clock._fixed  # restore exactly what the caller had (tests freeze the clock)
     real_now = clock.now()
-    counts = {"draft": 0, "open": 0, "closed": 0, "cancelled": 0}
+    counts = {"draft": 0, "open": 0, "closed": 0, "cancelled": 0, "bids": 0, "opened": 0}
     try:
+        # Organizations registered (and reviewed) two months ago, before any demo tender.
+        clock.set_now(real_now - timedelta(days=60))
+        orgs = load_demo_orgs(users["officer@example.org"])
+        bidders = [o for o in orgs if o.status == "verified"]
+        closed_tenders = []
         for i, (cat, title, desc, budget, method, months, areas) in enumerate(TENDERS):
             officer = (
                 users["officer2@example.org"] if cat == "public_health" else users["officer@example.org"]
@@ -415,8 +423,12 @@ def load_demo() -> dict:
                 counts["cancelled"] += 1
             elif i in CLOSED:
                 counts["closed"] += 1
+                closed_tenders.append(tender)
+                counts["bids"] += _demo_bids(tender, bidders, real_now - back, limit=3 if i % 2 == 0 else 2)
             else:
                 counts["open"] += 1
+                if i % 3 == 0:
+                    counts["bids"] += _demo_bids(tender, bidders, real_now - back, limit=2)
                 if i % 4 == 1:
                     clock.set_now(real_now - back + timedelta(hours=3))
                     c = tender_services.ask_clarification(
@@ -427,14 +439,53 @@ def load_demo() -> dict:
                     tender_services.answer_clarification(
                         c, "电话回访不计入上门服务人次。No: only in-person visits count.", officer
                     )
+        # The scheduler opens bids at the deadline; the demo opens all but one closed tender now, so one
+        # shows "opened at first access".
+        clock.set_now(real_now)
+        for tender in closed_tenders[:-1]:
+            bid_services.open_bids(tender)
+            counts["opened"] += 1
     finally:
         clock.set_now(previous_fixed)
     db.session.flush()
     return {"users": len(users), "agencies": 2, **{f"tenders {k}": v for k, v in counts.items()}}
 
 
+def _demo_bids(tender, bidders, published_at, limit: int) -> int:
+    """Bids from eligible verified organizations, submitted two days after publication."""
+    clock.set_now(published_at + timedelta(days=2))
+    placed = 0
+    for n, org in enumerate(bidders):
+        if placed >= limit or bid_services.eligibility_problems(org, tender):
+            continue
+        member = org.members[0]
+        price = (tender.budget_ceiling * Decimal(str(0.97 - 0.04 * placed - 0.01 * (n % 3)))).quantize(
+            Decimal("1")
+        )
+        bid = bid_services.save_draft(
+            tender,
+            org,
+            bid_services.BidInput(
+                price=price,
+                responses={
+                    c.id: f"{org.name}关于“{c.name}”的响应。Our response on {c.name}."
+                    for c in tender.technical_criteria
+                },
+                declarations=list(bid_services.required_declarations(tender)),
+            ),
+            member,
+        )
+        bid_services.submit(bid, member)
+        placed += 1
+    return placed
+
+
 def logins_text() -> str:
     lines = ["", "Demo logins (password: demo-password):"]
     for email, role, name in LOGINS:
         lines.append(f"  {email:24} {role:11} {name}")
+    lines.append(
+        f"  {ORG_LOGINS:24} org_member  社会组织成员 (org1-7 verified, org8 pending, org9 asked for "
+        "information, org10 debarred)"
+    )
     return "\n".join(lines) + "\n"

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from marketplace import clock
 from marketplace.auth import services as auth_services
 from marketplace.auth.models import User
+from marketplace.bids import services as bid_services
 from marketplace.core import districts
 from marketplace.core.calendar import WorkingCalendar
 from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.extensions import db
-from marketplace.bids import services as bid_services
 from marketplace.orgs.demo import load_demo_orgs
 from marketplace.tenders import services as tender_services
 from marketplace.tenders.services import CriterionInput, TenderInput

@@ -55,7 +55,20 @@ def test_seed_demo(app, db):
     assert r.exit_code == 0, r.output
     assert db.session.scalar(select(func.count()).select_from(Tender)) == 30
     statuses = dict(db.session.execute(select(Tender.status, func.count()).group_by(Tender.status)).all())
-    assert statuses == {"draft": 4, "open": 24, "cancelled": 2}
+    # 24 published and not cancelled: 20 still open, 4 past their deadline of which 3 are opened by the
+    # demo (2 with enough bids, 1 failed) and 1 waits for its first visit.
+    assert statuses == {"draft": 4, "open": 21, "opened": 2, "failed": 1, "cancelled": 2}
+    from marketplace.bids.models import Bid, BidOpening
+    from marketplace.orgs.models import Organization
+
+    orgs = dict(
+        db.session.execute(select(Organization.status, func.count()).group_by(Organization.status)).all()
+    )
+    assert orgs == {"verified": 7, "pending": 1, "info_requested": 1, "debarred": 1}
+    assert db.session.scalar(select(func.count()).select_from(Bid).where(Bid.status == "submitted")) >= 8
+    for opening in db.session.scalars(select(BidOpening)):
+        for row in opening.record:
+            assert db.session.get(Bid, row["bid_id"]).submissions[-1].digest == row["digest"]
     officer = db.session.scalar(select(User).where(User.email == "officer@example.org"))
     assert officer.check_password("demo-password") and officer.agency is not None
     assert {u.email for u in db.session.scalars(select(User).where(User.role == "evaluator"))} == {

@@ -156,7 +156,8 @@ def test_api_lists_no_bids(client, scene, db):
     _bid(tender, a_org, a_member, "ALPHA", "311111.11")
     db.session.commit()
     body = client.get(f"/api/v1/tenders/{tender.id}").get_data(as_text=True)
-    assert "311111.11" not in body and "ALPHA" not in body and "bid" not in body.lower()
+    assert "311111.11" not in body and "311,111.11" not in body and "SEALED-ALPHA" not in body
+    assert a_org.name not in body and "secret-plan" not in body
 
 
 def test_opening_record_visibility(client, scene, world, db):

@@ -327,14 +327,7 @@ def save_draft(
 def _attach(bid: Bid, stored: StoredFile) -> BidAttachment:
     if len(bid.attachments) >= MAX_ATTACHMENTS:
         raise RuleViolation(_("A bid has at most %(n)d attachments.", n=MAX_ATTACHMENTS), field="attachments")
-    att = BidAttachment(
-        filename=stored.filename,
-        content_type=stored.content_type,
-        size=stored.size,
-        sha256=stored.sha256,
-        storage_key=stored.storage_key,
-        uploaded_at=clock.now(),
-    )
+    att = BidAttachment(uploaded_at=clock.now(), **stored.columns())
     bid.attachments.append(att)
     db.session.flush()
     return att

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -142,10 +142,7 @@ def attachment(bid_id: int, attachment_id: int):
     att = db.session.get(BidAttachment, attachment_id)
     if att is None or att.bid_id != bid.id:
         abort(404)
-    path = document_store.path_for(att.storage_key)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype=att.content_type, as_attachment=True, download_name=att.filename)
+    return document_store.send(att)
 
 
 @bp.route("/<int:bid_id>/attachments/<int:attachment_id>/delete", methods=["POST"])

@@ -24,6 +24,28 @@ class StoredFile:
     sha256: str
     storage_key: str
 
+    def columns(self) -> dict:
+        """The columns every document table shares (filename, type, size, SHA-256, storage key)."""
+        return {
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "storage_key": self.storage_key,
+        }
+
+
+def send(document):
+    """Send a stored document row as a download; 404 when its file is missing from storage."""
+    from flask import abort, send_file
+
+    path = path_for(document.storage_key)
+    if not path.exists():
+        abort(404)
+    return send_file(
+        path, mimetype=document.content_type, as_attachment=True, download_name=document.filename
+    )
+
 
 def clean_filename(name: str) -> str:
     name = os.path.basename((name or "").replace("\\", "/")).strip()

@@ -28,6 +28,7 @@ from marketplace.core.errors import RuleViolation
 from marketplace.core.notifications import notify
 from marketplace.core.permissions import ORG_MEMBER
 from marketplace.core.timeutil import local_date
+from marketplace.core.validation import check_text as _check_text
 from marketplace.extensions import db
 from marketplace.orgs import labels
 from marketplace.orgs.models import (
@@ -88,17 +89,6 @@ class OrgInput:
 
 
 # --- validation ---------------------------------------------------------------------------------
-
-
-def _check_text(value: str | None, field_name: str, label: str, maximum: int, required: bool = True) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise RuleViolation(_("%(label)s is required.", label=label), field=field_name)
-    if len(value) > maximum:
-        raise RuleViolation(
-            _("%(label)s is too long (at most %(n)d characters).", label=label, n=maximum), field=field_name
-        )
-    return value
 
 
 def _check_reason(reason: str | None) -> str:
@@ -426,15 +416,7 @@ def add_document(org: Organization, stored: StoredFile, kind: str, actor) -> Org
         raise RuleViolation(
             _("An organization has at most %(n)d documents.", n=MAX_DOCUMENTS), field="documents"
         )
-    doc = OrgDocument(
-        kind=kind,
-        filename=stored.filename,
-        content_type=stored.content_type,
-        size=stored.size,
-        sha256=stored.sha256,
-        storage_key=stored.storage_key,
-        uploaded_at=clock.now(),
-    )
+    doc = OrgDocument(kind=kind, uploaded_at=clock.now(), **stored.columns())
     org.documents.append(doc)
     db.session.flush()
     audit.record(

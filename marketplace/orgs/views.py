@@ -3,7 +3,7 @@ invitations, and the officers' review and sanction desk."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from werkzeug.exceptions import default_exceptions
@@ -153,10 +153,7 @@ def document(org_id: int, doc_id: int):
     doc = get_or_404(OrgDocument, doc_id)
     if doc.organization_id != org.id:
         abort(404)
-    path = document_store.path_for(doc.storage_key)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype=doc.content_type, as_attachment=True, download_name=doc.filename)
+    return document_store.send(doc)
 
 
 # --- sign-up --------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from marketplace.core.districts import COUNTY, District
 from marketplace.core.documents import StoredFile
 from marketplace.core.errors import RuleViolation
 from marketplace.core.timeutil import local_date, start_of_local_day
+from marketplace.core.validation import check_text as _check_text
 from marketplace.extensions import db
 from marketplace.tenders import procedures
 from marketplace.tenders.models import (
@@ -93,17 +94,6 @@ def _check_money(amount, field_name: str = "budget_ceiling") -> Decimal:
     if value > limit:
         raise RuleViolation(
             _("The budget ceiling cannot exceed %(limit)s yuan.", limit=f"{limit:,.0f}"), field=field_name
-        )
-    return value
-
-
-def _check_text(value: str, field_name: str, label: str, maximum: int, required: bool = True) -> str:
-    value = (value or "").strip()
-    if required and not value:
-        raise RuleViolation(_("%(label)s is required.", label=label), field=field_name)
-    if len(value) > maximum:
-        raise RuleViolation(
-            _("%(label)s is too long (at most %(n)d characters).", label=label, n=maximum), field=field_name
         )
     return value
 
@@ -515,14 +505,7 @@ def cancel(t: Tender, reason: str, actor) -> Tender:
 
 def _attach(t: Tender, stored: StoredFile, actor, amendment_id: int | None = None) -> TenderDocument:
     doc = TenderDocument(
-        filename=stored.filename,
-        content_type=stored.content_type,
-        size=stored.size,
-        sha256=stored.sha256,
-        storage_key=stored.storage_key,
-        uploaded_at=clock.now(),
-        uploaded_by_id=actor.id,
-        amendment_id=amendment_id,
+        uploaded_at=clock.now(), uploaded_by_id=actor.id, amendment_id=amendment_id, **stored.columns()
     )
     t.documents.append(doc)
     db.session.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -148,10 +148,7 @@ def document(tender_id: int, doc_id: int):
     doc = get_or_404(TenderDocument, doc_id)
     if doc.tender_id != tender.id:
         abort(404)
-    path = document_store.path_for(doc.storage_key)
-    if not path.exists():
-        abort(404)
-    return send_file(path, mimetype=doc.content_type, as_attachment=True, download_name=doc.filename)
+    return document_store.send(doc)
 
 
 # --- officer: drafting ---------------------------------------------------------------------------

@@ -448,7 +448,15 @@ def load_demo() -> dict:
     finally:
         clock.set_now(previous_fixed)
     db.session.flush()
-    return {"users": len(users), "agencies": 2, **{f"tenders {k}": v for k, v in counts.items()}}
+    bids, opened = counts.pop("bids"), counts.pop("opened")
+    return {
+        "users": len(users),
+        "agencies": 2,
+        "organizations": len(orgs),
+        "tenders": ", ".join(f"{v} {k}" for k, v in counts.items()),
+        "bids": bids,
+        "openings": opened,
+    }
 
 
 def _demo_bids(tender, bidders, published_at, limit: int) -> int:

@@ -64,6 +64,7 @@ def _import_models() -> None:
     import marketplace.core.calendar  # noqa: F401
     import marketplace.core.districts  # noqa: F401
     import marketplace.core.notifications  # noqa: F401
+    import marketplace.award.models  # noqa: F401
     import marketplace.orgs.models  # noqa: F401
     import marketplace.tenders.models  # noqa: F401
 

@@ -30,9 +30,11 @@ OPEN = "open"  # published, accepting bids until the deadline
 CANCELLED = "cancelled"
 CLOSED = "closed"  # deadline passed, bids not yet opened
 OPENED = "opened"  # bids opened; evaluation follows
-FAILED = "failed"  # 流标: too few bids (or, later, too few qualified bids)
-STATUSES = (DRAFT, OPEN, CLOSED, OPENED, FAILED, CANCELLED)
-PUBLIC_STATUSES = (OPEN, CLOSED, OPENED, FAILED, CANCELLED)
+FAILED = "failed"  # 流标: too few bids, too few qualified bids, or an upheld challenge
+EVALUATION = "evaluation"  # committee formed; qualification and scoring
+AWARDED = "awarded"  # award notice published (final once the challenge window closes)
+STATUSES = (DRAFT, OPEN, CLOSED, OPENED, EVALUATION, AWARDED, FAILED, CANCELLED)
+PUBLIC_STATUSES = (OPEN, CLOSED, OPENED, EVALUATION, AWARDED, FAILED, CANCELLED)
 
 tender_service_areas = Table(
     "tender_service_areas",
@@ -48,7 +50,8 @@ class Tender(TimestampMixin, db.Model):
         CheckConstraint("budget_ceiling > 0", name="budget_positive"),
         CheckConstraint("contract_term_months BETWEEN 1 AND 36", name="term_range"),
         CheckConstraint(
-            "status IN ('draft', 'open', 'closed', 'opened', 'failed', 'cancelled')", name="status"
+            "status IN ('draft', 'open', 'closed', 'opened', 'evaluation', 'awarded', 'failed', 'cancelled')",
+            name="status",
         ),
     )
 
@@ -76,6 +79,8 @@ class Tender(TimestampMixin, db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    # Set on a re-run (重新招标) to the tender it repeats.
+    retender_of_id: Mapped[int | None] = mapped_column(ForeignKey("tenders.id"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
 
     agency: Mapped[Agency] = relationship()

@@ -113,9 +113,7 @@ class EvaluationResult(db.Model):
 
 class Award(db.Model):
     __tablename__ = "awards"
-    __table_args__ = (
-        CheckConstraint("status IN ('notice', 'final', 'annulled')", name="status"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('notice', 'final', 'annulled')", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), nullable=False, index=True)
@@ -138,9 +136,7 @@ class Challenge(db.Model):
     """质疑: a bidder's challenge of the award, answered by the officer."""
 
     __tablename__ = "challenges"
-    __table_args__ = (
-        CheckConstraint("status IN ('open', 'upheld', 'dismissed')", name="status"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('open', 'upheld', 'dismissed')", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     award_id: Mapped[int] = mapped_column(ForeignKey("awards.id"), nullable=False, index=True)

@@ -86,10 +86,20 @@ def compute(
         benchmark = min((evaluated[b.bid_id] for b in valid), default=None)
         for b in valid:
             price_points = q2(benchmark / evaluated[b.bid_id] * price_weight)
-            technical = q2(sum((sum(points) / len(points) for points in b.member_points.values() if points),
-                               Decimal(0)))
-            results.append(Result(b.bid_id, b.price, evaluated[b.bid_id], price_points, technical,
-                                  q2(price_points + technical), None))
+            technical = q2(
+                sum((sum(points) / len(points) for points in b.member_points.values() if points), Decimal(0))
+            )
+            results.append(
+                Result(
+                    b.bid_id,
+                    b.price,
+                    evaluated[b.bid_id],
+                    price_points,
+                    technical,
+                    q2(price_points + technical),
+                    None,
+                )
+            )
         results.sort(key=lambda r: (-r.total, r.price, -r.technical_points, r.bid_id))
     for rank, r in enumerate(results, start=1):
         r.rank = rank

@@ -59,12 +59,12 @@ def _default_locale():
 def _import_models() -> None:
     """Every model module, so metadata (and Alembic autogenerate) sees the whole schema."""
     import marketplace.auth.models  # noqa: F401
+    import marketplace.award.models  # noqa: F401
     import marketplace.bids.models  # noqa: F401
     import marketplace.core.audit  # noqa: F401
     import marketplace.core.calendar  # noqa: F401
     import marketplace.core.districts  # noqa: F401
     import marketplace.core.notifications  # noqa: F401
-    import marketplace.award.models  # noqa: F401
     import marketplace.orgs.models  # noqa: F401
     import marketplace.tenders.models  # noqa: F401
 

@@ -839,6 +839,7 @@ def test_every_org_page_renders_in_every_state(client, world, db):
         assert client.get("/orgs").status_code == 200
     clock.advance(timedelta(days=365))  # every sanction period over
     sign_in(client, members[suspended.id])
+    client.get("/lang/en")
     assert "may bid again" in text(client.get("/orgs/mine"))
 
 

@@ -87,7 +87,8 @@ class OrgForm(FlaskForm):
         self.registered_district_code.choices = [(c.code, c.name) for c in county_list]
         areas = []
         for county in county_list:
-            areas.append((county.code, f"{county.name} ({_l('whole district')})"))
+            whole = _l("whole district")
+            areas.append((county.code, f"{county.name} ({whole})"))
             areas.extend((s.code, f"— {s.name}") for s in streets_of(county.code))
         self.service_area_codes.choices = areas
         self.annual_inspection.choices = [(k, str(v)) for k, v in labels.INSPECTION_RESULTS.items()]

@@ -122,6 +122,7 @@ def _configure_sqlite(engine) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from marketplace.api.views import bp as api_bp
+    from marketplace.award.views import bp as award_bp
     from marketplace.auth.views import bp as auth_bp
     from marketplace.bids.views import bp as bids_bp
     from marketplace.core.views import bp as main_bp
@@ -133,6 +134,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tenders_bp)
     app.register_blueprint(orgs_bp)
     app.register_blueprint(bids_bp)
+    app.register_blueprint(award_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
 

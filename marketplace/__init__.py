@@ -122,8 +122,8 @@ def _configure_sqlite(engine) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from marketplace.api.views import bp as api_bp
-    from marketplace.award.views import bp as award_bp
     from marketplace.auth.views import bp as auth_bp
+    from marketplace.award.views import bp as award_bp
     from marketplace.bids.views import bp as bids_bp
     from marketplace.core.views import bp as main_bp
     from marketplace.orgs.views import bp as orgs_bp

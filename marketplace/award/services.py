@@ -541,7 +541,8 @@ def conclude(tender: Tender, actor) -> list[EvaluationResult]:
     qualified = qualified_bids(tender)
     prof = procedures.profile(tender.method)
     if len(qualified) < prof.min_qualified_bids:
-        return [_fail(tender, actor, _n_qualified_reason(len(qualified), prof.min_qualified_bids))]
+        _fail(tender, actor, _n_qualified_reason(len(qualified), prof.min_qualified_bids))
+        return []
     problems = evaluation_problems(tender)
     if problems:
         raise RuleViolation(problems[0])
@@ -623,7 +624,7 @@ def _n_qualified_reason(n: int, minimum: int) -> str:
     )
 
 
-def _fail(tender: Tender, actor, reason: str):
+def _fail(tender: Tender, actor, reason: str) -> None:
     tender.status = FAILED
     tender.failure_reason = reason
     audit.record(actor, "tender.fail", "tender", tender.id, reason[:300])

@@ -49,7 +49,7 @@ def _committee(tender, experts, world, n=5):
 
 
 def _evaluate(tender, bids, members, points):
-    """Everyone declares, bids qualify, members score (points[member_index][bid_index] for every criterion)."""
+    """Everyone declares, bids qualify, members score: points[member][bid] on every criterion."""
     for m in members:
         assert award.declare(m, {b.id: (False, "") for b in bids}, m.user)
     for b in bids:

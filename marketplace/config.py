@@ -85,7 +85,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_BUDGET": _int("MAX_BUDGET", 1_000_000_000),
         # C46: small and micro organizations' prices are reduced by 10-20 % for scoring (unreserved tenders).
         "SMALL_ORG_PRICE_DEDUCTION": os.environ.get("SMALL_ORG_PRICE_DEDUCTION", "0.10"),
-        # O87 60: a price below this share of the mean valid price is abnormally low: it needs a justification.
+        # O87 60: a price below this share of the mean valid price is abnormally low (needs a justification).
         "ABNORMALLY_LOW_RATIO": os.environ.get("ABNORMALLY_LOW_RATIO", "0.80"),
         "SCHEDULER_ENABLED": _bool(os.environ.get("SCHEDULER_ENABLED"), False),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),

@@ -14,12 +14,16 @@ from sqlalchemy import func, select
 from marketplace import clock
 from marketplace.auth import services as auth_services
 from marketplace.auth.models import User
+from marketplace.award import services as award_services
+from marketplace.award.services import Appointment
 from marketplace.bids import services as bid_services
+from marketplace.bids.models import Bid
 from marketplace.core import districts
 from marketplace.core.calendar import WorkingCalendar
 from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.extensions import db
 from marketplace.orgs.demo import load_demo_orgs
+from marketplace.tenders import procedures
 from marketplace.tenders import services as tender_services
 from marketplace.tenders.services import CriterionInput, TenderInput
 
@@ -442,13 +446,25 @@ def load_demo() -> dict:
         # The scheduler opens bids at the deadline; the demo opens all but one closed tender now, so one
         # shows "opened at first access".
         clock.set_now(real_now)
+        experts = [users[f"expert{i}@example.org"] for i in range(1, 6)]
+        awarded = []
         for tender in closed_tenders[:-1]:
-            bid_services.open_bids(tender)
+            clock.set_now(tender.bid_deadline + timedelta(minutes=1))
+            opening = bid_services.open_bids(tender)
             counts["opened"] += 1
+            if not opening.failed and len(awarded) < 2:
+                # The first award's challenge window has closed (final); the second is still in it.
+                at = tender.bid_deadline + timedelta(days=5) if not awarded else real_now - timedelta(days=2)
+                _demo_award(tender, experts, at)
+                awarded.append(tender)
+        clock.set_now(real_now)
+        for tender in awarded:
+            award_services.finalize_if_due(tender)
+        counts["awards"] = len(awarded)
     finally:
         clock.set_now(previous_fixed)
     db.session.flush()
-    bids, opened = counts.pop("bids"), counts.pop("opened")
+    bids, opened, awards = counts.pop("bids"), counts.pop("opened"), counts.pop("awards", 0)
     return {
         "users": len(users),
         "agencies": 2,
@@ -456,7 +472,44 @@ def load_demo() -> dict:
         "tenders": ", ".join(f"{v} {k}" for k, v in counts.items()),
         "bids": bids,
         "openings": opened,
+        "awards": awards,
     }
+
+
+def _demo_award(tender, experts, award_at) -> None:
+    """Committee, declarations, qualification, scores, ranking, sign-off and the award notice."""
+    officer = tender.created_by
+    clock.set_now(tender.bid_deadline + timedelta(days=1))
+    size = procedures.profile(tender.method).committee_size_for(tender.budget_ceiling)
+    members = award_services.form_committee(
+        tender, [Appointment(e, "expert", i == 0) for i, e in enumerate(experts[:size])], officer
+    )
+    bids = award_services.opened_bids(tender)
+    for m in members:
+        award_services.declare(m, {b.id: (False, "") for b in bids}, m.user)
+    for b in bids:
+        award_services.qualify(tender, b, True, "", officer)
+    for mi, m in enumerate(members):
+        scores = {}
+        for bi, b in enumerate(bids):
+            for c in tender.technical_criteria:
+                share = Decimal("0.6") + Decimal("0.07") * ((mi + 2 * bi) % 5)
+                scores[(b.id, c.id)] = ((c.weight * share).quantize(Decimal("0.01")), "")
+        award_services.save_scores(m, scores, m.user, submit=True)
+    for bid_id in award_services.abnormally_low_bids(tender):
+        award_services.review_price(
+            tender,
+            db.session.get(Bid, bid_id),
+            True,
+            "报价构成说明合理。 The cost breakdown explains the price.",
+            officer,
+        )
+    award_services.conclude(tender, officer)
+    for m in members:
+        award_services.sign_off(m, m.user)
+    clock.set_now(award_at)
+    first = next(r for r in award_services.results(tender) if r.rank == 1)
+    award_services.confirm_award(tender, first.bid, "", officer)
 
 
 def _demo_bids(tender, bidders, published_at, limit: int) -> int:

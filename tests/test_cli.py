@@ -56,8 +56,12 @@ def test_seed_demo(app, db):
     assert db.session.scalar(select(func.count()).select_from(Tender)) == 30
     statuses = dict(db.session.execute(select(Tender.status, func.count()).group_by(Tender.status)).all())
     # 24 published and not cancelled: 20 still open, 4 past their deadline of which 3 are opened by the
-    # demo (2 with enough bids, 1 failed) and 1 waits for its first visit.
-    assert statuses == {"draft": 4, "open": 21, "opened": 2, "failed": 1, "cancelled": 2}
+    # demo (2 with enough bids, evaluated and awarded; 1 failed) and 1 waits for its first visit.
+    assert statuses == {"draft": 4, "open": 21, "awarded": 2, "failed": 1, "cancelled": 2}
+    from marketplace.award.models import Award
+
+    awards = db.session.scalars(select(Award).order_by(Award.id)).all()
+    assert [a.status for a in awards] == ["final", "notice"]  # the second is in its challenge window
     from marketplace.bids.models import Bid, BidOpening
     from marketplace.orgs.models import Organization
 

@@ -390,8 +390,8 @@ def load_demo() -> dict:
             price, crits = _criteria(method)
             if method == "request_for_quotation":
                 evaluation, price, crits = "lowest_price", 100, []
-            # Closed tenders were published ~40 days ago; the others in the last fortnight.
-            back = timedelta(days=45 - i) if i in CLOSED else timedelta(days=(i % 12))
+            # Closed tenders were published ~8 weeks ago (deadline ~5 weeks ago); the others recently.
+            back = timedelta(days=75 - i) if i in CLOSED else timedelta(days=(i % 12))
             clock.set_now(real_now - back)
             start = local_date(clock.now())
             data = TenderInput(

@@ -101,3 +101,20 @@ def test_districts_load(app, db, tmp_path):
     bad.write_text("code,name,name_en,level,parent_code\n1,x,,planet,\n", "utf-8")
     r = app.test_cli_runner().invoke(args=["districts", "load", str(bad)])
     assert r.exit_code == 1 and "planet" in r.output
+
+
+def test_calendar_set_for_next_years_notice(app, db):
+    from datetime import date
+
+    from marketplace.core.calendar import WorkingCalendar
+
+    runner = app.test_cli_runner()
+    assert WorkingCalendar.load().is_working_day(date(2027, 2, 8))  # a Monday, before any 2027 notice
+    r = runner.invoke(args=["calendar", "set", "2027-02-08", "holiday", "春节 Spring Festival"])
+    assert r.exit_code == 0, r.output
+    assert not WorkingCalendar.load().is_working_day(date(2027, 2, 8))
+    runner.invoke(args=["calendar", "set", "2027-02-20", "workday", "调休"])
+    assert WorkingCalendar.load().is_working_day(date(2027, 2, 20))  # a Saturday worked
+    runner.invoke(args=["calendar", "set", "2027-02-08", "normal"])
+    assert WorkingCalendar.load().is_working_day(date(2027, 2, 8))
+    assert runner.invoke(args=["calendar", "set", "2027-13-01", "holiday"]).exit_code != 0

@@ -113,6 +113,32 @@ def calendar_load_command():
     click.echo(f"Added {n} calendar days.")
 
 
+@calendar_cli.command("set")
+@click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
+@click.argument("kind", type=click.Choice(["holiday", "workday", "normal"]))
+@click.argument("name", default="")
+def calendar_set_command(day, kind, name):
+    """Mark DAY as a public holiday, a make-up working day (调休), or back to normal.
+
+    For the next year's official notice when it is published (e.g. 2027-01-01 holiday 元旦).
+    """
+    from marketplace.core import calendar
+
+    row = db.session.get(calendar.CalendarDay, day.date())
+    if kind == "normal":
+        if row is not None:
+            db.session.delete(row)
+    elif row is None:
+        db.session.add(calendar.CalendarDay(day=day.date(), kind=kind, name=name))
+    else:
+        row.kind, row.name = kind, name or row.name
+    from marketplace.core import audit
+
+    audit.record(None, "calendar.set", "calendar_day", day.date().isoformat(), f"{kind} {name}".strip())
+    db.session.commit()
+    click.echo(f"{day.date().isoformat()}: {kind}")
+
+
 def register(app: Flask) -> None:
     for group in (users_cli, seed_cli, districts_cli, calendar_cli):
         app.cli.add_command(group)

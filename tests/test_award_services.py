@@ -134,6 +134,20 @@ def test_no_bid_before_declaring_and_conflict_removes(scene, world, db):
     assert replacement.active and len(award.committee(tender)) == 5
 
 
+def test_chair_conflict_passes_the_chair_to_the_replacement_once(scene, world, db):
+    tender, _b, bids, experts = scene
+    members = _committee(tender, experts, world)
+    chair = next(m for m in members if m.is_chair)
+    assert not award.declare(chair, {b.id: (b is bids[0], "亲属") for b in bids}, chair.user)
+    assert not any(m.is_chair for m in award.committee(tender))  # nobody chairs until replaced
+    replacement = award.replace_member(chair, experts[5], world["officer"])
+    assert replacement.is_chair and not chair.is_chair
+    assert [m.id for m in award.committee(tender) if m.is_chair] == [replacement.id]
+    with pytest.raises(RuleViolation, match="already been replaced"):
+        award.replace_member(chair, experts[6], world["officer"])
+    assert len(award.committee(tender)) == 5
+
+
 def test_members_do_not_see_each_others_scores_before_submitting(scene, world, db):
     tender, _b, bids, experts = scene
     members = _committee(tender, experts, world)

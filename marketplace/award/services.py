@@ -269,15 +269,19 @@ def replace_member(member: CommitteeMember, new_user, actor) -> CommitteeMember:
         raise RuleViolation(_("Members can be replaced only during the evaluation."))
     if member.active:
         raise RuleViolation(_("Only a removed member is replaced."))
+    size = procedures.profile(tender.method).committee_size_for(tender.budget_ceiling)
+    if len(committee(tender)) >= size:
+        raise RuleViolation(_("This member has already been replaced: the committee is complete."))
     if new_user.role != EVALUATOR or membership(tender, new_user) is not None:
         raise RuleViolation(_("Choose an evaluator who is not on this committee yet."), field="user")
     replacement = CommitteeMember(
         tender_id=tender.id,
         user_id=new_user.id,
         role="expert",
-        is_chair=member.is_chair,
+        is_chair=member.is_chair,  # the chair's seat passes to the replacement
         appointed_at=clock.now(),
     )
+    member.is_chair = False
     db.session.add(replacement)
     db.session.flush()
     audit.record(
@@ -322,9 +326,9 @@ def declare(member: CommitteeMember, conflicts: dict[int, tuple[bool, str]], act
         )
     if any(c for c, _n in conflicts.values()):
         member.active = False
-        member.removed_reason = "declared a conflict of interest"
-        if member.is_chair:
-            member.is_chair = False
+        member.removed_reason = (
+            "declared a conflict of interest"  # is_chair stays: the replacement inherits it
+        )
         audit.record(
             actor, "committee.conflict", "tender", member.tender_id, f"member {member.id} declared a conflict"
         )

@@ -36,7 +36,9 @@ def status_label(status: str) -> str:
         "open": _("Open for bids"),
         "closed": _("Bidding closed"),
         "opened": _("Bids opened"),
-        "failed": _("Failed (too few bids)"),
+        "evaluation": _("Under evaluation"),
+        "awarded": _("Awarded"),
+        "failed": _("Failed"),
         "cancelled": _("Cancelled"),
     }.get(status, status)
 
@@ -47,6 +49,8 @@ def status_badge(status: str) -> str:
         "open": "success",
         "closed": "dark",
         "opened": "info",
+        "evaluation": "primary",
+        "awarded": "success",
         "failed": "warning",
         "cancelled": "danger",
     }.get(status, "light")

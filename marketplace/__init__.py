@@ -61,9 +61,11 @@ def _import_models() -> None:
     import marketplace.auth.models  # noqa: F401
     import marketplace.award.models  # noqa: F401
     import marketplace.bids.models  # noqa: F401
+    import marketplace.contracts.models  # noqa: F401
     import marketplace.core.audit  # noqa: F401
     import marketplace.core.calendar  # noqa: F401
     import marketplace.core.districts  # noqa: F401
+    import marketplace.core.jobruns  # noqa: F401
     import marketplace.core.notifications  # noqa: F401
     import marketplace.orgs.models  # noqa: F401
     import marketplace.tenders.models  # noqa: F401
@@ -125,6 +127,8 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.auth.views import bp as auth_bp
     from marketplace.award.views import bp as award_bp
     from marketplace.bids.views import bp as bids_bp
+    from marketplace.contracts import delivery_views, views  # noqa: F401 - routes on contracts_bp
+    from marketplace.contracts.blueprint import bp as contracts_bp
     from marketplace.core.views import bp as main_bp
     from marketplace.orgs.views import bp as orgs_bp
     from marketplace.tenders.views import bp as tenders_bp
@@ -135,6 +139,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(orgs_bp)
     app.register_blueprint(bids_bp)
     app.register_blueprint(award_bp)
+    app.register_blueprint(contracts_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
 

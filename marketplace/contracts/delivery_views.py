@@ -1,0 +1,3 @@
+"""Delivery pages: service records, progress, reports, milestones, final acceptance, payments."""
+
+from marketplace.contracts.blueprint import bp  # noqa: F401

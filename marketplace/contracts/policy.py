@@ -1,0 +1,59 @@
+"""Who may do what with a contract. One place; views, templates and tests ask here.
+
+- the buying agency's officers draft, sign for the buyer, approve variations, accept milestones,
+  record payments, run final acceptance and terminate;
+- members of the contracted organization sign for it, log service records, file progress reports,
+  submit milestones and request variations;
+- auditors and admins read everything and change nothing;
+- everybody else gets 404 on a contract's internal pages (the public sees published summaries).
+"""
+
+from __future__ import annotations
+
+from marketplace.contracts.models import Contract
+from marketplace.core.permissions import ADMIN, AUDITOR, ORG_MEMBER, _authenticated, _role, _same_agency, rule
+
+
+def is_buyer(user, contract) -> bool:
+    """An officer of the agency that holds the contract."""
+    return isinstance(contract, Contract) and _same_agency(user, contract)
+
+
+def is_supplier(user, contract) -> bool:
+    """A member of the contracted organization."""
+    return (
+        isinstance(contract, Contract)
+        and _role(user, ORG_MEMBER)
+        and user.organization_id is not None
+        and user.organization_id == contract.organization_id
+    )
+
+
+@rule("contract.view")
+def _contract_view(user, contract):
+    """The full contract page: both parties, auditors and admins."""
+    if not isinstance(contract, Contract) or not _authenticated(user):
+        return False
+    return is_buyer(user, contract) or is_supplier(user, contract) or _role(user, AUDITOR, ADMIN)
+
+
+@rule("contract.manage")
+def _contract_manage(user, contract):
+    """The buyer's side: draft, sign, approve variations, accept milestones, pay, accept, terminate."""
+    return is_buyer(user, contract)
+
+
+@rule("contract.deliver")
+def _contract_deliver(user, contract):
+    """The supplier's side: sign, log services, report, submit milestones, request variations."""
+    return is_supplier(user, contract)
+
+
+@rule("contract.list")
+def _contract_list(user, obj=None):
+    """The contracts list: officers (their agency's), organization members (their own), auditors, admins."""
+    return _authenticated(user) and (
+        _role(user, AUDITOR, ADMIN)
+        or (_role(user, "officer") and user.agency_id is not None)
+        or (_role(user, ORG_MEMBER) and user.organization_id is not None)
+    )

@@ -26,6 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_template_helpers(app)
     register_cli(app)
     register_request_logging(app)
+    register_jobs(app)
     return app
 
 
@@ -130,6 +131,8 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.contracts import delivery_views, views  # noqa: F401 - routes on contracts_bp
     from marketplace.contracts.blueprint import bp as contracts_bp
     from marketplace.core.views import bp as main_bp
+    from marketplace.dashboards.views import bp as dashboards_bp
+    from marketplace.jobs import bp as jobs_bp
     from marketplace.orgs.views import bp as orgs_bp
     from marketplace.tenders.views import bp as tenders_bp
 
@@ -140,6 +143,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(bids_bp)
     app.register_blueprint(award_bp)
     app.register_blueprint(contracts_bp)
+    app.register_blueprint(dashboards_bp)
+    app.register_blueprint(jobs_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
 
@@ -160,6 +165,12 @@ def register_cli(app: Flask) -> None:
     from marketplace.core.cli import register
 
     register(app)
+
+
+def register_jobs(app: Flask) -> None:
+    from marketplace import jobs
+
+    jobs.init_app(app)
 
 
 def register_request_logging(app: Flask) -> None:

@@ -205,9 +205,7 @@ class Variation(db.Model):
     """A change request: reason, the proposed terms, approval or rejection. Kept in history."""
 
     __tablename__ = "variations"
-    __table_args__ = (
-        CheckConstraint("status IN ('requested', 'approved', 'rejected')", name="status"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('requested', 'approved', 'rejected')", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     contract_id: Mapped[int] = mapped_column(

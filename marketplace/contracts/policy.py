@@ -57,3 +57,32 @@ def _contract_list(user, obj=None):
         or (_role(user, "officer") and user.agency_id is not None)
         or (_role(user, ORG_MEMBER) and user.organization_id is not None)
     )
+
+
+@rule("contract.draft")
+def _contract_draft(user, tender):
+    """Drafting a tender's contract: an officer of the procuring agency (the verb checks the award)."""
+    from marketplace.tenders.models import Tender
+
+    return isinstance(tender, Tender) and _same_agency(user, tender)
+
+
+@rule("contract.public")
+def _contract_public(user, contract):
+    """The published summary: anyone, once the contract is signed (active, completed or terminated)."""
+    return isinstance(contract, Contract) and contract.status in ("active", "completed", "terminated")
+
+
+@rule("contract.document")
+def _contract_document(user, document):
+    """A contract document: the parties, auditors and admins; anyone for a public one of a published
+    contract."""
+    from marketplace.contracts.models import ContractDocument
+    from marketplace.extensions import db
+
+    if not isinstance(document, ContractDocument):
+        return False
+    contract = db.session.get(Contract, document.contract_id)
+    if contract is None:
+        return False
+    return _contract_view(user, contract) or (document.public and _contract_public(user, contract))

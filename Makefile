@@ -29,9 +29,10 @@ migrate: setup
 seed: migrate
 	$(FLASK) seed demo --if-empty
 
+# The scheduled jobs run inside the server process (SCHEDULER_ENABLED, see marketplace/jobs.py).
 run: seed
 	@$(FLASK) seed logins
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	SCHEDULER_ENABLED=1 $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -88,6 +88,24 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # O87 60: a price below this share of the mean valid price is abnormally low (needs a justification).
         "ABNORMALLY_LOW_RATIO": os.environ.get("ABNORMALLY_LOW_RATIO", "0.80"),
         "SCHEDULER_ENABLED": _bool(os.environ.get("SCHEDULER_ENABLED"), False),
+        # Scheduled jobs: how often each runs (seconds), and the notice periods they apply.
+        "JOB_FAST_INTERVAL": _int("JOB_FAST_INTERVAL", 60),  # open-bids, finalize-awards
+        "JOB_SLOW_INTERVAL": _int("JOB_SLOW_INTERVAL", 600),  # flag-overdue, reminders, contract deadlines
+        "JOB_LOCK_SECONDS": _int("JOB_LOCK_SECONDS", 900),  # a crashed run's lock row expires after this
+        "REMINDER_DAYS": _int("REMINDER_DAYS", 7),
+        "EXPIRY_NOTICE_DAYS": _int("EXPIRY_NOTICE_DAYS", 30),
+        "UNSIGNED_CONTRACT_DAYS": _int("UNSIGNED_CONTRACT_DAYS", 30),
+        # Email: sent over SMTP after the transaction commits, only when MAIL_SERVER is set.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _bool(os.environ.get("MAIL_USE_TLS"), False),
+        "MAIL_USE_SSL": _bool(os.environ.get("MAIL_USE_SSL"), False),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "noreply@marketplace.local"),
+        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
+        # Absolute links in emails ("https://gov-services.example.cn"); none when unset.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         # werkzeug's default (scrypt). The test suite lowers it: hashing is not what it tests.
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),

@@ -1,7 +1,11 @@
-"""In-app notifications (an inbox per user). Email delivery comes with the scheduled-jobs work.
+"""In-app notifications (an inbox per user), and the same text by email when SMTP is configured.
 
 Texts are stored in both languages ("中文 / English"): the recipient's language is not known when
 the notification is written.
+
+Email follows the transaction: :func:`notify` queues the mail in ``session.info``; a session
+``after_commit`` listener sends it, a rollback discards it. A mail never announces a change that was
+rolled back, and a slow or broken mail server never undoes one.
 """
 
 from __future__ import annotations
@@ -9,12 +13,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, func, select
-from sqlalchemy.orm import Mapped, mapped_column
+from flask import has_app_context
+from sqlalchemy import ForeignKey, String, Text, event, func, insert, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from marketplace import clock
+from marketplace.core import mail
 from marketplace.core.db import UTCDateTime
 from marketplace.extensions import db
+
+_OUTBOX = "marketplace.outgoing_mail"
 
 
 class Notification(db.Model):
@@ -31,7 +39,7 @@ class Notification(db.Model):
 
 
 def notify(users: Iterable, kind: str, subject: str, body: str = "", link: str = "") -> int:
-    """Queue one notification per user in the current transaction; returns how many."""
+    """Queue one notification per user in the current transaction (and its email); returns how many."""
     n = 0
     for user in users:
         db.session.add(
@@ -44,8 +52,93 @@ def notify(users: Iterable, kind: str, subject: str, body: str = "", link: str =
                 created_at=clock.now(),
             )
         )
+        queue_mail(user.email, subject, body, link)
         n += 1
     return n
+
+
+def notify_rows(rows: list[dict]) -> int:
+    """Many notifications in one INSERT (the scheduled jobs' path). Each row: user_id, email, kind,
+    subject, body, link. Returns how many."""
+    if not rows:
+        return 0
+    now = clock.now()
+    db.session.execute(
+        insert(Notification),
+        [
+            {
+                "user_id": r["user_id"],
+                "kind": r["kind"],
+                "subject": r["subject"][:300],
+                "body": r.get("body", ""),
+                "link": r.get("link", ""),
+                "created_at": now,
+            }
+            for r in rows
+        ],
+    )
+    for r in rows:
+        queue_mail(r.get("email"), r["subject"], r.get("body", ""), r.get("link", ""))
+    return len(rows)
+
+
+def queue_mail(to: str | None, subject: str, body: str = "", link: str = "") -> None:
+    """Hold an email until the current transaction commits (nothing when mail is not configured)."""
+    if not to or not has_app_context() or not mail.enabled():
+        return
+    session = db.session()
+    # Tagged with the innermost transaction, so a rolled-back savepoint takes its own mails with it.
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(_OUTBOX, []).append((transaction, mail.OutgoingMail(to, subject, body, link)))
+
+
+def pending_mail(session: Session | None = None) -> list:
+    """The mails waiting for the commit of ``session`` (default: the current one)."""
+    return [m for _tx, m in (session or db.session()).info.get(_OUTBOX, [])]
+
+
+def send_pending(session: Session) -> int:
+    """Send and forget the mails queued on ``session``: what the ``after_commit`` listener does."""
+    queued = session.info.pop(_OUTBOX, None)
+    if not queued or not has_app_context():
+        return 0
+    return mail.send([m for _tx, m in queued])
+
+
+def discard_pending(session: Session, rolled_back=None) -> None:
+    """Forget the queued mails: all of them, or those queued inside the rolled-back savepoint."""
+    queued = session.info.get(_OUTBOX)
+    if not queued:
+        return
+    if rolled_back is None or not rolled_back.nested:
+        session.info.pop(_OUTBOX, None)
+        return
+
+    def inside(transaction) -> bool:
+        while transaction is not None:
+            if transaction is rolled_back:
+                return True
+            transaction = transaction.parent
+        return False
+
+    queued[:] = [(tx, m) for tx, m in queued if not inside(tx)]
+
+
+def _after_commit(session: Session) -> None:
+    # Fired for savepoints too: only the outermost commit makes the change (and its mail) real.
+    if session.get_nested_transaction() is None:
+        send_pending(session)
+
+
+def _after_soft_rollback(session: Session, previous_transaction) -> None:
+    discard_pending(session, previous_transaction)
+
+
+def install_mail_hooks() -> None:
+    """Listen on every ORM session (Flask-SQLAlchemy's and the test fixture's). Idempotent."""
+    if not event.contains(Session, "after_commit", _after_commit):
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_soft_rollback", _after_soft_rollback)
 
 
 def unread_count(user) -> int:

@@ -1,0 +1,263 @@
+"""The scheduled work on contracts and milestones: overdue flags, reminders, contract deadlines.
+
+Each function works on sets in the database (a SELECT for the rows concerned, one bulk INSERT of
+notifications, UPDATE statements), is idempotent (a second call changes nothing) and does not
+commit: ``marketplace.jobs.run_job`` commits the work together with its run record.
+
+Day counts are in local days (the platform's time zone, Asia/Shanghai by default).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import Date, Integer, and_, cast, func, literal, or_, select, update
+
+from marketplace.auth.models import User
+from marketplace.award.models import Award
+from marketplace.contracts.models import ACTIVE, DRAFT, Contract, Milestone
+from marketplace.core.notifications import notify_rows
+from marketplace.extensions import db
+
+ACCEPTED = "accepted"
+
+
+def _days_between(earlier, today: date):
+    """SQL for ``today - earlier`` in whole days, on PostgreSQL and SQLite."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return literal(today, Date) - earlier  # date - date is an integer there
+    return cast(func.julianday(literal(today.isoformat())) - func.julianday(earlier), Integer)
+
+
+def _recipients(contract_ids: set[int], *, officers: bool, members: bool) -> dict[int, list[tuple[int, str]]]:
+    """contract id → [(user id, email)] of the agency's officers and/or the organization's members."""
+    if not contract_ids:
+        return {}
+    conditions = []
+    if officers:
+        conditions.append(and_(User.role == "officer", User.agency_id == Contract.agency_id))
+    if members:
+        conditions.append(and_(User.role == "org_member", User.organization_id == Contract.organization_id))
+    rows = db.session.execute(
+        select(Contract.id, User.id, User.email)
+        .join(User, or_(*conditions))
+        .where(Contract.id.in_(contract_ids), User.active.is_(True))
+        .order_by(Contract.id, User.id)
+    ).all()
+    out: dict[int, list[tuple[int, str]]] = {}
+    for contract_id, user_id, email in rows:
+        out.setdefault(contract_id, []).append((user_id, email))
+    return out
+
+
+def _active_contracts():
+    return select(Contract.id).where(Contract.status == ACTIVE)
+
+
+def flag_overdue(today: date) -> dict:
+    """Keep ``overdue_days`` on milestones past due and not accepted (active contracts); notify both
+    parties at most once a local day per milestone. Due dates never move; accepted milestones are
+    never overdue."""
+    overdue = and_(
+        Milestone.status != ACCEPTED,
+        Milestone.due_date < today,
+        Milestone.contract_id.in_(_active_contracts()),
+    )
+    days = _days_between(Milestone.due_date, today)
+    flagged = db.session.execute(
+        update(Milestone)
+        .where(overdue, or_(Milestone.overdue_days.is_(None), Milestone.overdue_days != days))
+        .values(overdue_days=days)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    # Met, or due again after a variation moved the date: no longer overdue.
+    cleared = db.session.execute(
+        update(Milestone)
+        .where(
+            Milestone.overdue_days.is_not(None),
+            or_(Milestone.status == ACCEPTED, Milestone.due_date >= today),
+        )
+        .values(overdue_days=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+    due_notice = db.session.execute(
+        select(Milestone.id, Milestone.contract_id, Milestone.deliverable, Milestone.due_date, Contract.title)
+        .join(Contract, Contract.id == Milestone.contract_id)
+        .where(
+            overdue,
+            or_(Milestone.overdue_notified_on.is_(None), Milestone.overdue_notified_on < today),
+        )
+        .order_by(Milestone.id)
+    ).all()
+    recipients = _recipients({r.contract_id for r in due_notice}, officers=True, members=True)
+    rows = []
+    for m in due_notice:
+        n = (today - m.due_date).days
+        for user_id, email in recipients.get(m.contract_id, []):
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "email": email,
+                    "kind": "milestone.overdue",
+                    "subject": f"里程碑已逾期{n}天 / Milestone {n} day(s) overdue — {m.deliverable}",
+                    "body": (
+                        f"合同“{m.title}”的里程碑“{m.deliverable}”应于{m.due_date.isoformat()}完成，"
+                        f"现已逾期{n}天。 / The milestone “{m.deliverable}” of the contract “{m.title}” "
+                        f"was due on {m.due_date.isoformat()} and is {n} day(s) overdue."
+                    ),
+                    "link": f"/contracts/{m.contract_id}",
+                }
+            )
+    notifications = notify_rows(rows)
+    notified_ids = [m.id for m in due_notice]
+    if notified_ids:
+        db.session.execute(
+            update(Milestone)
+            .where(Milestone.id.in_(notified_ids))
+            .values(overdue_notified_on=today)
+            .execution_options(synchronize_session=False)
+        )
+    return {
+        "changed": flagged + cleared + len(notified_ids),
+        "flagged": flagged,
+        "cleared": cleared,
+        "notified_milestones": notified_ids,
+        "notifications": notifications,
+    }
+
+
+def send_reminders(today: date, days: int) -> dict:
+    """Remind the organization of milestones due within ``days`` local days, once per due date."""
+    due = db.session.execute(
+        select(Milestone.id, Milestone.contract_id, Milestone.deliverable, Milestone.due_date, Contract.title)
+        .join(Contract, Contract.id == Milestone.contract_id)
+        .where(
+            Contract.status == ACTIVE,
+            Milestone.status != ACCEPTED,
+            Milestone.due_date >= today,
+            Milestone.due_date <= today + timedelta(days=days),
+            or_(Milestone.reminded_for_due.is_(None), Milestone.reminded_for_due != Milestone.due_date),
+        )
+        .order_by(Milestone.id)
+    ).all()
+    recipients = _recipients({r.contract_id for r in due}, officers=False, members=True)
+    rows = []
+    for m in due:
+        n = (m.due_date - today).days
+        for user_id, email in recipients.get(m.contract_id, []):
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "email": email,
+                    "kind": "milestone.reminder",
+                    "subject": f"里程碑{n}天后到期 / Milestone due in {n} day(s) — {m.deliverable}",
+                    "body": (
+                        f"合同“{m.title}”的里程碑“{m.deliverable}”将于{m.due_date.isoformat()}到期。 / "
+                        f"The milestone “{m.deliverable}” of the contract “{m.title}” is due on "
+                        f"{m.due_date.isoformat()}."
+                    ),
+                    "link": f"/contracts/{m.contract_id}",
+                }
+            )
+    notifications = notify_rows(rows)
+    ids = [m.id for m in due]
+    if ids:
+        db.session.execute(
+            update(Milestone)
+            .where(Milestone.id.in_(ids))
+            .values(reminded_for_due=Milestone.due_date)
+            .execution_options(synchronize_session=False)
+        )
+    return {"changed": len(ids), "reminded_milestones": ids, "notifications": notifications}
+
+
+def contract_deadlines(now: datetime, today: date | None = None) -> dict:
+    """Flag contracts still unsigned UNSIGNED_CONTRACT_DAYS after the award notice (GPL 46: 30 days)
+    and tell the agency; tell both parties once when an active contract's term ends within
+    EXPIRY_NOTICE_DAYS."""
+    from marketplace.core.timeutil import local_date
+
+    config = current_app.config
+    today = today or local_date(now)
+    unsigned_days = int(config["UNSIGNED_CONTRACT_DAYS"])
+    unsigned = db.session.execute(
+        select(Contract.id, Contract.title, Award.published_at)
+        .join(Award, Award.id == Contract.award_id)
+        .where(
+            Contract.status == DRAFT,
+            Contract.unsigned_flagged_at.is_(None),
+            Award.published_at <= now - timedelta(days=unsigned_days),
+        )
+        .order_by(Contract.id)
+    ).all()
+    expiring = db.session.execute(
+        select(Contract.id, Contract.title, Contract.term_end)
+        .where(
+            Contract.status == ACTIVE,
+            Contract.expiry_notified_at.is_(None),
+            Contract.term_end <= today + timedelta(days=int(config["EXPIRY_NOTICE_DAYS"])),
+        )
+        .order_by(Contract.id)
+    ).all()
+
+    officers = _recipients({c.id for c in unsigned}, officers=True, members=False)
+    both = _recipients({c.id for c in expiring}, officers=True, members=True)
+    rows = []
+    for c in unsigned:
+        published = c.published_at.date().isoformat()
+        for user_id, email in officers.get(c.id, []):
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "email": email,
+                    "kind": "contract.unsigned",
+                    "subject": f"中标通知发出{unsigned_days}日内合同尚未签订 / Contract not signed within "
+                    f"{unsigned_days} days of the award — {c.title}",
+                    "body": (
+                        f"中标结果公告于{published}发布，合同仍未签订（政府采购法第46条）。 / "
+                        f"The award was published on {published} and the contract is still unsigned (GPL 46)."
+                    ),
+                    "link": f"/contracts/{c.id}",
+                }
+            )
+    for c in expiring:
+        ends = c.term_end.isoformat()
+        for user_id, email in both.get(c.id, []):
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "email": email,
+                    "kind": "contract.expiring",
+                    "subject": f"合同将于{ends}到期 / Contract ends on {ends} — {c.title}",
+                    "body": (
+                        "请安排终期验收和结算，或按规定办理续签。 / Plan the final acceptance and payment, "
+                        "or a renewal under the rules."
+                    ),
+                    "link": f"/contracts/{c.id}",
+                }
+            )
+    notifications = notify_rows(rows)
+    unsigned_ids = [c.id for c in unsigned]
+    expiring_ids = [c.id for c in expiring]
+    if unsigned_ids:
+        db.session.execute(
+            update(Contract)
+            .where(Contract.id.in_(unsigned_ids))
+            .values(unsigned_flagged_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    if expiring_ids:
+        db.session.execute(
+            update(Contract)
+            .where(Contract.id.in_(expiring_ids))
+            .values(expiry_notified_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return {
+        "changed": len(unsigned_ids) + len(expiring_ids),
+        "unsigned_flagged": unsigned_ids,
+        "expiry_notified": expiring_ids,
+        "notifications": notifications,
+    }

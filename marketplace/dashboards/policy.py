@@ -1,0 +1,12 @@
+"""Who sees which dashboard. The officer's uses the existing ``officer.dashboard`` rule; the
+organization's is for members of a registered organization (they see their own organization only).
+"""
+
+from __future__ import annotations
+
+from marketplace.core.permissions import ORG_MEMBER, _role, rule
+
+
+@rule("organization.dashboard")
+def _organization_dashboard(user, obj=None):
+    return _role(user, ORG_MEMBER) and user.organization_id is not None

@@ -18,6 +18,8 @@ from marketplace.award import services as award_services
 from marketplace.award.services import Appointment
 from marketplace.bids import services as bid_services
 from marketplace.bids.models import Bid
+from marketplace.contracts import delivery
+from marketplace.contracts import services as contract_services
 from marketplace.core import districts
 from marketplace.core.calendar import WorkingCalendar
 from marketplace.core.timeutil import local_date, start_of_local_day
@@ -320,7 +322,7 @@ TENDERS = [
 # Which of TENDERS end in which state (index → state); the rest are open.
 DRAFTS = {26, 27, 28, 29}
 CANCELLED = {24, 25}
-CLOSED = {20, 21, 22, 23}
+CLOSED = {0, 20, 21, 22, 23}
 
 
 def has_data() -> bool:
@@ -391,7 +393,7 @@ def load_demo() -> dict:
             if method == "request_for_quotation":
                 evaluation, price, crits = "lowest_price", 100, []
             # Closed tenders were published ~8 weeks ago (deadline ~5 weeks ago); the others recently.
-            back = timedelta(days=75 - i) if i in CLOSED else timedelta(days=(i % 12))
+            back = timedelta(days=(75 - i) if i else 57) if i in CLOSED else timedelta(days=(i % 12))
             clock.set_now(real_now - back)
             start = local_date(clock.now())
             data = TenderInput(
@@ -428,7 +430,7 @@ def load_demo() -> dict:
             elif i in CLOSED:
                 counts["closed"] += 1
                 closed_tenders.append(tender)
-                counts["bids"] += _demo_bids(tender, bidders, real_now - back, limit=3 if i % 2 == 0 else 2)
+                counts["bids"] += _demo_bids(tender, bidders, real_now - back, limit=3)
             else:
                 counts["open"] += 1
                 if i % 3 == 0:
@@ -452,19 +454,29 @@ def load_demo() -> dict:
             clock.set_now(tender.bid_deadline + timedelta(minutes=1))
             opening = bid_services.open_bids(tender)
             counts["opened"] += 1
-            if not opening.failed and len(awarded) < 2:
-                # The first award's challenge window has closed (final); the second is still in it.
-                at = tender.bid_deadline + timedelta(days=5) if not awarded else real_now - timedelta(days=2)
+            if not opening.failed and len(awarded) < 3:
+                # The first two awards' challenge windows have closed (final, then contracted); the
+                # third is still in its window.
+                late = len(awarded) == 2
+                at = real_now - timedelta(days=2) if late else tender.bid_deadline + timedelta(days=2)
                 _demo_award(tender, experts, at)
                 awarded.append(tender)
-        clock.set_now(real_now)
         for tender in awarded:
+            # The scheduler finalizes an award when its challenge window closes; the demo does it then.
+            closes = award_services.current_award(tender).challenge_deadline + timedelta(minutes=1)
+            clock.set_now(min(closes, real_now))
             award_services.finalize_if_due(tender)
+        clock.set_now(real_now)
         counts["awards"] = len(awarded)
+        counts["contracts"] = _demo_contracts(
+            [t for t in awarded if award_services.award_is_final(t)], real_now
+        )
+        clock.set_now(real_now)
     finally:
         clock.set_now(previous_fixed)
     db.session.flush()
     bids, opened, awards = counts.pop("bids"), counts.pop("opened"), counts.pop("awards", 0)
+    contracts = counts.pop("contracts", 0)
     return {
         "users": len(users),
         "agencies": 2,
@@ -473,7 +485,98 @@ def load_demo() -> dict:
         "bids": bids,
         "openings": opened,
         "awards": awards,
+        "contracts": contracts,
     }
+
+
+# (activity, target index, quantity base, note): target 0 counts residents taken on, target 1 visits.
+ACTIVITIES = [
+    ("home_visit", 1, 6, "上门探访、助洁 Home visit and cleaning help"),
+    ("day_care", 1, 9, "日间照料、助餐 Day care and meals"),
+    ("assessment", 0, 1, "新服务对象入户评估 New residents assessed at home"),
+]
+
+
+def _demo_contracts(final_tenders, real_now) -> int:
+    """Draft, sign and deliver a contract for each final award: service records, an accepted and paid
+    first milestone, one milestone overdue and one due within a week."""
+    today = local_date(real_now)
+    for n, tender in enumerate(final_tenders):
+        award = award_services.current_award(tender)
+        officer = tender.created_by
+        org = award.bid.organization
+        member = db.session.scalar(select(User).where(User.organization_id == org.id).order_by(User.id))
+        clock.set_now(award.final_at + timedelta(days=1))
+        start = local_date(clock.now())
+        end = contract_services.add_months(start, 12) - timedelta(days=1)
+        value = award.bid.price
+        shares = [Decimal("0.2"), Decimal("0.3"), Decimal("0.2")]
+        amounts = [(value * s).quantize(Decimal("0.01")) for s in shares]
+        amounts.append(value - sum(amounts))
+        overdue = today - timedelta(days=2 + n)
+        dues = [start + (overdue - start) / 2, overdue, today + timedelta(days=5 + n), end]
+        names = [
+            "项目启动与需求评估 Start-up and needs assessment",
+            "第一季度服务与报告 First-quarter services and report",
+            "中期评估报告 Mid-term report",
+            "终期验收 Final acceptance",
+        ]
+        data = contract_services.ContractInput(
+            title=tender.title,
+            term_start=start,
+            term_end=end,
+            scope=tender.description,
+            targets=[
+                contract_services.TargetInput("服务对象 Residents served", "人 persons", Decimal("200")),
+                contract_services.TargetInput("服务人次 Service visits", "人次 visits", Decimal("1200")),
+            ],
+            milestones=[
+                contract_services.MilestoneInput(
+                    name, due, amount, kind="report" if i in (1, 2) else "delivery", is_final=i == 3
+                )
+                for i, (name, due, amount) in enumerate(zip(names, dues, amounts, strict=True))
+            ],
+        )
+        contract = contract_services.draft_contract(tender, data, officer)
+        contract_services.sign(contract, officer)
+        clock.set_now(clock.now() + timedelta(hours=4))
+        contract_services.sign(contract, member)
+        targets = contract.targets
+        communities = delivery.communities_for(contract)
+        day = start
+        while day < today:
+            for k, (activity, target, base, note) in enumerate(ACTIVITIES):
+                if (day.toordinal() + k) % 3:
+                    continue
+                clock.set_now(start_of_local_day(day) + timedelta(hours=18))
+                delivery.log_service_record(
+                    contract,
+                    delivery.RecordInput(
+                        service_date=day,
+                        activity_type=activity,
+                        target_id=targets[target].id,
+                        quantity=Decimal(base + (day.day + k) % 5),
+                        beneficiaries=4 + (day.day % 7),
+                        hours=Decimal("2.5") + k,
+                        community_code=communities[day.day % len(communities)].code if communities else None,
+                        notes=note,
+                    ),
+                    [],
+                    member,
+                )
+            day += timedelta(days=1)
+        first = contract.milestones[0]
+        clock.set_now(start_of_local_day(first.due_date) + timedelta(hours=10))
+        delivery.submit_milestone(
+            first, "已完成入户需求评估与服务计划。 Needs assessed at home; service plan agreed.", [], member
+        )
+        clock.set_now(clock.now() + timedelta(days=1))
+        delivery.accept_milestone(first, officer)
+        clock.set_now(clock.now() + timedelta(days=3))
+        delivery.record_payment(
+            contract, local_date(clock.now()), first.amount, f"GK-{tender.id:04d}-01", first, officer
+        )
+    return len(final_tenders)
 
 
 def _demo_award(tender, experts, award_at) -> None:

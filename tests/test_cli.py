@@ -1,6 +1,10 @@
+from datetime import timedelta
+
 from sqlalchemy import func, select
 
+from marketplace import clock
 from marketplace.auth.models import User
+from marketplace.core.timeutil import local_date
 from marketplace.tenders.models import Tender
 from tests.factories import PASSWORD
 
@@ -55,13 +59,28 @@ def test_seed_demo(app, db):
     assert r.exit_code == 0, r.output
     assert db.session.scalar(select(func.count()).select_from(Tender)) == 30
     statuses = dict(db.session.execute(select(Tender.status, func.count()).group_by(Tender.status)).all())
-    # 24 published and not cancelled: 20 still open, 4 past their deadline of which 3 are opened by the
-    # demo (2 with enough bids, evaluated and awarded; 1 failed) and 1 waits for its first visit.
-    assert statuses == {"draft": 4, "open": 21, "awarded": 2, "failed": 1, "cancelled": 2}
+    # 24 published and not cancelled: 19 still open, 5 past their deadline of which 4 are opened by the
+    # demo (3 with enough bids, evaluated and awarded; 1 failed) and 1 waits for its first visit.
+    assert statuses == {"draft": 4, "open": 20, "awarded": 3, "failed": 1, "cancelled": 2}
     from marketplace.award.models import Award
+    from marketplace.contracts.models import Contract, Milestone, Payment, ServiceRecord
 
     awards = db.session.scalars(select(Award).order_by(Award.id)).all()
-    assert [a.status for a in awards] == ["final", "notice"]  # the second is in its challenge window
+    assert [a.status for a in awards] == ["final", "final", "notice"]  # the third is in its window
+    contracts = db.session.scalars(select(Contract).order_by(Contract.id)).all()
+    assert [c.status for c in contracts] == ["active", "active"]
+    assert {c.award_id for c in contracts} == {awards[0].id, awards[1].id}
+    today = local_date(clock.now())
+    for c in contracts:
+        assert sum(m.amount for m in c.milestones) == c.value
+        pending = [m for m in c.milestones if m.status != "accepted"]
+        assert sum(m.due_date < today for m in pending) == 1  # one milestone overdue
+        assert sum(today <= m.due_date <= today + timedelta(days=7) for m in pending) == 1  # one due soon
+        records = db.session.scalars(select(ServiceRecord).where(ServiceRecord.contract_id == c.id)).all()
+        assert len(records) >= 5 and all(r.service_date < today for r in records)
+        paid = db.session.scalars(select(Payment).where(Payment.contract_id == c.id)).all()
+        assert [p.amount for p in paid] == [c.milestones[0].amount]
+    assert db.session.scalar(select(func.count()).select_from(Milestone)) == 8
     from marketplace.bids.models import Bid, BidOpening
     from marketplace.orgs.models import Organization
 

@@ -147,3 +147,18 @@ def login_as(client, world):
 
 def later(days: float = 0, hours: float = 0) -> datetime:
     return clock.now() + timedelta(days=days, hours=hours)
+
+
+@pytest.fixture
+def committed(app):
+    """Real commits, for tests where other connections (threads, processes) must see the rows.
+
+    PostgreSQL only (callers skip without TEST_DATABASE_URL); every table but the calendar is emptied
+    afterwards."""
+    with app.app_context():
+        _db.session.remove()
+        yield
+        _db.session.remove()
+        names = ", ".join(t.name for t in _db.metadata.sorted_tables if t.name != "calendar_days")
+        with _db.engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")

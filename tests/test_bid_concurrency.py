@@ -30,17 +30,6 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="concurrency tests need Postg
 THREADS = 12
 
 
-@pytest.fixture
-def committed(app):
-    with app.app_context():
-        db.session.remove()
-        yield
-        db.session.remove()
-        names = ", ".join(t.name for t in db.metadata.sorted_tables if t.name != "calendar_days")
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-
-
 def _setup(n_orgs: int):
     world = factories.world()
     tender = factories.published(world["officer"], bid_deadline=deadline_in(29))

@@ -18,6 +18,7 @@ from marketplace.core.notifications import Notification
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
 from tests import bid_factories as bf
+from tests.conftest import PG_URL
 from tests.contract_factories import contract_rows
 
 # A realistic-looking (made-up) 18-character resident identity number.
@@ -366,22 +367,7 @@ def test_final_acceptance_failed_rejects_the_final_milestone(scene, world):
 # --- concurrency (PostgreSQL) ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def committed(app):
-    """Real commits (other connections must see the rows); every table emptied afterwards."""
-    from tests.conftest import PG_URL
-
-    if not PG_URL:
-        pytest.skip("concurrency tests need PostgreSQL: set TEST_DATABASE_URL")
-    with app.app_context():
-        db.session.remove()
-        yield
-        db.session.remove()
-        names = ", ".join(t.name for t in db.metadata.sorted_tables if t.name != "calendar_days")
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-
-
+@pytest.mark.skipif(not PG_URL, reason="concurrency tests need PostgreSQL: set TEST_DATABASE_URL")
 def test_simultaneous_payments_never_exceed_the_contract_value(app, committed):
     import threading
 

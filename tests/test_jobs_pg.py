@@ -31,17 +31,6 @@ pytestmark = pytest.mark.skipif(not PG_URL, reason="job lock tests need PostgreS
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def committed(app):
-    with app.app_context():
-        db.session.remove()
-        yield
-        db.session.remove()
-        names = ", ".join(t.name for t in db.metadata.sorted_tables if t.name != "calendar_days")
-        with db.engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-
-
 def _overdue_milestone() -> tuple[int, int]:
     """An active contract whose milestone was due yesterday (real local time); (milestone id, recipients)."""
     world = factories.world()

@@ -125,6 +125,7 @@ def _configure_sqlite(engine) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from marketplace.api.views import bp as api_bp
+    from marketplace.audit.views import bp as auditor_bp
     from marketplace.auth.views import bp as auth_bp
     from marketplace.award.views import bp as award_bp
     from marketplace.bids.views import bp as bids_bp
@@ -133,8 +134,10 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.core.views import bp as main_bp
     from marketplace.dashboards.views import bp as dashboards_bp
     from marketplace.jobs import bp as jobs_bp
+    from marketplace.ocds.views import bp as ocds_bp
     from marketplace.orgs.views import bp as orgs_bp
     from marketplace.tenders.views import bp as tenders_bp
+    from marketplace.transparency.views import bp as transparency_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -145,8 +148,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(contracts_bp)
     app.register_blueprint(dashboards_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(auditor_bp)
+    app.register_blueprint(ocds_bp)
+    app.register_blueprint(transparency_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
+    csrf.exempt(ocds_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -140,5 +140,9 @@ def calendar_set_command(day, kind, name):
 
 
 def register(app: Flask) -> None:
-    for group in (users_cli, seed_cli, districts_cli, calendar_cli):
+    import marketplace.audit.cli  # noqa: F401 - adds ``export contracts``
+    import marketplace.ocds.cli  # noqa: F401 - adds ``export ocds``
+    from marketplace.core.export_cli import export_cli
+
+    for group in (users_cli, seed_cli, districts_cli, calendar_cli, export_cli):
         app.cli.add_command(group)

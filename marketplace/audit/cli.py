@@ -1,0 +1,3 @@
+"""``flask export contracts``."""
+
+from marketplace.core.export_cli import export_cli  # noqa: F401

@@ -1,0 +1,3 @@
+"""``flask export ocds``."""
+
+from marketplace.core.export_cli import export_cli  # noqa: F401

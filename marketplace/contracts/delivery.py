@@ -277,9 +277,14 @@ class RecordFilter:
     target_id: int | None = None
 
 
+def _latest_first(model, contract: Contract, day):
+    """The rows of ``model`` on ``contract``, the latest ``day`` first (then the latest entered)."""
+    return select(model).where(model.contract_id == contract.id).order_by(day.desc(), model.id.desc())
+
+
 def records_query(contract: Contract, f: RecordFilter | None = None):
     f = f or RecordFilter()
-    stmt = select(ServiceRecord).where(ServiceRecord.contract_id == contract.id)
+    stmt = _latest_first(ServiceRecord, contract, ServiceRecord.service_date)
     if f.date_from:
         stmt = stmt.where(ServiceRecord.service_date >= f.date_from)
     if f.date_to:
@@ -288,7 +293,7 @@ def records_query(contract: Contract, f: RecordFilter | None = None):
         stmt = stmt.where(ServiceRecord.activity_type == f.activity_type)
     if f.target_id:
         stmt = stmt.where(ServiceRecord.target_id == f.target_id)
-    return stmt.order_by(ServiceRecord.service_date.desc(), ServiceRecord.id.desc())
+    return stmt
 
 
 # --- progress -------------------------------------------------------------------------------------
@@ -386,11 +391,7 @@ def file_progress_report(
 
 
 def reports_query(contract: Contract):
-    return (
-        select(ProgressReport)
-        .where(ProgressReport.contract_id == contract.id)
-        .order_by(ProgressReport.period_end.desc(), ProgressReport.id.desc())
-    )
+    return _latest_first(ProgressReport, contract, ProgressReport.period_end)
 
 
 # --- milestones -----------------------------------------------------------------------------------
@@ -686,11 +687,7 @@ def unpaid_share(milestone: Milestone) -> Decimal:
 
 
 def payments_query(contract: Contract):
-    return (
-        select(Payment)
-        .where(Payment.contract_id == contract.id)
-        .order_by(Payment.paid_on.desc(), Payment.id.desc())
-    )
+    return _latest_first(Payment, contract, Payment.paid_on)
 
 
 def _lock(contract: Contract) -> Contract:

@@ -37,7 +37,7 @@ from marketplace.contracts.models import (
 from marketplace.core import documents as document_store
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import can, require
-from marketplace.core.web import apply_violation, commit_verb, get_or_404, page_args
+from marketplace.core.web import apply_violation, commit_verb, get_or_404, paginate
 from marketplace.extensions import db
 
 # --- labels and the contract page's partial --------------------------------------------------------
@@ -105,11 +105,16 @@ def _contract(contract_id: int) -> Contract:
     return contract
 
 
-def _milestone(contract: Contract, milestone_id: int) -> Milestone:
-    milestone = get_or_404(Milestone, milestone_id)
-    if milestone.contract_id != contract.id:
+def _child(model, ident, **parent):
+    """Load ``model`` by id; 404 unless it belongs to the given parent (``contract_id=...``)."""
+    obj = get_or_404(model, ident)
+    if any(getattr(obj, name) != value for name, value in parent.items()):
         abort(404)
-    return milestone
+    return obj
+
+
+def _milestone(contract: Contract, milestone_id: int) -> Milestone:
+    return _child(Milestone, milestone_id, contract_id=contract.id)
 
 
 def _uploads(form) -> list:
@@ -131,6 +136,27 @@ def _run_with_files(form, verb) -> bool:
 
 def _render(template: str, contract: Contract, status: int = 200, **context):
     return render_template(template, contract=contract, back_url=contract_url(contract), **context), status
+
+
+def _form_if_allowed(contract: Contract, permission: str, make_form):
+    """The page's form for those allowed ``permission`` (None for the others); a POST needs it (403)."""
+    if request.method == "POST":
+        require(current_user, permission, contract)
+    return make_form() if can(current_user, permission, contract) else None
+
+
+def _post(contract: Contract, form, run, message: str, endpoint: str):
+    """Handle the form's POST: validate it, then ``run()`` the verb (True when it went through).
+
+    Returns ``(redirect, 200)`` after a success (``message`` flashed, back to ``endpoint``), ``(None,
+    400)`` when the form is to be shown again with its errors, ``(None, 200)`` when nothing was posted.
+    """
+    if form is None or not form.is_submitted():
+        return None, 200
+    if form.validate() and run():
+        flash(message, "success")
+        return redirect(url_for(endpoint, contract_id=contract.id)), 200
+    return None, 400
 
 
 # --- service records -----------------------------------------------------------------------------------
@@ -165,33 +191,28 @@ def _record_filter(contract: Contract) -> tuple[RecordFilterForm, delivery.Recor
 @login_required
 def records(contract_id: int):
     contract = _contract(contract_id)
-    if request.method == "POST":
-        require(current_user, "contract.deliver", contract)
-    form = _record_form(contract) if can(current_user, "contract.deliver", contract) else None
-    status = 200
-    if request.method == "POST":
-        if form.validate():
-            data = delivery.RecordInput(
-                service_date=form.service_date.data,
-                activity_type=form.activity_type.data,
-                target_id=int(form.target_id.data) if form.target_id.data else None,
-                quantity=form.quantity.data,
-                beneficiaries=form.beneficiaries.data,
-                hours=form.hours.data,
-                community_code=form.community_code.data or None,
-                notes=form.notes.data or "",
-            )
-            if _run_with_files(
-                form, lambda files: delivery.log_service_record(contract, data, files, current_user)
-            ):
-                flash(_("The service is logged."), "success")
-                return redirect(url_for("contracts.records", contract_id=contract.id))
-        status = 400
+    form = _form_if_allowed(contract, "contract.deliver", lambda: _record_form(contract))
+
+    def log():
+        data = delivery.RecordInput(
+            service_date=form.service_date.data,
+            activity_type=form.activity_type.data,
+            target_id=int(form.target_id.data) if form.target_id.data else None,
+            quantity=form.quantity.data,
+            beneficiaries=form.beneficiaries.data,
+            hours=form.hours.data,
+            community_code=form.community_code.data or None,
+            notes=form.notes.data or "",
+        )
+        return _run_with_files(
+            form, lambda files: delivery.log_service_record(contract, data, files, current_user)
+        )
+
+    done, status = _post(contract, form, log, _("The service is logged."), "contracts.records")
+    if done:
+        return done
     filter_form, flt = _record_filter(contract)
-    page, per_page = page_args()
-    pagination = db.paginate(
-        delivery.records_query(contract, flt), page=page, per_page=per_page, error_out=False
-    )
+    pagination = paginate(delivery.records_query(contract, flt))
     args = {
         k: v
         for k, v in {
@@ -217,12 +238,8 @@ def records(contract_id: int):
 @bp.route("/contracts/<int:contract_id>/records/<int:record_id>/documents/<int:doc_id>")
 @login_required
 def record_document(contract_id: int, record_id: int, doc_id: int):
-    contract = _contract(contract_id)
-    record = get_or_404(ServiceRecord, record_id)
-    document = get_or_404(ServiceRecordDocument, doc_id)
-    if record.contract_id != contract.id or document.record_id != record.id:
-        abort(404)
-    return document_store.send(document)
+    record = _child(ServiceRecord, record_id, contract_id=_contract(contract_id).id)
+    return document_store.send(_child(ServiceRecordDocument, doc_id, record_id=record.id))
 
 
 # --- progress reports ------------------------------------------------------------------------------------
@@ -232,12 +249,11 @@ def record_document(contract_id: int, record_id: int, doc_id: int):
 @login_required
 def reports(contract_id: int):
     contract = _contract(contract_id)
-    if request.method == "POST":
-        require(current_user, "contract.deliver", contract)
-    form = ProgressReportForm() if can(current_user, "contract.deliver", contract) else None
-    status = 200
-    if request.method == "POST":
-        if form.validate() and commit_verb(
+    form = _form_if_allowed(contract, "contract.deliver", ProgressReportForm)
+    done, status = _post(
+        contract,
+        form,
+        lambda: commit_verb(
             form,
             lambda: delivery.file_progress_report(
                 contract,
@@ -248,12 +264,13 @@ def reports(contract_id: int):
                 current_user,
             ),
             default_field="summary",
-        ):
-            flash(_("The progress report is filed."), "success")
-            return redirect(url_for("contracts.reports", contract_id=contract.id))
-        status = 400
-    page, per_page = page_args()
-    pagination = db.paginate(delivery.reports_query(contract), page=page, per_page=per_page, error_out=False)
+        ),
+        _("The progress report is filed."),
+        "contracts.reports",
+    )
+    if done:
+        return done
+    pagination = paginate(delivery.reports_query(contract))
     return _render("contracts/delivery/reports.html", contract, status, form=form, pagination=pagination)
 
 
@@ -286,6 +303,21 @@ def _milestone_page(contract, milestone, status=200, *, submit_form=None, accept
     )
 
 
+def _milestone_for(contract_id: int, milestone_id: int, permission: str) -> tuple[Contract, Milestone]:
+    """The contract and its milestone for an action the user must be allowed (403 otherwise)."""
+    contract = _contract(contract_id)
+    milestone = _milestone(contract, milestone_id)
+    require(current_user, permission, contract)
+    return contract, milestone
+
+
+def _back_to_milestone(milestone: Milestone, message: str, category: str = "success"):
+    flash(message, category)
+    return redirect(
+        url_for("contracts.milestone", contract_id=milestone.contract_id, milestone_id=milestone.id)
+    )
+
+
 @bp.route("/contracts/<int:contract_id>/milestones/<int:milestone_id>")
 @login_required
 def milestone(contract_id: int, milestone_id: int):
@@ -296,38 +328,34 @@ def milestone(contract_id: int, milestone_id: int):
 @bp.route("/contracts/<int:contract_id>/milestones/<int:milestone_id>/submit", methods=["GET", "POST"])
 @login_required
 def submit_milestone(contract_id: int, milestone_id: int):
-    contract = _contract(contract_id)
-    milestone = _milestone(contract, milestone_id)
-    require(current_user, "contract.deliver", contract)
+    contract, milestone = _milestone_for(contract_id, milestone_id, "contract.deliver")
     form = SubmitMilestoneForm()
     if not form.is_submitted():
         return _milestone_page(contract, milestone)
     if form.validate() and _run_with_files(
         form, lambda files: delivery.submit_milestone(milestone, form.report.data, files, current_user)
     ):
-        flash(_("The milestone is submitted. The agency is asked to accept it."), "success")
-        return redirect(url_for("contracts.milestone", contract_id=contract.id, milestone_id=milestone.id))
+        return _back_to_milestone(
+            milestone, _("The milestone is submitted. The agency is asked to accept it.")
+        )
     return _milestone_page(contract, milestone, 400, submit_form=form)
 
 
 @bp.route("/contracts/<int:contract_id>/milestones/<int:milestone_id>/accept", methods=["POST"])
 @login_required
 def accept_milestone(contract_id: int, milestone_id: int):
-    contract = _contract(contract_id)
-    milestone = _milestone(contract, milestone_id)
-    require(current_user, "contract.manage", contract)
+    contract, milestone = _milestone_for(contract_id, milestone_id, "contract.manage")
     form = ActionForm()
     if form.validate_on_submit() and commit_verb(
         form, lambda: delivery.accept_milestone(milestone, current_user)
     ):
-        flash(
+        return _back_to_milestone(
+            milestone,
             _(
                 "The milestone is accepted; its payment share of %(amount)s is due.",
                 amount=f"¥{milestone.amount:,.2f}",
             ),
-            "success",
         )
-        return redirect(url_for("contracts.milestone", contract_id=contract.id, milestone_id=milestone.id))
     if not form.form_errors:
         form.form_errors.append(_("The form expired. Reload the page and try again."))
     return _milestone_page(contract, milestone, 400, accept_form=form)
@@ -336,29 +364,25 @@ def accept_milestone(contract_id: int, milestone_id: int):
 @bp.route("/contracts/<int:contract_id>/milestones/<int:milestone_id>/reject", methods=["POST"])
 @login_required
 def reject_milestone(contract_id: int, milestone_id: int):
-    contract = _contract(contract_id)
-    milestone = _milestone(contract, milestone_id)
-    require(current_user, "contract.manage", contract)
+    contract, milestone = _milestone_for(contract_id, milestone_id, "contract.manage")
     form = RejectMilestoneForm()
     if form.validate_on_submit() and commit_verb(
         form,
         lambda: delivery.reject_milestone(milestone, form.reason.data, current_user),
         default_field="reason",
     ):
-        flash(_("The milestone is rejected. The organization is asked to resubmit it."), "info")
-        return redirect(url_for("contracts.milestone", contract_id=contract.id, milestone_id=milestone.id))
+        return _back_to_milestone(
+            milestone, _("The milestone is rejected. The organization is asked to resubmit it."), "info"
+        )
     return _milestone_page(contract, milestone, 400, reject_form=form)
 
 
 @bp.route("/contracts/<int:contract_id>/milestones/<int:milestone_id>/documents/<int:doc_id>")
 @login_required
 def milestone_document(contract_id: int, milestone_id: int, doc_id: int):
-    contract = _contract(contract_id)
-    milestone = _milestone(contract, milestone_id)
+    milestone = _milestone(_contract(contract_id), milestone_id)
     document = get_or_404(MilestoneDocument, doc_id)
-    submission = db.session.get(MilestoneSubmission, document.submission_id)
-    if submission is None or submission.milestone_id != milestone.id:
-        abort(404)
+    _child(MilestoneSubmission, document.submission_id, milestone_id=milestone.id)
     return document_store.send(document)
 
 
@@ -371,25 +395,31 @@ def new_acceptance(contract_id: int):
     contract = _contract(contract_id)
     require(current_user, "contract.manage", contract)
     form = AcceptanceForm()
-    status = 200
-    if form.is_submitted():
-        if form.validate():
-            people = [
-                delivery.Representative(
-                    e.form.name.data or "", e.form.community.data or "", e.form.role.data or ""
-                )
-                for e in form.representatives
-            ]
-            if commit_verb(
-                form,
-                lambda: delivery.final_acceptance(
-                    contract, form.result.data, form.summary.data, people, current_user
-                ),
-                default_field="summary",
-            ):
-                flash(_("The acceptance is recorded and its result published."), "success")
-                return redirect(url_for("contracts.acceptance", contract_id=contract.id))
-        status = 400
+
+    def accept():
+        people = [
+            delivery.Representative(
+                e.form.name.data or "", e.form.community.data or "", e.form.role.data or ""
+            )
+            for e in form.representatives
+        ]
+        return commit_verb(
+            form,
+            lambda: delivery.final_acceptance(
+                contract, form.result.data, form.summary.data, people, current_user
+            ),
+            default_field="summary",
+        )
+
+    done, status = _post(
+        contract,
+        form,
+        accept,
+        _("The acceptance is recorded and its result published."),
+        "contracts.acceptance",
+    )
+    if done:
+        return done
     return _render(
         "contracts/delivery/acceptance_form.html",
         contract,
@@ -435,32 +465,22 @@ def _payment_form(contract: Contract, formdata=True) -> PaymentForm:
 @login_required
 def payments(contract_id: int):
     contract = _contract(contract_id)
-    if request.method == "POST":
-        require(current_user, "contract.manage", contract)
-    form = _payment_form(contract) if can(current_user, "contract.manage", contract) else None
-    status = 200
-    if request.method == "POST":
-        if form.validate():
-            milestone = None
-            if form.milestone.data:
-                milestone = db.session.get(Milestone, int(form.milestone.data))
-            if commit_verb(
-                form,
-                lambda: delivery.record_payment(
-                    contract,
-                    form.paid_on.data,
-                    form.amount.data,
-                    form.reference.data,
-                    milestone,
-                    current_user,
-                ),
-                default_field="amount",
-            ):
-                flash(_("The payment is recorded."), "success")
-                return redirect(url_for("contracts.payments", contract_id=contract.id))
-        status = 400
-    page, per_page = page_args()
-    pagination = db.paginate(delivery.payments_query(contract), page=page, per_page=per_page, error_out=False)
+    form = _form_if_allowed(contract, "contract.manage", lambda: _payment_form(contract))
+
+    def pay():
+        milestone = db.session.get(Milestone, int(form.milestone.data)) if form.milestone.data else None
+        return commit_verb(
+            form,
+            lambda: delivery.record_payment(
+                contract, form.paid_on.data, form.amount.data, form.reference.data, milestone, current_user
+            ),
+            default_field="amount",
+        )
+
+    done, status = _post(contract, form, pay, _("The payment is recorded."), "contracts.payments")
+    if done:
+        return done
+    pagination = paginate(delivery.payments_query(contract))
     unpaid = {m.id: delivery.unpaid_share(m) for m in contract.milestones if m.status == "accepted"}
     return _render(
         "contracts/delivery/payments.html",

@@ -69,25 +69,52 @@ class TargetRow(Form):
             and not _raw(self.quantity)
         )
 
+    def is_complete(self) -> bool:
+        return bool(
+            (self.name.data or "").strip()
+            and (self.unit.data or "").strip()
+            and self.quantity.data is not None
+        )
 
-class MilestoneRow(Form):
+
+class NewMilestoneRow(Form):
+    """A milestone row of a variation; the draft contract's rows add the final-acceptance box."""
+
     deliverable = StringField(_l("Deliverable"), validators=[Optional(), Length(max=300)])
     kind = SelectField(_l("Kind"), choices=kind_choices, default="delivery")
     due_date = DateField(_l("Due date"), validators=[Optional()])
     amount = DecimalField(_l("Amount (yuan)"), validators=[Optional(), _finite])
+
+    def is_blank(self) -> bool:
+        return not (self.deliverable.data or "").strip() and not _raw(self.due_date) and not _raw(self.amount)
+
+    def is_complete(self) -> bool:
+        return bool(
+            (self.deliverable.data or "").strip() and self.due_date.data and self.amount.data is not None
+        )
+
+
+class MilestoneRow(NewMilestoneRow):
     is_final = BooleanField(_l("Final acceptance"))
 
     def is_blank(self) -> bool:
-        return (
-            not (self.deliverable.data or "").strip()
-            and not _raw(self.due_date)
-            and not _raw(self.amount)
-            and not self.is_final.data
-        )
+        return super().is_blank() and not self.is_final.data
 
 
 def _raw(field) -> str:
     return str(field.raw_data[0]).strip() if field.raw_data else ""
+
+
+def _filled_rows(entries, message, field: str):
+    """The rows of a FieldList that are not blank; a half-filled row is a ``RuleViolation``
+    (``message(n)`` for row ``n``, shown on ``field``)."""
+    for n, entry in enumerate(entries, 1):
+        row = entry.form
+        if row.is_blank():
+            continue
+        if not row.is_complete():
+            raise RuleViolation(message(n), field=field)
+        yield row
 
 
 class ContractForm(FlaskForm):
@@ -105,49 +132,36 @@ class ContractForm(FlaskForm):
 
     def contract_input(self) -> services.ContractInput:
         """The filled rows as a service input; a half-filled row is a ``RuleViolation``."""
-        targets, milestones = [], []
-        for n, entry in enumerate(self.targets, 1):
-            row = entry.form
-            if row.is_blank():
-                continue
-            if not (
-                (row.name.data or "").strip()
-                and (row.unit.data or "").strip()
-                and row.quantity.data is not None
-            ):
-                raise RuleViolation(
-                    _(
-                        "Target row %(n)d: fill in the target, the unit and the quantity, or leave the "
-                        "row empty.",
-                        n=n,
-                    ),
-                    field="targets",
-                )
-            targets.append(services.TargetInput(row.name.data, row.unit.data, row.quantity.data))
-        for n, entry in enumerate(self.milestones, 1):
-            row = entry.form
-            if row.is_blank():
-                continue
-            if not (
-                (row.deliverable.data or "").strip() and row.due_date.data and row.amount.data is not None
-            ):
-                raise RuleViolation(
-                    _(
-                        "Milestone row %(n)d: fill in the deliverable, the due date and the amount, or leave "
-                        "the row empty.",
-                        n=n,
-                    ),
-                    field="milestones",
-                )
-            milestones.append(
-                services.MilestoneInput(
-                    row.deliverable.data,
-                    row.due_date.data,
-                    row.amount.data,
-                    row.kind.data,
-                    bool(row.is_final.data),
-                )
+        targets = [
+            services.TargetInput(row.name.data, row.unit.data, row.quantity.data)
+            for row in _filled_rows(
+                self.targets,
+                lambda n: _(
+                    "Target row %(n)d: fill in the target, the unit and the quantity, or leave the "
+                    "row empty.",
+                    n=n,
+                ),
+                "targets",
             )
+        ]
+        milestones = [
+            services.MilestoneInput(
+                row.deliverable.data,
+                row.due_date.data,
+                row.amount.data,
+                row.kind.data,
+                bool(row.is_final.data),
+            )
+            for row in _filled_rows(
+                self.milestones,
+                lambda n: _(
+                    "Milestone row %(n)d: fill in the deliverable, the due date and the amount, or leave "
+                    "the row empty.",
+                    n=n,
+                ),
+                "milestones",
+            )
+        ]
         return services.ContractInput(
             title=self.title.data or "",
             term_start=self.term_start.data,
@@ -157,16 +171,6 @@ class ContractForm(FlaskForm):
             targets=targets,
             milestones=milestones,
         )
-
-
-class NewMilestoneRow(Form):
-    deliverable = StringField(_l("Deliverable"), validators=[Optional(), Length(max=300)])
-    kind = SelectField(_l("Kind"), choices=kind_choices, default="delivery")
-    due_date = DateField(_l("Due date"), validators=[Optional()])
-    amount = DecimalField(_l("Amount (yuan)"), validators=[Optional(), _finite])
-
-    def is_blank(self) -> bool:
-        return not (self.deliverable.data or "").strip() and not _raw(self.due_date) and not _raw(self.amount)
 
 
 class _VariationBase(FlaskForm):
@@ -188,30 +192,24 @@ class _VariationBase(FlaskForm):
             due = getattr(self, f"due_{m.id}").data
             if (amount is not None and amount != m.amount) or (due is not None and due != m.due_date):
                 changes.append(services.MilestoneChange(m.id, amount=amount, due_date=due))
-        for n, entry in enumerate(self.milestones, 1):
-            row = entry.form
-            if row.is_blank():
-                continue
-            if not (
-                (row.deliverable.data or "").strip() and row.due_date.data and row.amount.data is not None
-            ):
-                raise RuleViolation(
-                    _(
-                        "New milestone row %(n)d: fill in the deliverable, the due date and the amount, or "
-                        "leave the row empty.",
-                        n=n,
-                    ),
-                    field="milestones",
-                )
-            changes.append(
-                services.MilestoneChange(
-                    None,
-                    amount=row.amount.data,
-                    due_date=row.due_date.data,
-                    deliverable=row.deliverable.data,
-                    kind=row.kind.data,
-                )
+        changes += [
+            services.MilestoneChange(
+                None,
+                amount=row.amount.data,
+                due_date=row.due_date.data,
+                deliverable=row.deliverable.data,
+                kind=row.kind.data,
             )
+            for row in _filled_rows(
+                self.milestones,
+                lambda n: _(
+                    "New milestone row %(n)d: fill in the deliverable, the due date and the amount, or "
+                    "leave the row empty.",
+                    n=n,
+                ),
+                "milestones",
+            )
+        ]
         return services.VariationInput(
             value=self.value.data,
             term_end=self.term_end.data,

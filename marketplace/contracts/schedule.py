@@ -51,6 +51,35 @@ def _recipients(contract_ids: set[int], *, officers: bool, members: bool) -> dic
     return out
 
 
+def _notices(recipients: list[tuple[int, str]], kind: str, subject: str, body: str, link: str) -> list[dict]:
+    """The notification rows of one message to each of ``recipients`` ([(user id, email)])."""
+    return [
+        {"user_id": user_id, "email": email, "kind": kind, "subject": subject, "body": body, "link": link}
+        for user_id, email in recipients
+    ]
+
+
+def _mark(model, ids: list[int], **values) -> None:
+    """Set ``values`` on the rows of ``model`` with these ids (one UPDATE; nothing when there are none)."""
+    if ids:
+        db.session.execute(
+            update(model)
+            .where(model.id.in_(ids))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _milestones(*conditions):
+    """The milestones that meet ``conditions``, with their contract's title, in id order."""
+    return db.session.execute(
+        select(Milestone.id, Milestone.contract_id, Milestone.deliverable, Milestone.due_date, Contract.title)
+        .join(Contract, Contract.id == Milestone.contract_id)
+        .where(*conditions)
+        .order_by(Milestone.id)
+    ).all()
+
+
 def _active_contracts():
     return select(Contract.id).where(Contract.status == ACTIVE)
 
@@ -82,43 +111,25 @@ def flag_overdue(today: date) -> dict:
         .execution_options(synchronize_session=False)
     ).rowcount
 
-    due_notice = db.session.execute(
-        select(Milestone.id, Milestone.contract_id, Milestone.deliverable, Milestone.due_date, Contract.title)
-        .join(Contract, Contract.id == Milestone.contract_id)
-        .where(
-            overdue,
-            or_(Milestone.overdue_notified_on.is_(None), Milestone.overdue_notified_on < today),
-        )
-        .order_by(Milestone.id)
-    ).all()
+    due_notice = _milestones(
+        overdue, or_(Milestone.overdue_notified_on.is_(None), Milestone.overdue_notified_on < today)
+    )
     recipients = _recipients({r.contract_id for r in due_notice}, officers=True, members=True)
     rows = []
     for m in due_notice:
         n = (today - m.due_date).days
-        for user_id, email in recipients.get(m.contract_id, []):
-            rows.append(
-                {
-                    "user_id": user_id,
-                    "email": email,
-                    "kind": "milestone.overdue",
-                    "subject": f"里程碑已逾期{n}天 / Milestone {n} day(s) overdue — {m.deliverable}",
-                    "body": (
-                        f"合同“{m.title}”的里程碑“{m.deliverable}”应于{m.due_date.isoformat()}完成，"
-                        f"现已逾期{n}天。 / The milestone “{m.deliverable}” of the contract “{m.title}” "
-                        f"was due on {m.due_date.isoformat()} and is {n} day(s) overdue."
-                    ),
-                    "link": f"/contracts/{m.contract_id}",
-                }
-            )
+        rows += _notices(
+            recipients.get(m.contract_id, []),
+            "milestone.overdue",
+            f"里程碑已逾期{n}天 / Milestone {n} day(s) overdue — {m.deliverable}",
+            f"合同“{m.title}”的里程碑“{m.deliverable}”应于{m.due_date.isoformat()}完成，"
+            f"现已逾期{n}天。 / The milestone “{m.deliverable}” of the contract “{m.title}” "
+            f"was due on {m.due_date.isoformat()} and is {n} day(s) overdue.",
+            f"/contracts/{m.contract_id}",
+        )
     notifications = notify_rows(rows)
     notified_ids = [m.id for m in due_notice]
-    if notified_ids:
-        db.session.execute(
-            update(Milestone)
-            .where(Milestone.id.in_(notified_ids))
-            .values(overdue_notified_on=today)
-            .execution_options(synchronize_session=False)
-        )
+    _mark(Milestone, notified_ids, overdue_notified_on=today)
     return {
         "changed": flagged + cleared + len(notified_ids),
         "flagged": flagged,
@@ -130,46 +141,29 @@ def flag_overdue(today: date) -> dict:
 
 def send_reminders(today: date, days: int) -> dict:
     """Remind the organization of milestones due within ``days`` local days, once per due date."""
-    due = db.session.execute(
-        select(Milestone.id, Milestone.contract_id, Milestone.deliverable, Milestone.due_date, Contract.title)
-        .join(Contract, Contract.id == Milestone.contract_id)
-        .where(
-            Contract.status == ACTIVE,
-            Milestone.status != ACCEPTED,
-            Milestone.due_date >= today,
-            Milestone.due_date <= today + timedelta(days=days),
-            or_(Milestone.reminded_for_due.is_(None), Milestone.reminded_for_due != Milestone.due_date),
-        )
-        .order_by(Milestone.id)
-    ).all()
+    due = _milestones(
+        Contract.status == ACTIVE,
+        Milestone.status != ACCEPTED,
+        Milestone.due_date >= today,
+        Milestone.due_date <= today + timedelta(days=days),
+        or_(Milestone.reminded_for_due.is_(None), Milestone.reminded_for_due != Milestone.due_date),
+    )
     recipients = _recipients({r.contract_id for r in due}, officers=False, members=True)
     rows = []
     for m in due:
         n = (m.due_date - today).days
-        for user_id, email in recipients.get(m.contract_id, []):
-            rows.append(
-                {
-                    "user_id": user_id,
-                    "email": email,
-                    "kind": "milestone.reminder",
-                    "subject": f"里程碑{n}天后到期 / Milestone due in {n} day(s) — {m.deliverable}",
-                    "body": (
-                        f"合同“{m.title}”的里程碑“{m.deliverable}”将于{m.due_date.isoformat()}到期。 / "
-                        f"The milestone “{m.deliverable}” of the contract “{m.title}” is due on "
-                        f"{m.due_date.isoformat()}."
-                    ),
-                    "link": f"/contracts/{m.contract_id}",
-                }
-            )
+        rows += _notices(
+            recipients.get(m.contract_id, []),
+            "milestone.reminder",
+            f"里程碑{n}天后到期 / Milestone due in {n} day(s) — {m.deliverable}",
+            f"合同“{m.title}”的里程碑“{m.deliverable}”将于{m.due_date.isoformat()}到期。 / "
+            f"The milestone “{m.deliverable}” of the contract “{m.title}” is due on "
+            f"{m.due_date.isoformat()}.",
+            f"/contracts/{m.contract_id}",
+        )
     notifications = notify_rows(rows)
     ids = [m.id for m in due]
-    if ids:
-        db.session.execute(
-            update(Milestone)
-            .where(Milestone.id.in_(ids))
-            .values(reminded_for_due=Milestone.due_date)
-            .execution_options(synchronize_session=False)
-        )
+    _mark(Milestone, ids, reminded_for_due=Milestone.due_date)
     return {"changed": len(ids), "reminded_milestones": ids, "notifications": notifications}
 
 
@@ -207,54 +201,30 @@ def contract_deadlines(now: datetime, today: date | None = None) -> dict:
     rows = []
     for c in unsigned:
         published = c.published_at.date().isoformat()
-        for user_id, email in officers.get(c.id, []):
-            rows.append(
-                {
-                    "user_id": user_id,
-                    "email": email,
-                    "kind": "contract.unsigned",
-                    "subject": f"中标通知发出{unsigned_days}日内合同尚未签订 / Contract not signed within "
-                    f"{unsigned_days} days of the award — {c.title}",
-                    "body": (
-                        f"中标结果公告于{published}发布，合同仍未签订（政府采购法第46条）。 / "
-                        f"The award was published on {published} and the contract is still unsigned (GPL 46)."
-                    ),
-                    "link": f"/contracts/{c.id}",
-                }
-            )
+        rows += _notices(
+            officers.get(c.id, []),
+            "contract.unsigned",
+            f"中标通知发出{unsigned_days}日内合同尚未签订 / Contract not signed within "
+            f"{unsigned_days} days of the award — {c.title}",
+            f"中标结果公告于{published}发布，合同仍未签订（政府采购法第46条）。 / "
+            f"The award was published on {published} and the contract is still unsigned (GPL 46).",
+            f"/contracts/{c.id}",
+        )
     for c in expiring:
         ends = c.term_end.isoformat()
-        for user_id, email in both.get(c.id, []):
-            rows.append(
-                {
-                    "user_id": user_id,
-                    "email": email,
-                    "kind": "contract.expiring",
-                    "subject": f"合同将于{ends}到期 / Contract ends on {ends} — {c.title}",
-                    "body": (
-                        "请安排终期验收和结算，或按规定办理续签。 / Plan the final acceptance and payment, "
-                        "or a renewal under the rules."
-                    ),
-                    "link": f"/contracts/{c.id}",
-                }
-            )
+        rows += _notices(
+            both.get(c.id, []),
+            "contract.expiring",
+            f"合同将于{ends}到期 / Contract ends on {ends} — {c.title}",
+            "请安排终期验收和结算，或按规定办理续签。 / Plan the final acceptance and payment, "
+            "or a renewal under the rules.",
+            f"/contracts/{c.id}",
+        )
     notifications = notify_rows(rows)
     unsigned_ids = [c.id for c in unsigned]
     expiring_ids = [c.id for c in expiring]
-    if unsigned_ids:
-        db.session.execute(
-            update(Contract)
-            .where(Contract.id.in_(unsigned_ids))
-            .values(unsigned_flagged_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    if expiring_ids:
-        db.session.execute(
-            update(Contract)
-            .where(Contract.id.in_(expiring_ids))
-            .values(expiry_notified_at=now)
-            .execution_options(synchronize_session=False)
-        )
+    _mark(Contract, unsigned_ids, unsigned_flagged_at=now)
+    _mark(Contract, expiring_ids, expiry_notified_at=now)
     return {
         "changed": len(unsigned_ids) + len(expiring_ids),
         "unsigned_flagged": unsigned_ids,

@@ -330,25 +330,19 @@ def _check_plan(milestones: list, value: Decimal, field_name: str = "milestones"
     if not milestones:
         raise RuleViolation(_("Add at least one milestone."), field=field_name)
     total = sum((Decimal(m.amount) for m in milestones), Decimal("0"))
-    if total < value:
+    if total != value:
+        amounts = {"total": money(total), "diff": money(abs(value - total)), "value": money(value)}
         raise RuleViolation(
             _(
                 "The milestone amounts add up to %(total)s, %(diff)s less than the contract value of "
                 "%(value)s.",
-                total=money(total),
-                diff=money(value - total),
-                value=money(value),
-            ),
-            field=field_name,
-        )
-    if total > value:
-        raise RuleViolation(
-            _(
+                **amounts,
+            )
+            if total < value
+            else _(
                 "The milestone amounts add up to %(total)s, %(diff)s more than the contract value of "
                 "%(value)s.",
-                total=money(total),
-                diff=money(total - value),
-                value=money(value),
+                **amounts,
             ),
             field=field_name,
         )

@@ -50,6 +50,12 @@ def page_args() -> tuple[int, int]:
     return min(page, 100000), per_page
 
 
+def paginate(query):
+    """One page of ``query``, as the request's ``page`` and ``per_page`` arguments ask."""
+    page, per_page = page_args()
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
 def commit_verb(form, verb, default_field: str | None = None) -> bool:
     """Run a service verb as this request's transaction.
 

@@ -68,6 +68,7 @@ def _import_models() -> None:
     import marketplace.core.districts  # noqa: F401
     import marketplace.core.jobruns  # noqa: F401
     import marketplace.core.notifications  # noqa: F401
+    import marketplace.evaluation.models  # noqa: F401
     import marketplace.orgs.models  # noqa: F401
     import marketplace.tenders.models  # noqa: F401
 
@@ -133,6 +134,9 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.contracts.blueprint import bp as contracts_bp
     from marketplace.core.views import bp as main_bp
     from marketplace.dashboards.views import bp as dashboards_bp
+    from marketplace.evaluation import survey_views  # noqa: F401 - routes on evaluation_bp
+    from marketplace.evaluation import views as evaluation_views  # noqa: F401
+    from marketplace.evaluation.blueprint import bp as evaluation_bp
     from marketplace.jobs import bp as jobs_bp
     from marketplace.ocds.views import bp as ocds_bp
     from marketplace.orgs.views import bp as orgs_bp
@@ -151,6 +155,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auditor_bp)
     app.register_blueprint(ocds_bp)
     app.register_blueprint(transparency_bp)
+    app.register_blueprint(evaluation_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     csrf.exempt(ocds_bp)

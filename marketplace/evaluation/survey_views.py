@@ -1,0 +1,3 @@
+"""The public satisfaction survey and its results."""
+
+from marketplace.evaluation.blueprint import bp  # noqa: F401

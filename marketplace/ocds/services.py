@@ -1,0 +1,103 @@
+"""Release packages and record packages of everything public (docs/ocds.md)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import IO
+
+from flask import current_app
+from sqlalchemy import Select, select
+
+from marketplace import clock
+from marketplace.extensions import db
+from marketplace.ocds import mapping as m
+from marketplace.ocds.merge import compile_releases
+from marketplace.ocds.releases import is_published, ocid_of, releases_for, tender_id_of
+from marketplace.tenders.models import PUBLIC_STATUSES, Tender
+
+VERSION = "1.1"
+BATCH = 100
+
+
+def published_tenders_query() -> Select:
+    """Every tender that was published (drafts never), in a stable order (by id)."""
+    return (
+        select(Tender)
+        .where(Tender.status.in_(PUBLIC_STATUSES), Tender.published_at.is_not(None))
+        .order_by(Tender.id)
+    )
+
+
+def tender_for_ocid(ocid: str) -> Tender | None:
+    """The published tender an ocid names, or None (unknown, another publisher's, or a draft)."""
+    tender_id = tender_id_of(ocid or "")
+    if tender_id is None:
+        return None
+    tender = db.session.get(Tender, tender_id)
+    return tender if is_published(tender) else None
+
+
+def iter_published_tenders(batch: int | None = None) -> Iterator[Tender]:
+    """All published tenders, loaded ``batch`` at a time (keyset pagination), so exports stay small in
+    memory: the session's identity map holds unchanged rows weakly, so finished batches are freed."""
+    batch, last = batch or BATCH, 0
+    while True:
+        rows = list(db.session.scalars(published_tenders_query().where(Tender.id > last).limit(batch)))
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].id
+
+
+def record_for(tender: Tender) -> dict | None:
+    releases = releases_for(tender)
+    if not releases:
+        return None
+    return {"ocid": ocid_of(tender), "releases": releases, "compiledRelease": compile_releases(releases)}
+
+
+def _publisher() -> dict:
+    publisher = {"name": current_app.config.get("OCDS_PUBLISHER_NAME") or "政府购买公共服务平台"}
+    if current_app.config.get("OCDS_PUBLISHER_URI"):
+        publisher["uri"] = current_app.config["OCDS_PUBLISHER_URI"]
+    return publisher
+
+
+def package_header(uri: str) -> dict:
+    return {
+        "uri": uri,
+        "version": VERSION,
+        "publishedDate": m.timestamp(clock.now()),
+        "publisher": _publisher(),
+    }
+
+
+def release_package(releases: list[dict], uri: str, **extra) -> dict:
+    return {**package_header(uri), **extra, "releases": releases}
+
+
+def record_package(records: list[dict], uri: str, **extra) -> dict:
+    return {**package_header(uri), **extra, "records": records}
+
+
+def _dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_package(out: IO[str], uri: str, records: bool = False, batch: int | None = None) -> int:
+    """Write one release package (or record package) of every published tender to ``out``, a tender at
+    a time. Returns the number of releases (or records) written."""
+    header = _dumps(package_header(uri))
+    key = "records" if records else "releases"
+    out.write(header[:-1] + f',"{key}":[')
+    count = 0
+    for tender in iter_published_tenders(batch or BATCH):
+        items = [record_for(tender)] if records else releases_for(tender)
+        for item in items:
+            if item is None:
+                continue
+            out.write(("," if count else "") + "\n" + _dumps(item))
+            count += 1
+    out.write("\n]}\n")
+    return count

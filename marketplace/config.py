@@ -77,6 +77,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # Public satisfaction surveys: answers per address, the longest comment shown without review.
+        "SURVEY_RATE_LIMIT": os.environ.get("SURVEY_RATE_LIMIT", "30 per minute"),
+        "SURVEY_COMMENT_MAX": _int("SURVEY_COMMENT_MAX", 500),
+        # Share of the final milestone's amount held back while the ex-post grade is poor (差).
+        "FINAL_PAYMENT_HOLDBACK_SHARE": os.environ.get("FINAL_PAYMENT_HOLDBACK_SHARE", "0.10"),
         "PER_PAGE": _int("PER_PAGE", 20),
         "MAX_PER_PAGE": 100,
         # Procedure profile overrides: {"public_tender": {"min_days": 25}} (provinces set their own).
@@ -106,6 +111,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
         # Absolute links in emails ("https://gov-services.example.cn"); none when unset.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
+        # OCDS open data (docs/ocds.md). The ocid prefix is a placeholder until the Open Contracting
+        # Partnership assigns this publisher its own "ocds-" + 6 characters prefix.
+        "OCDS_PREFIX": os.environ.get("OCDS_PREFIX", "ocds-gzfw01"),
+        "OCDS_PUBLISHER_NAME": os.environ.get("OCDS_PUBLISHER_NAME", "政府购买公共服务平台"),
+        "OCDS_PUBLISHER_URI": os.environ.get("OCDS_PUBLISHER_URI", ""),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         # werkzeug's default (scrypt). The test suite lowers it: hashing is not what it tests.
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),

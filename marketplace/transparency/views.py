@@ -1,5 +1,209 @@
-"""Public transparency pages: award notices, contracts, acceptance results, spending dashboards."""
+"""Public transparency pages: award notices, contracts, acceptance results, spending dashboards.
 
-from flask import Blueprint
+No login: everything here is already public on its own page (the award notice, the contract's public
+summary, the published acceptance result); these pages list it and add up what the signed contracts
+are worth. The charts repeat tables that are on the page too (``dashboards/_macros.html``,
+``static/dashboards.js``), so nothing is lost without JavaScript.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+
+from marketplace import clock
+from marketplace.core.catalogue import SERVICE_CATEGORIES
+from marketplace.core.districts import counties, streets_of
+from marketplace.core.timeutil import local_date
+from marketplace.core.web import page_args
+from marketplace.extensions import db
+from marketplace.transparency import services
+from marketplace.transparency.services import Filters
 
 bp = Blueprint("transparency", __name__, url_prefix="/open", template_folder="templates")
+
+VALUE_COLOUR = "#adb5bd"
+PAID_COLOUR = "#198754"
+OUTCOME_COLOURS = {
+    services.ON_TIME: "#198754",
+    services.LATE: "#ffc107",
+    services.OVERDUE: "#dc3545",
+}
+
+
+def category_label(code: str) -> str:
+    return str(SERVICE_CATEGORIES.get(code, code))
+
+
+def outcome_label(outcome: str) -> str:
+    return {
+        services.ON_TIME: _("Met on time"),
+        services.LATE: _("Met late"),
+        services.OVERDUE: _("Overdue, not met"),
+    }.get(outcome, outcome)
+
+
+def district_label(row: services.SpendRow, locale: str) -> str:
+    if locale.startswith("en") and row.name_en:
+        return row.name_en
+    return row.name or row.key
+
+
+# --- filters -----------------------------------------------------------------------------------------
+
+
+def _filter_choices(years: list[int]) -> dict:
+    districts = []
+    for county in counties():
+        districts.append((county.code, county.name))
+        districts.extend((street.code, f"— {street.name}") for street in streets_of(county.code))
+    return {
+        "categories": [(k, str(v)) for k, v in SERVICE_CATEGORIES.items()],
+        "districts": districts,
+        "years": sorted(set(years) | {local_date(clock.now()).year}, reverse=True),
+    }
+
+
+def _list_page(template: str, query_of, extra=None):
+    """A filtered, paginated list: ``query_of(filters)`` gives the rows, ``extra(items)`` what else
+    the page shows about the rows on this page."""
+    filters = Filters.parse(request.args)
+    page, per_page = page_args()
+    pagination = db.paginate(query_of(filters), page=page, per_page=per_page, error_out=False)
+    return render_template(
+        template,
+        pagination=pagination,
+        filters=filters,
+        args=filters.as_args(),
+        choices=_filter_choices(services.contract_years()),
+        **(extra(pagination.items) if extra else {}),
+    )
+
+
+# --- charts ------------------------------------------------------------------------------------------
+
+
+def _spend_chart(rows: list[services.SpendRow], labels: list[str]) -> dict:
+    return {
+        "type": "bar",
+        "labels": labels,
+        "datasets": [
+            {"label": _("Contract value"), "data": [str(r.value) for r in rows], "color": VALUE_COLOUR},
+            {"label": _("Paid"), "data": [str(r.paid) for r in rows], "color": PAID_COLOUR},
+        ],
+        "money": True,
+    }
+
+
+def _bidders_chart(distribution: services.BidderDistribution) -> dict:
+    return {
+        "type": "bar",
+        "labels": [ngettext("%(num)d bid", "%(num)d bids", r.bidders) for r in distribution.rows],
+        "datasets": [
+            {
+                "label": _("Tenders"),
+                "data": [r.tenders for r in distribution.rows],
+                "color": "#0d6efd",
+            }
+        ],
+    }
+
+
+def _outcome_chart(overall: services.MilestoneShare) -> dict:
+    counts = {
+        services.ON_TIME: overall.on_time,
+        services.LATE: overall.late,
+        services.OVERDUE: overall.overdue,
+    }
+    return {
+        "type": "doughnut",
+        "labels": [outcome_label(o) for o in services.OUTCOMES],
+        "datasets": [
+            {
+                "label": _("Milestones"),
+                "data": [counts[o] for o in services.OUTCOMES],
+                "colors": [OUTCOME_COLOURS[o] for o in services.OUTCOMES],
+            }
+        ],
+    }
+
+
+def _outcome_by_category_chart(rows: list[services.MilestoneShare]) -> dict:
+    return {
+        "type": "bar",
+        "labels": [category_label(r.key) for r in rows],
+        "datasets": [
+            {
+                "label": outcome_label(outcome),
+                "data": [getattr(r, outcome) for r in rows],
+                "color": OUTCOME_COLOURS[outcome],
+            }
+            for outcome in services.OUTCOMES
+        ],
+    }
+
+
+# --- pages -------------------------------------------------------------------------------------------
+
+
+@bp.route("/")
+def index():
+    filters = Filters.parse(request.args)
+    locale = str(get_locale() or "zh_CN")
+    today = local_date(clock.now())
+    years = services.contract_years()
+    by_category = services.spending_by_category(filters)
+    by_district = services.spending_by_district(filters)
+    by_year = services.spending_by_year(filters, years)
+    bidders = services.bidders_per_tender(filters)
+    milestones, milestones_by_category = services.milestone_shares(filters, today)
+    return render_template(
+        "transparency/index.html",
+        today=today,
+        filters=filters,
+        choices=_filter_choices(years),
+        totals=services.totals(by_category),
+        award_count=services.award_count(filters),
+        acceptance_count=services.acceptance_count(filters),
+        by_category=by_category,
+        by_district=by_district,
+        by_year=by_year,
+        bidders=bidders,
+        milestones=milestones,
+        milestones_by_category=milestones_by_category,
+        category_chart=_spend_chart(by_category, [category_label(r.key) for r in by_category]),
+        district_chart=_spend_chart(by_district, [district_label(r, locale) for r in by_district]),
+        year_chart=_spend_chart(by_year, [r.key for r in by_year]),
+        bidders_chart=_bidders_chart(bidders),
+        outcome_chart=_outcome_chart(milestones),
+        outcome_by_category_chart=_outcome_by_category_chart(milestones_by_category),
+        category_label=category_label,
+        district_label=lambda row: district_label(row, locale),
+        outcome_label=outcome_label,
+        key_label=lambda row: row.key,
+        category_row_label=lambda row: category_label(row.key),
+    )
+
+
+@bp.route("/awards")
+def awards():
+    return _list_page("transparency/awards.html", services.awards_query)
+
+
+@bp.route("/contracts")
+def contracts():
+    return _list_page(
+        "transparency/contracts.html",
+        services.contracts_query,
+        lambda items: {"document_counts": services.public_document_counts([c.id for c in items])},
+    )
+
+
+@bp.route("/acceptances")
+def acceptances():
+    return _list_page(
+        "transparency/acceptances.html",
+        services.acceptances_query,
+        lambda items: {"contracts": services.contracts_by_id([a.contract_id for a in items])},
+    )

@@ -9,6 +9,9 @@ a year):
 Keyword search is a substring scan (LIKE over title and description, which works for Chinese without
 a tokenizer); it grows linearly with the archive. Past ~50,000 tenders it wants an index (pg_trgm on
 PostgreSQL, FTS5 trigram on SQLite).
+
+Then the export memory case (``bench/export_memory.py``; ``BENCH_EXPORT=0`` skips it): peak memory of
+a contract export at 2,000 and 20,000 contracts must stay flat.
 """
 
 from __future__ import annotations
@@ -159,6 +162,13 @@ def main() -> int:
         "270 ms (SQLite) and 310 ms (PostgreSQL) for a one-word query. Past that size it wants an index",
         "(pg_trgm on PostgreSQL, an FTS5 trigram table on SQLite).",
     ]
+    if os.environ.get("BENCH_EXPORT", "1") != "0":
+        from bench import export_memory
+
+        with tempfile.TemporaryDirectory() as tmp:
+            exported = export_memory.run(f"sqlite:///{Path(tmp) / 'export.sqlite3'}", "SQLite")
+        failed |= not export_memory.flat(exported)
+        lines += [""] + export_memory.lines(exported)
     text = "\n".join(lines) + "\n"
     print(text)
     out = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"

@@ -1,3 +1,84 @@
-"""``flask export contracts``."""
+"""``flask export contracts``: contract summaries and histories as CSV, XLSX or JSON."""
 
-from marketplace.core.export_cli import export_cli  # noqa: F401
+from __future__ import annotations
+
+import sys
+
+import click
+
+from marketplace.core.export_cli import export_cli
+
+
+@export_cli.command("contracts")
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), required=True, help="File format."
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    help="The file to write ('-' writes to standard output).",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(
+        ["contracts", "history", "milestones", "payments", "variations", "service_record_totals"]
+    ),
+    default="contracts",
+    show_default=True,
+    help="CSV only: which records the file holds (one kind per CSV file). XLSX holds every kind as a "
+    "sheet; JSON nests them in each contract.",
+)
+@click.option("--district", help="County code of the tender, e.g. 110101.")
+@click.option("--agency", help="Agency id.")
+@click.option("--organization", help="Organization id.")
+@click.option("--category", help="Service category, e.g. elderly_care.")
+@click.option("--from", "date_from", metavar="YYYY-MM-DD", help="Contract date on or after (local date).")
+@click.option("--to", "date_to", metavar="YYYY-MM-DD", help="Contract date on or before (local date).")
+@click.option("--status", help="draft, active, completed or terminated.")
+def export_contracts_command(
+    fmt, out, kind, district, agency, organization, category, date_from, date_to, status
+):
+    """Export contract summaries and histories.
+
+    CSV files are UTF-8 with a byte-order mark (spreadsheet programs show Chinese correctly) and hold
+    one kind of record (--kind). XLSX has one sheet per kind: contracts, milestones, payments,
+    variations, service_record_totals, history. JSON is one object whose "contracts" list nests the
+    rest. The contract date is the day both parties signed (the drafting day while unsigned).
+    The export is recorded in the audit log (actor "system")."""
+    from marketplace.audit.exports import export_contracts, record_export
+    from marketplace.audit.services import parse_filter
+    from marketplace.core.errors import RuleViolation
+    from marketplace.extensions import db
+
+    if kind != "contracts" and fmt != "csv":
+        raise click.UsageError("--kind applies to CSV exports only (XLSX and JSON hold every kind).")
+    try:
+        f = parse_filter(
+            {
+                "district": district,
+                "agency": agency,
+                "organization": organization,
+                "category": category,
+                "from": date_from,
+                "to": date_to,
+                "status": status,
+            }
+        )
+    except RuleViolation as exc:
+        option = {"from": "--from", "to": "--to"}.get(exc.field or "", f"--{exc.field}")
+        raise click.BadParameter(exc.message, param_hint=option) from None
+    try:
+        if out == "-":
+            export_contracts(f, fmt, sys.stdout.buffer, kind)
+        else:
+            with open(out, "wb") as handle:
+                export_contracts(f, fmt, handle, kind)
+        record_export(f, fmt, kind, None, "cli")
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    if out != "-":
+        click.echo(f"Wrote {out}", err=True)

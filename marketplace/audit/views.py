@@ -1,5 +1,117 @@
-"""Auditor pages: contract histories and exports (read-only everywhere)."""
+"""Auditor pages: contract histories and exports (read-only everywhere).
 
-from flask import Blueprint
+Every handler here only reads. An export writes one row, its own audit event, and commits it before
+the file streams, so the log says who exported what even if the download is abandoned.
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+from flask import Blueprint, Response, abort, flash, render_template, request, send_file, stream_with_context
+from flask_login import current_user, login_required
+
+from marketplace.audit import exports, services
+from marketplace.contracts import policy as _policy  # noqa: F401 - registers the contract.* rules
+from marketplace.contracts.models import Contract
+from marketplace.contracts.policy import is_buyer, is_supplier
+from marketplace.core.errors import RuleViolation
+from marketplace.core.permissions import ADMIN, AUDITOR, can, require
+from marketplace.core.web import get_or_404, paginate
+from marketplace.extensions import db
 
 bp = Blueprint("auditor", __name__, url_prefix="/auditor", template_folder="templates")
+
+
+def _filter() -> tuple[services.ContractFilter, str | None]:
+    """The filter in the query string, or an empty filter and the message of what was wrong."""
+    try:
+        return services.parse_filter(request.args), None
+    except RuleViolation as exc:
+        return services.ContractFilter(), exc.message
+
+
+@bp.route("/contracts")
+@login_required
+def index():
+    require(current_user, "audit.view")
+    f, error = _filter()
+    if error:
+        flash(error, "danger")
+    pagination = paginate(services.contracts_query(f))
+    return render_template(
+        "audit/index.html",
+        pagination=pagination,
+        f=f,
+        args=f.query_args(),
+        choices=services.filter_choices(),
+        total=pagination.total,
+        kinds=services.EXPORT_KINDS,
+    ), (400 if error else 200)
+
+
+@bp.route("/exports")
+@login_required
+def exports_page():
+    require(current_user, "audit.view")
+    f, error = _filter()
+    if error:
+        flash(error, "danger")
+    return render_template(
+        "audit/exports.html",
+        f=f,
+        args=f.query_args(),
+        choices=services.filter_choices(),
+        total=services.count(f),
+        kinds=services.EXPORT_KINDS,
+    ), (400 if error else 200)
+
+
+@bp.route("/contracts/export.<fmt>")
+@login_required
+def export(fmt: str):
+    require(current_user, "audit.view")
+    if fmt not in exports.FORMATS:
+        abort(404)
+    kind = request.args.get("kind", "contracts")
+    if kind not in services.EXPORT_KINDS:
+        abort(400)
+    try:
+        f = services.parse_filter(request.args)
+    except RuleViolation as exc:
+        abort(400, description=exc.message)
+    exports.record_export(f, fmt, kind, current_user, "web")
+    db.session.commit()
+    name = exports.filename(fmt, kind)
+    if fmt == "xlsx":
+        # openpyxl's write-only mode streams the sheets to disk; the finished file is sent from there.
+        handle = tempfile.TemporaryFile()
+        exports.write_xlsx(f, handle)
+        handle.seek(0)
+        return send_file(handle, mimetype=exports.MIMETYPES["xlsx"], as_attachment=True, download_name=name)
+    # Rows are read and written as the client downloads; the request's context stays open meanwhile.
+    chunks = exports.csv_chunks(f, kind) if fmt == "csv" else exports.json_chunks(f)
+    return Response(
+        stream_with_context(chunks),
+        mimetype=exports.MIMETYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.route("/contracts/<int:contract_id>/history")
+@login_required
+def history(contract_id: int):
+    contract = get_or_404(Contract, contract_id)
+    # Both parties, auditors and admins; anyone else is told nothing (404, never reveal it exists).
+    if not can(current_user, "contract.view", contract):
+        abort(404)
+    full = is_buyer(current_user, contract) or current_user.role in (AUDITOR, ADMIN)
+    supplier_view = not full and is_supplier(current_user, contract)
+    entries = services.history(contract, supplier_view=supplier_view)
+    return render_template(
+        "audit/history.html",
+        contract=contract,
+        entries=entries,
+        show_accounts=not supplier_view,
+        auditor=can(current_user, "audit.view"),
+    )

@@ -29,6 +29,14 @@ def _bid_or_404(bid_id: int):
     return bid
 
 
+def _own_bid(bid_id: int):
+    """A bid the current user may change: 404 when it cannot see it, 403 when it is not its organization's."""
+    bid = _bid_or_404(bid_id)
+    if not services.is_member(current_user, bid.organization_id):
+        abort(403)
+    return bid
+
+
 def _org_or_403():
     require(current_user, "bid.prepare")
     return current_user.organization
@@ -115,7 +123,7 @@ def detail(bid_id: int):
 @bp.route("/<int:bid_id>/submit", methods=["POST"])
 @login_required
 def submit(bid_id: int):
-    bid = _bid_or_404(bid_id)
+    bid = _own_bid(bid_id)
     form = PlainForm()
     if form.validate_on_submit() and commit_verb(None, lambda: services.submit(bid, current_user)):
         flash(_("Your bid is submitted. Keep the receipt."), "success")
@@ -126,7 +134,7 @@ def submit(bid_id: int):
 @bp.route("/<int:bid_id>/withdraw", methods=["POST"])
 @login_required
 def withdraw(bid_id: int):
-    bid = _bid_or_404(bid_id)
+    bid = _own_bid(bid_id)
     form = ConfirmForm()
     if not form.validate_on_submit():
         flash(_("Tick the box to confirm the withdrawal."), "warning")
@@ -148,7 +156,7 @@ def attachment(bid_id: int, attachment_id: int):
 @bp.route("/<int:bid_id>/attachments/<int:attachment_id>/delete", methods=["POST"])
 @login_required
 def delete_attachment(bid_id: int, attachment_id: int):
-    bid = _bid_or_404(bid_id)
+    bid = _own_bid(bid_id)
     att = db.session.get(BidAttachment, attachment_id)
     if att is None or att.bid_id != bid.id:
         abort(404)

@@ -1,0 +1,188 @@
+"""Contract exports: CSV (UTF-8 with BOM), XLSX (a sheet per kind), JSON; filters; the audit event."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from itertools import zip_longest
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from marketplace.audit import services
+from marketplace.audit.exports import export_contracts
+from marketplace.contracts.models import Contract
+from marketplace.core.audit import AuditEvent
+from marketplace.core.timeutil import local_date
+from marketplace.extensions import db
+from tests.test_history import delivered_contract
+
+
+def _events():
+    return db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "export.contracts").order_by(AuditEvent.id)
+    ).all()
+
+
+@pytest.fixture
+def demo(app, db):
+    r = app.test_cli_runner().invoke(args=["seed", "demo"])
+    assert r.exit_code == 0, r.output
+    return db.session.scalars(select(Contract).order_by(Contract.id)).all()
+
+
+@pytest.fixture
+def scene(world, db):
+    return delivered_contract(world)
+
+
+def test_csv_of_the_demo_data_has_a_bom_and_readable_chinese(app, demo, tmp_path):
+    out = tmp_path / "contracts.csv"
+    r = app.test_cli_runner().invoke(args=["export", "contracts", "--format", "csv", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    header, body = rows[0], rows[1:]
+    assert header[1] == "合同编号 Reference"
+    assert len(body) == len(demo) == 2
+    titles = {row[2] for row in body}
+    assert titles == {c.title for c in demo}
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in titles)
+    value = header.index("合同金额 Value")
+    assert body[0][value] == f"{demo[0].value:.2f}"
+    # The export is an audit event of its own: the system, the filter, the format.
+    ev = _events()[-1]
+    assert ev.actor_label == "system" and ev.changes == {
+        "filter": {},
+        "format": "csv",
+        "kind": "contracts",
+        "via": "cli",
+    }
+
+
+def test_csv_history_kind_lists_the_timeline(app, scene, tmp_path):
+    contract, _org, _member = scene
+    out = tmp_path / "history.csv"
+    r = app.test_cli_runner().invoke(
+        args=["export", "contracts", "--format", "csv", "--kind", "history", "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    kinds = [row["环节 Kind"] for row in rows if row["合同编号 Contract reference"] == contract.reference]
+    assert kinds[0] == "draft" and kinds[-1] == "payment" and "opening" in kinds
+
+
+def test_xlsx_has_one_sheet_per_kind_with_numbers(app, scene, tmp_path):
+    contract, _org, _member = scene
+    out = tmp_path / "contracts.xlsx"
+    r = app.test_cli_runner().invoke(args=["export", "contracts", "--format", "xlsx", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    wb = load_workbook(out, read_only=True)
+    assert wb.sheetnames == list(services.EXPORT_KINDS)
+    rows = list(wb["contracts"].iter_rows(values_only=True))
+    assert rows[0][1] == "合同编号 Reference"
+    row = dict(zip_longest(rows[0], rows[1]))  # read-only mode drops trailing empty cells
+    assert row["合同编号 Reference"] == contract.reference
+    assert row["合同金额 Value"] == 280000 and row["已支付 Paid"] == 84000
+    assert row["服务对象代表人数 Recipient representatives"] == 0
+    payments = list(wb["payments"].iter_rows(values_only=True))
+    assert len(payments) == 2 and payments[1][4] == 84000
+    assert len(list(wb["milestones"].iter_rows(values_only=True))) == 4
+    assert len(list(wb["service_record_totals"].iter_rows(values_only=True))) == 2
+    assert len(list(wb["history"].iter_rows(values_only=True))) > 10
+
+
+def test_json_parses_and_nests_the_records(app, scene, tmp_path):
+    contract, _org, _member = scene
+    buffer = io.BytesIO()
+    export_contracts(services.ContractFilter(), "json", buffer)
+    doc = json.loads(buffer.getvalue().decode("utf-8"))
+    assert doc["filter"] == {}
+    [c] = [c for c in doc["contracts"] if c["id"] == contract.id]
+    assert c["value"] == "280000.00" and c["paid_total"] == "84000.00"
+    assert [m["status"] for m in c["milestones"]] == ["accepted", "pending", "pending"]
+    assert c["payments"][0]["reference"] == "GK-0001"
+    assert c["service_record_totals"][0]["beneficiaries"] == 5
+    assert c["history"][-1]["kind"] == "payment"
+    assert c["term_start"] == contract.term_start.isoformat()
+
+
+def test_filters_select_contracts(app, scene, world, tmp_path):
+    contract, org, _member = scene
+
+    def ids(**args):
+        buffer = io.BytesIO()
+        export_contracts(services.parse_filter(args), "json", buffer)
+        return [c["id"] for c in json.loads(buffer.getvalue())["contracts"]]
+
+    start = local_date(contract.activated_at).isoformat()
+    assert ids() == [contract.id]
+    assert ids(district="110101", agency=str(world["agency"].id), organization=str(org.id)) == [contract.id]
+    assert ids(category="elderly_care", status="active", **{"from": start, "to": start}) == [contract.id]
+    assert ids(agency=str(world["other_agency"].id)) == []
+    assert ids(status="completed") == []
+    assert ids(category="childcare") == []
+    assert ids(**{"from": "2030-01-01"}) == []
+    assert ids(**{"to": "2020-01-01"}) == []
+
+
+def test_cli_refuses_bad_arguments_with_exit_2(app, db, tmp_path):
+    runner = app.test_cli_runner()
+    out = str(tmp_path / "x.csv")
+    base = ["export", "contracts", "--out", out]
+    for extra in (
+        ["--format", "pdf"],
+        ["--format", "csv", "--from", "2026-13-01"],
+        ["--format", "csv", "--to", "yesterday"],
+        ["--format", "csv", "--status", "lost"],
+        ["--format", "csv", "--agency", "abc"],
+        ["--format", "csv", "--district", "999999"],
+        ["--format", "csv", "--category", "nonsense"],
+        ["--format", "csv", "--from", "2026-05-01", "--to", "2026-04-01"],
+        ["--format", "xlsx", "--kind", "history"],
+        ["--format", "csv", "--kind", "secrets"],
+    ):
+        r = runner.invoke(args=base + extra)
+        assert r.exit_code == 2, (extra, r.output)
+    r = runner.invoke(args=["export", "contracts", "--format", "csv", "--out", out, "--from", "2026-13-01"])
+    assert "YYYY-MM-DD" in r.output and "--from" in r.output
+    assert _events() == []
+    r = runner.invoke(args=["export", "contracts", "--help"])
+    assert "--kind" in r.output and "byte-order mark" in r.output
+
+
+def test_web_exports_stream_and_are_audited(scene, client, login_as, world):
+    contract, org, _member = scene
+    db.session.commit()
+    auditor = login_as("auditor")
+    r = client.get(f"/auditor/contracts/export.csv?organization={org.id}&status=active", buffered=True)
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert r.headers["Content-Disposition"].startswith("attachment;")
+    assert r.data.startswith(b"\xef\xbb\xbf") and contract.reference.encode() in r.data
+    ev = _events()[-1]
+    assert ev.actor_id == auditor.id
+    assert ev.changes["filter"] == {"organization_id": org.id, "status": "active"}
+    assert ev.changes["format"] == "csv" and ev.changes["via"] == "web"
+
+    r = client.get("/auditor/contracts/export.json?status=completed", buffered=True)
+    assert r.status_code == 200 and json.loads(r.data)["contracts"] == []
+    r = client.get("/auditor/contracts/export.xlsx")
+    assert r.status_code == 200
+    assert load_workbook(io.BytesIO(r.data), read_only=True).sheetnames == list(services.EXPORT_KINDS)
+    r = client.get("/auditor/contracts/export.csv?kind=history", buffered=True)
+    assert r.status_code == 200 and "环节 Kind".encode() in r.data
+    assert len(_events()) == 4
+
+    assert client.get("/auditor/contracts/export.pdf").status_code == 404
+    assert client.get("/auditor/contracts/export.csv?from=soon", buffered=True).status_code == 400
+    assert client.get("/auditor/contracts/export.csv?kind=secrets", buffered=True).status_code == 400
+    assert len(_events()) == 4
+    assert client.get("/auditor/exports").status_code == 200
+    for who in ("officer", "org_member", "evaluator", "other_officer"):
+        login_as(who)
+        assert client.get("/auditor/contracts/export.csv", buffered=True).status_code == 403, who
+    assert len(_events()) == 4
+    assert db.session.scalar(select(func.count()).select_from(Contract)) == 1

@@ -43,6 +43,7 @@ from marketplace.core.notifications import notify
 from marketplace.core.permissions import OFFICER, ORG_MEMBER, can
 from marketplace.core.timeutil import local_date
 from marketplace.core.validation import check_text
+from marketplace.evaluation import track_record
 from marketplace.extensions import db
 
 TEXT_MAX = 5000
@@ -757,6 +758,17 @@ def record_payment(
                 _(
                     "The payment exceeds the milestone's unpaid share: %(remaining)s remains for it.",
                     remaining=_amount(share),
+                ),
+                field="amount",
+            )
+        held = track_record.holdback_amount(contract) if milestone.is_final else Decimal("0")
+        if held and amount > share - held:
+            raise RuleViolation(
+                _(
+                    "The final ex-post evaluation graded this contract poor: %(held)s of the final "
+                    "milestone is held back, so at most %(payable)s can be paid for it now.",
+                    held=_amount(held),
+                    payable=_amount(max(Decimal("0.00"), share - held)),
                 ),
                 field="amount",
             )

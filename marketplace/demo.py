@@ -471,12 +471,14 @@ def load_demo() -> dict:
         counts["contracts"] = _demo_contracts(
             [t for t in awarded if award_services.award_is_final(t)], real_now
         )
+        counts["evaluations"] = _demo_evaluations(experts, users["officer@example.org"], real_now)
         clock.set_now(real_now)
     finally:
         clock.set_now(previous_fixed)
     db.session.flush()
     bids, opened, awards = counts.pop("bids"), counts.pop("opened"), counts.pop("awards", 0)
     contracts = counts.pop("contracts", 0)
+    evaluations = counts.pop("evaluations", 0)
     return {
         "users": len(users),
         "agencies": 2,
@@ -486,6 +488,7 @@ def load_demo() -> dict:
         "openings": opened,
         "awards": awards,
         "contracts": contracts,
+        "evaluations": evaluations,
     }
 
 
@@ -577,6 +580,75 @@ def _demo_contracts(final_tenders, real_now) -> int:
             contract, local_date(clock.now()), first.amount, f"GK-{tender.id:04d}-01", first, officer
         )
     return len(final_tenders)
+
+
+SURVEY_COMMENTS = [
+    "阿姨每次都准时上门，很细心。 The carer always comes on time and is very attentive.",
+    "",
+    "希望周末也能送餐。 We would like meals at weekends too.",
+    "",
+    "服务很好，谢谢社工！ Great service, thank you!",
+    "详情请看 www.example.com 优惠 See www.example.com for offers",  # held by the screening
+]
+
+
+def _demo_evaluations(experts, officer, real_now) -> int:
+    """Survey answers on both contracts; on the first an in-progress (事中) round being scored, on the
+    second a finished ex-post (事后) round. (The demo contracts are still running: the ex-post round is
+    there so its report can be seen.)"""
+    from marketplace.contracts.models import Contract
+    from marketplace.evaluation import indicators, surveys
+    from marketplace.evaluation import services as evaluation_services
+
+    contracts = list(db.session.scalars(select(Contract).order_by(Contract.id)))
+    for c_index, contract in enumerate(contracts):
+        survey = surveys.survey_for(contract)
+        for n in range(10 - 3 * c_index):
+            clock.set_now(real_now - timedelta(days=12 - n, hours=n))
+            score = 5 if n % 3 else 4
+            surveys.answer(
+                survey,
+                {"q1": score, "q2": 5, "q3": 4 if n % 4 else 3, "q4": score},
+                SURVEY_COMMENTS[n % len(SURVEY_COMMENTS)],
+                surveys.new_device_token(),
+                f"198.51.100.{10 + n}",
+            )
+    template = indicators.default_template()
+    leaves = indicators.leaves(template)
+    done = 0
+    for contract, stage, expert, submit in (
+        (contracts[0], "in_progress", experts[0], False),
+        (contracts[-1], "ex_post", experts[1], True),
+    ):
+        clock.set_now(real_now - timedelta(days=3))
+        evaluation = evaluation_services.assign(contract, stage, expert, template, officer)
+        clock.set_now(real_now - timedelta(days=2, hours=20))
+        evaluation_services.declare(
+            evaluation, True, "本人与采购人、服务机构均无利害关系。 No ties to either party.", expert
+        )
+        clock.set_now(real_now - timedelta(days=1))
+        pre = evaluation_services.prefill(evaluation)
+        scores = {}
+        for i, leaf in enumerate(leaves):
+            if not submit and i % 2:
+                continue  # half scored: the round is still in progress
+            if leaf.id in pre:
+                p = pre[leaf.id]
+                entry = evaluation_services.ScoreInput(points=p.points, ratio=p.ratio)
+            else:
+                share = Decimal("0.9") if i % 3 else Decimal("0.8")
+                entry = evaluation_services.ScoreInput(points=(leaf.weight * share).quantize(Decimal("0.01")))
+            entry.evidence = "台账、回访记录与现场查看。 Registers, follow-up calls, site visit."
+            scores[leaf.id] = entry
+        evaluation_services.save_scores(
+            evaluation,
+            scores,
+            expert,
+            submit=submit,
+            summary="服务记录完整，进度符合计划。 Complete records; on schedule." if submit else "",
+        )
+        done += 1
+    return done
 
 
 def _demo_award(tender, experts, award_at) -> None:

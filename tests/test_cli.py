@@ -81,6 +81,12 @@ def test_seed_demo(app, db):
         paid = db.session.scalars(select(Payment).where(Payment.contract_id == c.id)).all()
         assert [p.amount for p in paid] == [c.milestones[0].amount]
     assert db.session.scalar(select(func.count()).select_from(Milestone)) == 8
+    from marketplace.evaluation.models import Evaluation, SurveyResponse
+
+    rounds = db.session.scalars(select(Evaluation).order_by(Evaluation.id)).all()
+    assert [(r.stage, r.status) for r in rounds] == [("in_progress", "declared"), ("ex_post", "submitted")]
+    assert rounds[1].total is not None and rounds[1].grade in {"excellent", "good", "fair", "poor"}
+    assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 17
     from marketplace.bids.models import Bid, BidOpening
     from marketplace.orgs.models import Organization
 

@@ -18,6 +18,7 @@ from tests import bid_factories as bf
 from tests import contract_factories as cf
 from tests import factories
 from tests.factories import deadline_in
+from tests.pages import without_csrf
 
 CHART_JS = "/static/vendor/chartjs/chart.umd.min.js"
 
@@ -234,14 +235,14 @@ def test_organization_sees_only_its_own_bids_and_nothing_of_others(client, world
     db.session.commit()
 
     _login(client, a_member)
-    before = client.get("/dashboard/organization").get_data(as_text=True)
+    before = without_csrf(client.get("/dashboard/organization").get_data(as_text=True))
     assert "SHARED-TENDER" in before
 
     bf.submitted_bid(shared, b_org, b_member, price="322222.22", marker="BRAVO")
     bf.submitted_bid(only_b, b_org, b_member, price="333333.33", marker="BRAVO")
     db.session.commit()
 
-    after = client.get("/dashboard/organization").get_data(as_text=True)
+    after = without_csrf(client.get("/dashboard/organization").get_data(as_text=True))
     # Before the deadline nothing about the other bidder shows, not even a count: the page is unchanged.
     assert after == before
     for marker in ("BRAVO-ORG", "BRAVO-ONLY", "322222.22", "322,222.22", "333,333.33"):

@@ -142,7 +142,8 @@ def calendar_set_command(day, kind, name):
 def register(app: Flask) -> None:
     import marketplace.audit.cli  # noqa: F401 - adds ``export contracts``
     import marketplace.ocds.cli  # noqa: F401 - adds ``export ocds``
+    from marketplace.core.audit_chain import audit_cli
     from marketplace.core.export_cli import export_cli
 
-    for group in (users_cli, seed_cli, districts_cli, calendar_cli, export_cli):
+    for group in (users_cli, seed_cli, districts_cli, calendar_cli, export_cli, audit_cli):
         app.cli.add_command(group)

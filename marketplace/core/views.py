@@ -31,32 +31,23 @@ def healthz():
 
 @bp.route("/audit")
 def audit_log():
+    from flask import flash
     from flask_login import current_user
-    from sqlalchemy import select
 
     from marketplace.bids.services import sealed_bid_event_filter
-    from marketplace.core.audit import AuditEvent
+    from marketplace.core import audit
     from marketplace.core.permissions import require
-    from marketplace.core.web import page_args
+    from marketplace.core.web import paginate
 
     require(current_user, "audit.view")
+    f, errors = audit.parse_event_filter(request.args)
+    for message in errors:
+        flash(message, "danger")
     # Bid events stay out of sight until their tender's bids are opened.
-    stmt = select(AuditEvent).where(sealed_bid_event_filter()).order_by(AuditEvent.id.desc())
-    object_type = request.args.get("object_type", "").strip()[:64]
-    object_id = request.args.get("object_id", "").strip()[:64]
-    action = request.args.get("action", "").strip()[:64]
-    if object_type:
-        stmt = stmt.where(AuditEvent.object_type == object_type)
-    if object_id:
-        stmt = stmt.where(AuditEvent.object_id == object_id)
-    if action:
-        stmt = stmt.where(AuditEvent.action == action)
-    page, per_page = page_args()
-    pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
-    args = {
-        k: v for k, v in {"object_type": object_type, "object_id": object_id, "action": action}.items() if v
-    }
-    return render_template("audit_log.html", pagination=pagination, args=args)
+    pagination = paginate(audit.events_query(f, visible=sealed_bid_event_filter()))
+    return render_template("audit_log.html", pagination=pagination, f=f, args=f.query_args()), (
+        400 if errors else 200
+    )
 
 
 @bp.route("/inbox", methods=["GET", "POST"])

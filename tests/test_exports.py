@@ -75,6 +75,23 @@ def test_csv_history_kind_lists_the_timeline(app, scene, tmp_path):
     assert kinds[0] == "draft" and kinds[-1] == "payment" and "opening" in kinds
 
 
+def test_csv_evaluations_kind_lists_the_rounds_of_the_demo(app, demo, tmp_path):
+    out = tmp_path / "evaluations.csv"
+    r = app.test_cli_runner().invoke(
+        args=["export", "contracts", "--format", "csv", "--kind", "evaluations", "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert [(row["评价阶段 Stage"], row["状态 Status"]) for row in rows] == [
+        ("in_progress", "declared"),
+        ("ex_post", "submitted"),
+    ]
+    finished = rows[1]
+    assert finished["等级 Grade"] in {"excellent", "good", "fair", "poor"}
+    assert finished["总分 Total score"] and finished["提交时间 Submitted"]
+    assert rows[0]["总分 Total score"] == "" and rows[0]["等级 Grade"] == ""
+
+
 def test_xlsx_has_one_sheet_per_kind_with_numbers(app, scene, tmp_path):
     contract, _org, _member = scene
     out = tmp_path / "contracts.xlsx"

@@ -23,7 +23,15 @@ from marketplace.core.export_cli import export_cli
 @click.option(
     "--kind",
     type=click.Choice(
-        ["contracts", "history", "milestones", "payments", "variations", "service_record_totals"]
+        [
+            "contracts",
+            "history",
+            "milestones",
+            "payments",
+            "variations",
+            "service_record_totals",
+            "evaluations",
+        ]
     ),
     default="contracts",
     show_default=True,
@@ -44,8 +52,8 @@ def export_contracts_command(
 
     CSV files are UTF-8 with a byte-order mark (spreadsheet programs show Chinese correctly) and hold
     one kind of record (--kind). XLSX has one sheet per kind: contracts, milestones, payments,
-    variations, service_record_totals, history. JSON is one object whose "contracts" list nests the
-    rest. The contract date is the day both parties signed (the drafting day while unsigned).
+    variations, service_record_totals, evaluations, history. JSON is one object whose "contracts"
+    list nests the rest. The contract date is the day both parties signed (the drafting day while unsigned).
     The export is recorded in the audit log (actor "system")."""
     from marketplace.audit.exports import export_contracts, record_export
     from marketplace.audit.services import parse_filter

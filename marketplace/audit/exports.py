@@ -2,7 +2,8 @@
 
 - CSV: UTF-8 with a byte-order mark (so spreadsheet programs read the Chinese text correctly), one
   kind of record per file (``contracts`` summaries by default; ``history``, ``milestones``,
-  ``payments``, ``variations`` or ``service_record_totals``). Amounts as text with two decimals.
+  ``payments``, ``variations``, ``service_record_totals`` or ``evaluations``). Amounts as text with
+  two decimals.
 - XLSX: a write-only workbook (openpyxl streams each sheet to disk), one sheet per kind; amounts and
   counts are number cells, dates date cells.
 - JSON: one object ``{"exported_at", "filter", "contracts": [...]}`` written contract by contract,

@@ -557,7 +557,15 @@ def service_totals(contract_ids: list[int]) -> Iterator[dict]:
 # --- export rows -------------------------------------------------------------------------------------
 
 # Sheets (and ``--kind`` values) in the order an XLSX workbook holds them.
-EXPORT_KINDS = ("contracts", "milestones", "payments", "variations", "service_record_totals", "history")
+EXPORT_KINDS = (
+    "contracts",
+    "milestones",
+    "payments",
+    "variations",
+    "service_record_totals",
+    "evaluations",
+    "history",
+)
 
 # Columns per kind: (key, header). Headers are bilingual and fixed, so a file reads the same whoever
 # exported it; JSON uses the keys. Types: "money" (2 decimals), "date", "datetime", "int", "text".
@@ -638,6 +646,17 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("quantity", "数量 Quantity", "money"),
         ("beneficiaries", "服务人次 Beneficiaries", "int"),
         ("hours", "服务时长 Hours", "money"),
+    ],
+    "evaluations": [
+        ("contract_id", "合同 ID Contract ID", "int"),
+        ("contract_reference", "合同编号 Contract reference", "text"),
+        ("stage", "评价阶段 Stage", "text"),
+        ("status", "状态 Status", "text"),
+        ("assessor", "评价人员 Assessor", "text"),
+        ("template", "指标体系 Indicator template", "text"),
+        ("total", "总分 Total score", "money"),
+        ("grade", "等级 Grade", "text"),
+        ("submitted_at", "提交时间 Submitted", "datetime"),
     ],
     "history": [
         ("contract_id", "合同 ID Contract ID", "int"),
@@ -900,6 +919,42 @@ def _service_total_rows(batch: list) -> Iterator[dict]:
         }
 
 
+def _evaluation_rows(batch: list) -> Iterator[dict]:
+    """Performance-evaluation rounds (绩效评价): stage, assessor, template, total and grade."""
+    from marketplace.evaluation.models import Evaluation, IndicatorTemplate
+
+    refs = {r.id: r.reference for r in batch}
+    stmt = (
+        select(
+            Evaluation.contract_id,
+            Evaluation.stage,
+            Evaluation.status,
+            User.name.label("assessor"),
+            IndicatorTemplate.name.label("template"),
+            IndicatorTemplate.version,
+            Evaluation.total,
+            Evaluation.grade,
+            Evaluation.submitted_at,
+        )
+        .join(User, User.id == Evaluation.assessor_id)
+        .join(IndicatorTemplate, IndicatorTemplate.id == Evaluation.template_id)
+        .where(Evaluation.contract_id.in_(list(refs)))
+        .order_by(Evaluation.contract_id, Evaluation.id)
+    )
+    for e in db.session.execute(stmt):
+        yield {
+            "contract_id": e.contract_id,
+            "contract_reference": refs[e.contract_id],
+            "stage": e.stage,
+            "status": e.status,
+            "assessor": e.assessor,
+            "template": f"{e.template} (v{e.version})",
+            "total": Decimal(e.total) if e.total is not None else None,
+            "grade": e.grade or "",
+            "submitted_at": e.submitted_at,
+        }
+
+
 def _history_rows(batch: list) -> Iterator[dict]:
     refs = {r.id: r.reference for r in batch}
     for cid, entries in histories(batch).items():
@@ -922,6 +977,7 @@ _ROWS = {
     "payments": _payment_rows,
     "variations": _variation_rows,
     "service_record_totals": _service_total_rows,
+    "evaluations": _evaluation_rows,
     "history": _history_rows,
 }
 

@@ -90,6 +90,9 @@ def test_csv_evaluations_kind_lists_the_rounds_of_the_demo(app, demo, tmp_path):
     assert finished["等级 Grade"] in {"excellent", "good", "fair", "poor"}
     assert finished["总分 Total score"] and finished["提交时间 Submitted"]
     assert rows[0]["总分 Total score"] == "" and rows[0]["等级 Grade"] == ""
+    # The rounds are part of the contract's history too.
+    kinds = [e.kind for e in services.history(demo[-1])]
+    assert kinds.count("performance") == 3  # assigned, independence declared, submitted
 
 
 def test_xlsx_has_one_sheet_per_kind_with_numbers(app, scene, tmp_path):

@@ -222,6 +222,7 @@ KINDS = {
     "acceptance": _l("Final acceptance"),
     "payment": _l("Payment"),
     "termination": _l("Termination"),
+    "performance": _l("Performance evaluation"),
     "reminder": _l("Reminder"),
     "other": _l("Other"),
 }
@@ -258,6 +259,7 @@ _PREFIX_KINDS = {
     "committee.": "committee",
     "challenge.": "challenge",
     "contract.variation.": "variation",
+    "evaluation_round.": "performance",
     "contract.milestone_": "milestone",
     "contract.": "contract",
 }

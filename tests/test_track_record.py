@@ -168,6 +168,18 @@ def test_holdback_refuses_the_excess_on_the_final_milestone(scene, world, app):
         app.config["FINAL_PAYMENT_HOLDBACK_SHARE"] = "0.10"
 
 
+def test_holdback_also_limits_payments_tied_to_no_milestone(scene, world):
+    contract, _org, _member = scene
+    graded(contract, "poor", world)
+    held = track_record.holdback_amount(contract)
+    payable = contract.value - held
+    with pytest.raises(RuleViolation) as exc:
+        delivery.record_payment(contract, today(), payable + Decimal("0.01"), "PZ-X", None, world["officer"])
+    assert "held back" in exc.value.message
+    delivery.record_payment(contract, today(), payable, "PZ-X", None, world["officer"])
+    assert delivery.ledger(contract).paid == payable
+
+
 def test_other_milestones_are_not_held_back(scene, world):
     contract, _org, _member = scene
     first = contract.milestones[0]

@@ -747,6 +747,19 @@ def record_payment(
             ),
             field="amount",
         )
+    # A poor ex-post grade holds back part of the final payment (FINAL_PAYMENT_HOLDBACK_SHARE): no
+    # payment, tied to a milestone or not, may reach into the held-back amount.
+    held_back = track_record.holdback_amount(contract)
+    if held_back and amount > remaining - held_back:
+        raise RuleViolation(
+            _(
+                "The final ex-post evaluation graded this contract poor: %(held)s is held back, so at "
+                "most %(payable)s can be paid now.",
+                held=_amount(held_back),
+                payable=_amount(max(Decimal("0.00"), remaining - held_back)),
+            ),
+            field="amount",
+        )
     if milestone is not None:
         if milestone.status != "accepted":
             raise RuleViolation(

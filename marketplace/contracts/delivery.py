@@ -19,7 +19,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from marketplace import clock
-from marketplace.auth.models import User
 from marketplace.contracts.models import (
     ACTIVE,
     COMPLETED,
@@ -35,12 +34,13 @@ from marketplace.contracts.models import (
     ServiceRecord,
     ServiceRecordDocument,
 )
+from marketplace.contracts.parties import buyer_officers, supplier_members
 from marketplace.core import audit
 from marketplace.core.districts import COMMUNITY, District
 from marketplace.core.documents import StoredFile
 from marketplace.core.errors import RuleViolation
 from marketplace.core.notifications import notify
-from marketplace.core.permissions import OFFICER, ORG_MEMBER, can
+from marketplace.core.permissions import can
 from marketplace.core.timeutil import local_date
 from marketplace.core.validation import check_text
 from marketplace.evaluation import track_record
@@ -99,28 +99,6 @@ def _today() -> date:
 
 def _amount(value: Decimal) -> str:
     return f"¥{Decimal(value):,.2f}"
-
-
-def _agency_officers(contract: Contract) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User).where(
-                User.role == OFFICER, User.agency_id == contract.agency_id, User.active.is_(True)
-            )
-        )
-    )
-
-
-def _org_members(contract: Contract) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User).where(
-                User.role == ORG_MEMBER,
-                User.organization_id == contract.organization_id,
-                User.active.is_(True),
-            )
-        )
-    )
 
 
 def _link(contract: Contract) -> str:
@@ -382,7 +360,7 @@ def file_progress_report(
         tender_id=contract.tender_id,
     )
     notify(
-        _agency_officers(contract),
+        buyer_officers(contract),
         "contract.progress_report",
         f"服务进度报告 / Progress report filed — {contract.title}",
         f"{period_start.isoformat()} – {period_end.isoformat()}",
@@ -447,7 +425,7 @@ def submit_milestone(
         tender_id=contract.tender_id,
     )
     notify(
-        _agency_officers(contract),
+        buyer_officers(contract),
         "contract.milestone_submitted",
         f"里程碑已提交，待验收 / Milestone submitted for acceptance — {milestone.deliverable}",
         contract.title,
@@ -495,7 +473,7 @@ def accept_milestone(milestone: Milestone, actor) -> None:
         tender_id=contract.tender_id,
     )
     notify(
-        _org_members(contract),
+        supplier_members(contract),
         "contract.milestone_accepted",
         f"里程碑已验收 / Milestone accepted — {milestone.deliverable}",
         f"应付款项 / Payment due: {_amount(milestone.amount)}",
@@ -522,7 +500,7 @@ def reject_milestone(milestone: Milestone, reason: str, actor) -> None:
         tender_id=contract.tender_id,
     )
     notify(
-        _org_members(contract),
+        supplier_members(contract),
         "contract.milestone_rejected",
         f"里程碑未通过，请重新提交 / Milestone rejected: please resubmit — {milestone.deliverable}",
         reason,
@@ -629,7 +607,7 @@ def final_acceptance(
         tender_id=contract.tender_id,
     )
     notify(
-        _org_members(contract),
+        supplier_members(contract),
         "contract.final_acceptance",
         (
             f"项目验收合格 / Final acceptance passed — {contract.title}"
@@ -811,7 +789,7 @@ def record_payment(
         tender_id=contract.tender_id,
     )
     notify(
-        _org_members(contract),
+        supplier_members(contract),
         "contract.payment",
         f"已付款 / Payment recorded — {contract.title}",
         f"{_amount(amount)} · {paid_on.isoformat()} · {reference}",

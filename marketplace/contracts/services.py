@@ -19,7 +19,6 @@ from sqlalchemy import func, select
 
 from marketplace import clock
 from marketplace.award import services as award_services
-from marketplace.bids import services as bid_services
 from marketplace.contracts.models import (
     ACTIVE,
     COMPLETED,
@@ -33,6 +32,7 @@ from marketplace.contracts.models import (
     Payment,
     Variation,
 )
+from marketplace.contracts.parties import buyer_officers, supplier_members
 from marketplace.contracts.policy import is_buyer, is_supplier
 from marketplace.core import audit
 from marketplace.core.documents import StoredFile
@@ -418,20 +418,6 @@ def _milestone_terms(m: Milestone) -> dict:
 # --- parties -------------------------------------------------------------------------------------
 
 
-def _officers(agency_id: int) -> list:
-    from marketplace.auth.models import User
-
-    return list(
-        db.session.scalars(
-            select(User).where(User.role == OFFICER, User.agency_id == agency_id, User.active.is_(True))
-        )
-    )
-
-
-def _members(contract: Contract) -> list:
-    return bid_services._members({contract.organization_id})
-
-
 def _buyer(contract: Contract, actor) -> None:
     if not is_buyer(actor, contract):
         raise RuleViolation(_("Only an officer of the contracting agency can do this."))
@@ -447,7 +433,7 @@ def _party(contract: Contract, actor) -> str:
 
 
 def _the_other_side(contract: Contract, side: str) -> list:
-    return _members(contract) if side == "buyer" else _officers(contract.agency_id)
+    return supplier_members(contract) if side == "buyer" else buyer_officers(contract)
 
 
 def _link(contract: Contract) -> str:
@@ -524,7 +510,7 @@ def draft_contract(tender: Tender, data: ContractInput, actor) -> Contract:
         tender_id=tender.id,
     )
     notify(
-        _members(contract),
+        supplier_members(contract),
         "contract.drafted",
         f"合同草案待签署 / A contract is ready for your signature — {contract.title}",
         "请核对合同条款后签署。 / Check the terms, then sign.",
@@ -910,7 +896,7 @@ def terminate(contract: Contract, reason: str, amount_paid, actor) -> Contract:
         tender_id=contract.tender_id,
     )
     notify(
-        _members(contract),
+        supplier_members(contract),
         "contract.terminated",
         f"合同已终止 / The contract was terminated — {contract.title}",
         reason[:1000],

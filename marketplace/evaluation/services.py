@@ -29,10 +29,11 @@ from marketplace import clock
 from marketplace.auth.models import User
 from marketplace.contracts.delivery import progress
 from marketplace.contracts.models import ACTIVE, COMPLETED, Contract
+from marketplace.contracts.parties import buyer_officers, supplier_members
 from marketplace.core import audit
 from marketplace.core.errors import RuleViolation
 from marketplace.core.notifications import notify
-from marketplace.core.permissions import EVALUATOR, OFFICER, ORG_MEMBER, can
+from marketplace.core.permissions import EVALUATOR, can
 from marketplace.core.validation import check_text
 from marketplace.evaluation import indicators, scoring
 from marketplace.evaluation.models import (
@@ -165,28 +166,6 @@ def prefill(evaluation: Evaluation) -> dict[int, Prefill]:
 # --- verbs ----------------------------------------------------------------------------------------
 
 
-def _officers(contract: Contract) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User).where(
-                User.role == OFFICER, User.agency_id == contract.agency_id, User.active.is_(True)
-            )
-        )
-    )
-
-
-def _members(contract: Contract) -> list[User]:
-    return list(
-        db.session.scalars(
-            select(User).where(
-                User.role == ORG_MEMBER,
-                User.organization_id == contract.organization_id,
-                User.active.is_(True),
-            )
-        )
-    )
-
-
 def _link(evaluation: Evaluation) -> str:
     return f"/evaluations/{evaluation.id}"
 
@@ -293,7 +272,7 @@ def declare(evaluation: Evaluation, no_conflict: bool, statement: str, actor) ->
             tender_id=contract.tender_id,
         )
         notify(
-            _officers(contract),
+            buyer_officers(contract),
             "evaluation_round.conflict",
             f"评价人员申报利益冲突，请重新指派 / "
             f"The assessor declared a conflict: assign another — {contract.title}",
@@ -423,7 +402,7 @@ def save_scores(
             tender_id=contract.tender_id,
         )
         notify(
-            _officers(contract) + _members(contract),
+            buyer_officers(contract) + supplier_members(contract),
             "evaluation_round.submitted",
             f"绩效评价报告 / Performance evaluation report — {contract.title}",
             f"{evaluation.total} · {evaluation.grade}",

@@ -206,8 +206,13 @@ def test_committee_is_formed_through_the_dashboard(client, scene, world, db):
     # The buyer's representative declares and scores through the same pages as the experts.
     assert b"My evaluations" in page.data
     seat = next(m for m in members if m.user_id == officer.id)
-    assert client.get("/evaluations").status_code == 200
-    assert client.get(f"/evaluations/{seat.id}/declare").status_code == 200
+    listing = client.get("/evaluations")
+    assert listing.status_code == 200 and s.tender.title.encode() in listing.data
+    assert f"/evaluations/{seat.id}/declare".encode() in listing.data and b"Buyer" in listing.data
+    declare = client.get(f"/evaluations/{seat.id}/declare")
+    assert declare.status_code == 200 and b'name="confirm"' in declare.data
+    for org, _member in s.bidders:
+        assert org.name.encode() in declare.data
 
 
 # --- declarations, bids and scores -------------------------------------------------------------------
@@ -258,6 +263,16 @@ def test_evaluator_sees_bids_only_after_declaring(client, scene, world, db):
     assert again.status_code == 400 and b"already been made" in again.data
     assert client.get(f"/bids/{bid.id}").status_code == 200
     assert client.get(f"/bids/{bid.id}/attachments/{att.id}").status_code == 200
+    # Reading a bid is not owning it: the member cannot act on the bidder's behalf.
+    events = _count(db, AuditEvent)
+    for url, data in (
+        (f"/bids/{bid.id}/submit", {}),
+        (f"/bids/{bid.id}/withdraw", {"confirm": "y"}),
+        (f"/bids/{bid.id}/attachments/{att.id}/delete", {}),
+    ):
+        assert client.post(url, data=data).status_code == 403, url
+    db.session.expire_all()
+    assert bid.status == "submitted" and len(bid.attachments) == 1 and _count(db, AuditEvent) == events
     score = client.get(f"/evaluations/{m0.id}/score")
     assert score.status_code == 200 and b"qualification review" in score.data  # nothing qualified yet
     award.qualify(s.tender, bid, True, "", world["officer"])
@@ -499,7 +514,7 @@ def test_conclusion_shows_results_and_the_report_opens(client, scene, world, db)
     assert client.post(f"/evaluations/{members[0].id}/sign-off").status_code == 404
 
 
-def test_report_notes_the_small_organization_deduction(client, world, db):
+def test_report_notes_the_small_organization_deduction(client, world, db, monkeypatch):
     s = _scene(world, db, small=(2,))
     _concluded(s, world)
     db.session.commit()
@@ -509,6 +524,10 @@ def test_report_notes_the_small_organization_deduction(client, world, db):
     assert "¥350,000.00".encode() in report.data and "¥315,000.00".encode() in report.data
     assert b"price reduced by 10% for scoring" in report.data
     assert report.data.count(b"price reduced by") == 1
+    # The percent is read from the frozen result, not from today's configuration.
+    monkeypatch.setitem(client.application.config, "SMALL_ORG_PRICE_DEDUCTION", "0.20")
+    report = client.get(f"/award/{s.tender.id}/report")
+    assert b"price reduced by 10% for scoring" in report.data and b"reduced by 20%" not in report.data
 
 
 # --- award, notice, challenges ----------------------------------------------------------------------
@@ -801,3 +820,23 @@ def test_every_award_page_renders_in_both_languages(client, scene, world, db):
             client.get(f"/lang/{lang}")
             r = client.post(url, data={})
             assert r.status_code == 400, (lang, url, r.status_code)
+
+
+def test_my_evaluations_is_paginated(client, world, db):
+    first, second = _scene(world, db), _scene(world, db)
+    expert = first.experts[0]
+    for sc in (first, second):
+        award.form_committee(
+            sc.tender,
+            [Appointment(expert, "expert", True)] + [Appointment(e, "expert") for e in sc.experts[1:]],
+            world["officer"],
+        )
+    db.session.commit()
+    _login(client, expert)
+    both = client.get("/evaluations").data
+    assert first.tender.title.encode() in both and both.count(b"/declare") == 2
+    page1 = client.get("/evaluations?per_page=1").data
+    page2 = client.get("/evaluations?per_page=1&page=2").data
+    assert page1.count(b"/declare") == 1 and page2.count(b"/declare") == 1 and page1 != page2
+    for junk in ("page=abc", "per_page=-5", "page=99999"):
+        assert client.get(f"/evaluations?{junk}").status_code == 200, junk

@@ -219,7 +219,9 @@ def test_upheld_challenge_sends_back_to_evaluation(scene, world, db):
     tender, bidders, bids, experts = scene
     members = _committee(tender, experts, world)
     _evaluate(tender, bids, members, [[8, 8, 8]] * 5)
+    assert not award.concluded(tender)
     award.conclude(tender, world["officer"])
+    assert award.concluded(tender)
     for m in members:
         award.sign_off(m, m.user)
     a = award.confirm_award(tender, bids[1], "", world["officer"])
@@ -243,8 +245,10 @@ def test_upheld_challenge_sends_back_to_evaluation(scene, world, db):
             m.user,
             submit=True,
         )
+    assert not award.concluded(tender)  # round 2 is being scored: round 1's ranking is not current
     rows = award.conclude(tender, world["officer"])
     assert {r.round for r in rows} == {2}
+    assert award.concluded(tender)
 
 
 def test_too_few_qualified_bids_fail_and_retender(scene, world, db):
@@ -292,3 +296,19 @@ def test_abnormally_low_price_needs_justification(scene, world, db):
     rows = {r.bid_id: r for r in award.conclude(tender, world["officer"])}
     assert rows[low.id].rank is None and "O87 60" in rows[low.id].invalid_reason
     assert rows[bids[1].id].rank == 1
+
+
+def test_mean_scores_and_price_deduction_come_from_the_service(scene, world, db):
+    tender, _bidders, bids, experts = scene
+    members = _committee(tender, experts, world)
+    _evaluate(tender, bids, members, [[8, 4, 5], [7, 4, 5], [7, 4, 5], [7, 4, 5], [6, 5, 5]])
+    c = tender.technical_criteria[0]
+    means = award.mean_scores(award.visible_scores(tender, None, officer_view=True), bids, [c])
+    assert means[(bids[0].id, c.id)] == Decimal("7.00")
+    assert means[(bids[1].id, c.id)] == Decimal("4.20")
+    assert award.mean_scores({}, bids, [c])[(bids[0].id, c.id)] is None  # nobody scored
+    rows = award.conclude(tender, world["officer"])
+    assert all(award.price_deduction_percent(r) == 0 for r in rows)  # no small organization
+    r = rows[0]
+    r.evaluated_price = r.price * Decimal("0.85")
+    assert award.price_deduction_percent(r) == 15

@@ -181,6 +181,32 @@ def result_for_bid(bid: Bid) -> EvaluationResult | None:
     return next((r for r in results(bid.tender) if r.bid_id == bid.id), None)
 
 
+def concluded(tender: Tender) -> bool:
+    """The ranking of the current round is computed (an upheld challenge starts a new round)."""
+    latest = _latest_round(tender)
+    return bool(latest) and latest >= _current_round(tender)
+
+
+def mean_scores(scores: dict, bids, criteria) -> dict[tuple[int, int], Decimal | None]:
+    """The members' mean points per (bid, criterion), two decimals; None where nobody scored.
+
+    ``scores`` is ``{member_id: {(bid_id, criterion_id): Score}}`` as ``visible_scores`` returns it."""
+    means = {}
+    for b in bids:
+        for c in criteria:
+            points = [own[(b.id, c.id)].points for own in scores.values() if (b.id, c.id) in own]
+            means[(b.id, c.id)] = scoring.q2(sum(points, Decimal(0)) / len(points)) if points else None
+    return means
+
+
+def price_deduction_percent(result: EvaluationResult) -> int:
+    """The small-organization deduction applied to this result's price, in percent (0 when none): read
+    from the frozen result, so a later configuration change does not rewrite the report."""
+    if not result.price or result.evaluated_price is None or result.evaluated_price == result.price:
+        return 0
+    return int(((1 - Decimal(result.evaluated_price) / Decimal(result.price)) * 100).quantize(Decimal(1)))
+
+
 # --- committee -----------------------------------------------------------------------------------
 
 
@@ -540,7 +566,7 @@ def conclude(tender: Tender, actor) -> list[EvaluationResult]:
     _officer_of(tender, actor)
     if tender.status != EVALUATION:
         raise RuleViolation(_("The evaluation is not in progress."))
-    if _latest_round(tender) >= _current_round(tender):
+    if concluded(tender):
         raise RuleViolation(_("The evaluation was already concluded."))
     qualified = qualified_bids(tender)
     prof = procedures.profile(tender.method)
@@ -645,7 +671,7 @@ def _fail(tender: Tender, actor, reason: str) -> None:
 def sign_off(member: CommitteeMember, actor) -> None:
     if actor is None or member.user_id != actor.id or not member.active:
         raise RuleViolation(_("Only an active member signs the report."))
-    if not results(member.tender) or _latest_round(member.tender) < _current_round(member.tender):
+    if not concluded(member.tender):
         raise RuleViolation(_("The report is signed after the ranking is computed."))
     if member.signed_off_at is not None:
         raise RuleViolation(_("You already signed the report."))
@@ -691,7 +717,7 @@ def confirm_award(tender: Tender, bid: Bid, reason: str, actor) -> Award:
     if tender.status != EVALUATION:
         raise RuleViolation(_("The award follows a concluded evaluation."))
     ranking = [r for r in results(tender) if r.rank]
-    if not ranking or _latest_round(tender) < _current_round(tender):
+    if not ranking or not concluded(tender):
         raise RuleViolation(_("Compute the ranking first."))
     if any(m.signed_off_at is None for m in committee(tender)):
         raise RuleViolation(_("Every member must sign the evaluation report first."))

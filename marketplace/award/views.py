@@ -8,13 +8,10 @@ transaction. What a viewer may see (bids, other members' scores, committee names
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
-from werkzeug.exceptions import default_exceptions
 
 from marketplace.auth.models import User
 from marketplace.award import policy as _policy  # noqa: F401 - registers the award.* and evaluation.* rules
@@ -32,13 +29,12 @@ from marketplace.award.forms import (
     score_form_class,
 )
 from marketplace.award.models import Award, Challenge, CommitteeMember
-from marketplace.award.scoring import q2
 from marketplace.bids import services as bid_services
 from marketplace.bids.models import Bid
 from marketplace.core import documents as document_store
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import EVALUATOR, OFFICER, can, require
-from marketplace.core.web import apply_violation, commit_verb, form_status, get_or_404, page_args
+from marketplace.core.web import abort_with, apply_violation, commit_verb, form_status, get_or_404, paginate
 from marketplace.extensions import db
 from marketplace.tenders import procedures
 from marketplace.tenders.models import AWARDED, EVALUATION, FAILED, OPENED, Tender
@@ -97,20 +93,6 @@ def latest_award(tender: Tender) -> Award | None:
 
 
 # --- helpers ----------------------------------------------------------------------------------------
-
-
-def _abort(code: int, message: str):
-    """Abort with an error page that shows ``message`` instead of the generic explanation."""
-    exc = default_exceptions[code](message)
-    exc._marketplace_message = True
-    raise exc
-
-
-def _concluded(tender: Tender) -> bool:
-    """The ranking of the current round is computed (an upheld challenge starts a new round)."""
-    return bool(services.results(tender)) and services._latest_round(tender) >= services._current_round(
-        tender
-    )
 
 
 def _stage_tender(tender_id: int) -> Tender:
@@ -265,7 +247,7 @@ def _dashboard(
                 )
 
     results = services.results(tender)
-    concluded = _concluded(tender)
+    concluded = services.concluded(tender)
     award = latest_award(tender)
     challenges = (
         list(
@@ -475,7 +457,7 @@ def report(tender_id: int):
     results = services.results(tender)
     if not results:
         abort(404)
-    concluded = _concluded(tender)
+    concluded = services.concluded(tender)
     viewer = services.membership(tender, current_user)
     if concluded:
         scores = services.visible_scores(tender, None, officer_view=True)
@@ -486,15 +468,7 @@ def report(tender_id: int):
     opened = services.opened_bids(tender)
     qualified = services.qualified_bids(tender)
     criteria = tender.technical_criteria
-    means = {}
-    for b in qualified:
-        for c in criteria:
-            points = [
-                scores[m.id][(b.id, c.id)].points for m in scored_members if (b.id, c.id) in scores[m.id]
-            ]
-            means[(b.id, c.id)] = q2(sum(points, Decimal(0)) / len(points)) if points else None
     ranked = [r for r in results if r.rank]
-    deduction = Decimal(str(current_app.config.get("SMALL_ORG_PRICE_DEDUCTION", "0.10")))
     return render_template(
         "award/report.html",
         tender=tender,
@@ -507,11 +481,11 @@ def report(tender_id: int):
         qualifications={b.id: services.qualification_of(b) for b in opened},
         price_reviews={b.id: services.price_review_of(b) for b in opened},
         criteria=criteria,
-        means=means,
+        means=services.mean_scores(scores, qualified, criteria),
         results=results,
         benchmark=min((r.evaluated_price for r in ranked), default=None),
         price_weight=tender.price_criterion.weight if tender.price_criterion else 0,
-        deduction_percent=int(deduction * 100),
+        deductions={r.bid_id: services.price_deduction_percent(r) for r in results},
         award=latest_award(tender),
     )
 
@@ -538,7 +512,7 @@ def _next_step(member: CommitteeMember) -> str:
         return "declare"
     if member.scores_submitted_at is None:
         return "score"
-    if not _concluded(tender):
+    if not services.concluded(tender):
         return "wait"
     if member.signed_off_at is None:
         return "sign"
@@ -549,14 +523,10 @@ def _next_step(member: CommitteeMember) -> str:
 @login_required
 def evaluations():
     require(current_user, "evaluation.mine")
-    page, per_page = page_args()
-    pagination = db.paginate(
+    pagination = paginate(
         select(CommitteeMember)
         .where(CommitteeMember.user_id == current_user.id)
-        .order_by(CommitteeMember.appointed_at.desc(), CommitteeMember.id.desc()),
-        page=page,
-        per_page=per_page,
-        error_out=False,
+        .order_by(CommitteeMember.appointed_at.desc(), CommitteeMember.id.desc())
     )
     return render_template(
         "award/evaluations.html",
@@ -599,13 +569,13 @@ def score(member_id: int):
     tender = member.tender
     if not services.member_may_see_bids(member):
         if not member.active:
-            _abort(403, _("You were removed from this committee."))
+            abort_with(403, _("You were removed from this committee."))
         if member.declared_at is None:
-            _abort(
+            abort_with(
                 403,
                 _("Declare that you have no conflict of interest with any bidder before you see the bids."),
             )
-        _abort(403, _("The bids can be read only while the evaluation is in progress."))
+        abort_with(403, _("The bids can be read only while the evaluation is in progress."))
     bids = services.qualified_bids(tender)
     criteria = tender.technical_criteria
     form = score_form_class(bids, criteria)()
@@ -633,7 +603,7 @@ def score(member_id: int):
             return redirect(url_for("award.score", member_id=member.id))
     visible = services.visible_scores(tender, member)
     others = [m for m in services.committee(tender) if m.id in visible and m.id != member.id]
-    concluded = _concluded(tender)
+    concluded = services.concluded(tender)
     return render_template(
         "award/score.html",
         member=member,
@@ -659,7 +629,7 @@ def sign_off(member_id: int):
     if form.validate_on_submit() and commit_verb(form, lambda: services.sign_off(member, current_user)):
         flash(_("You signed the evaluation report."), "success")
         return redirect(url_for("award.score", member_id=member.id))
-    _abort(400, "; ".join(form.form_errors) or _("The report could not be signed."))
+    abort_with(400, "; ".join(form.form_errors) or _("The report could not be signed."))
 
 
 # --- the public award notice and challenges ----------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, request
+from werkzeug.exceptions import default_exceptions
 
 from marketplace.core.errors import RuleViolation
 from marketplace.extensions import db
@@ -23,6 +24,13 @@ def apply_violation(form, exc: RuleViolation, default_field: str | None = None) 
         field.errors.append(exc.message)
     else:
         form.form_errors.append(exc.message)
+
+
+def abort_with(code: int, message: str):
+    """Abort with an error page that shows ``message`` instead of the generic explanation."""
+    exc = default_exceptions[code](message)
+    exc._marketplace_message = True  # core.errors shows it
+    raise exc
 
 
 def get_or_404(model, ident):

@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
-from werkzeug.exceptions import default_exceptions
 
 from marketplace.auth import services as auth_services
 from marketplace.core import documents as document_store
@@ -14,7 +13,7 @@ from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.districts import counties, streets_of
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import can, require
-from marketplace.core.web import apply_violation, commit_verb, get_or_404, page_args
+from marketplace.core.web import abort_with, apply_violation, commit_verb, get_or_404, page_args
 from marketplace.extensions import db, limiter
 from marketplace.orgs import labels, services
 from marketplace.orgs import policy as _policy  # noqa: F401 - registers the org.* permission rules
@@ -34,13 +33,6 @@ from marketplace.orgs.models import STATUSES, Organization, OrgDocument
 
 bp = Blueprint("orgs", __name__, url_prefix="/orgs", template_folder="templates")
 bp.record_once(labels.register_filters)
-
-
-def _abort(code: int, message: str):
-    """Abort with an error page that shows ``message`` instead of the generic explanation."""
-    exc = default_exceptions[code](message)
-    exc._marketplace_message = True
-    raise exc
 
 
 def _status(form) -> int:
@@ -169,7 +161,7 @@ def register():
     if current_user.is_authenticated:
         if request.method == "GET" and can(current_user, "org.mine"):
             return redirect(url_for("orgs.mine"))
-        _abort(403, _("You are signed in. Sign out to register a new organization."))
+        abort_with(403, _("You are signed in. Sign out to register a new organization."))
     form = RegistrationForm()
     form.fill_choices()
     if form.validate_on_submit():
@@ -205,7 +197,7 @@ def register():
 
 def _my_org() -> Organization:
     if not can(current_user, "org.mine"):
-        _abort(
+        abort_with(
             403,
             _(
                 "Your account does not belong to an organization. Ask a member of your organization to "
@@ -290,7 +282,7 @@ def invite():
 def accept_invitation(token: str):
     invitation = services.find_invitation(token)
     if invitation is None:
-        _abort(
+        abort_with(
             404,
             _(
                 "This invitation link is not valid: it was already used or has expired. Ask a member of "
@@ -298,7 +290,7 @@ def accept_invitation(token: str):
             ),
         )
     if current_user.is_authenticated:
-        _abort(
+        abort_with(
             403,
             _(
                 "You are signed in as %(email)s. Sign out, then open the invitation link again.",

@@ -164,6 +164,22 @@ def test_edit_draft_then_frozen_after_a_signature(client, login_as, draft, world
     assert contract.title == "居家养老上门服务合同"
 
 
+def test_a_term_at_the_end_of_the_calendar_is_a_form_error_not_a_500(client, login_as, draft):
+    contract, *_ = draft
+    login_as("officer")
+    for start, error in (
+        ("9999-06-01", "must fall within the term"),  # the milestones are due years before
+        ("9997-06-01", "needs a written justification"),  # 36 months on would pass year 9999
+    ):
+        r = client.post(
+            f"/contracts/{contract.id}/edit",
+            data=_draft_form(term_start=start, term_end="9999-12-31"),
+        )
+        assert r.status_code == 400 and error in r.text
+    db.session.expire_all()
+    assert contract.term_start.year < 9000
+
+
 # --- who sees what ----------------------------------------------------------------------------------------
 
 
@@ -270,6 +286,18 @@ def test_variation_request_and_decision_through_the_pages(client, active, world)
     assert contract.value == Decimal("308000.00") and v.status == "approved"
     r = client.get(f"/contracts/{contract.id}")
     assert "¥308,000.00" in r.text and "¥280,000.00" in r.text  # current and original, history
+
+
+def test_a_pending_variation_blocks_another_request_on_the_pages(client, active, world):
+    contract, _org, member = active
+    final = contract.milestones[-1]
+    _login(client, member)
+    assert "Request a variation" in client.get(f"/contracts/{contract.id}").text
+    data = {"reason": "服务人数增加", "value": "281000.00", f"amount_{final.id}": "113000.00"}
+    assert client.post(f"/contracts/{contract.id}/variations/new", data=data).status_code == 302
+    assert "Request a variation" not in client.get(f"/contracts/{contract.id}").text
+    r = client.get(f"/contracts/{contract.id}/variations/new", follow_redirects=True)
+    assert "Another variation is waiting for a decision" in r.text  # the service's reason, not a copy
 
 
 def test_termination_page(client, active, world):

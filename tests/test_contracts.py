@@ -394,6 +394,20 @@ def test_the_other_party_decides(active, world):
         services.decide_variation(v, True, "", member)
 
 
+def test_variation_blocker_and_editability_are_the_services_rules(drafted, active, world):
+    draft, *_ = drafted
+    contract, _org, member = active
+    assert (
+        services.is_editable(draft)
+        and services.variation_blocker(draft) == "Only an active contract can be varied."
+    )
+    services.sign(draft, world["officer"])
+    assert not services.is_editable(draft)  # the first signature freezes the terms
+    assert services.variation_blocker(contract) is None
+    services.request_variation(contract, _raise_final(contract, "1000.00"), "more", member)
+    assert "waiting for a decision" in services.variation_blocker(contract)
+
+
 def test_outsiders_and_auditors_cannot_request_variations(active, world):
     contract, *_ = active
     for who in (world["other_officer"], world["auditor"], world["org_member"]):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -283,6 +283,11 @@ def test_payment_rules(scene, world):
     with pytest.raises(RuleViolation) as exc:
         delivery.record_payment(contract, today() + timedelta(days=1), "100", "PZ", None, officer)
     assert exc.value.field == "paid_on"
+    signed = local_date(contract.activated_at)
+    for before_signing in (signed - timedelta(days=1), date(1, 1, 1)):  # typed dates reach here
+        with pytest.raises(RuleViolation, match="before the contract was signed") as exc:
+            delivery.record_payment(contract, before_signing, "100", "PZ", None, officer)
+        assert exc.value.field == "paid_on"
     with pytest.raises(RuleViolation):
         delivery.record_payment(contract, today(), "100", "PZ", None, world["other_officer"])
     with pytest.raises(RuleViolation):

@@ -170,7 +170,13 @@ def test_milestone_pages_submit_reject_accept(client, world, scene):
     _login(client, world["other_officer"])
     assert client.post(f"{base}/accept").status_code == 404
     _login(client, world["auditor"])
-    assert client.get(base).status_code == 200
+    page = client.get(base)
+    assert page.status_code == 200 and "启动会已召开" in page.text and "纪要.pdf" in page.text
+    assert f'action="{base}/accept"' not in page.text and f'action="{base}/reject"' not in page.text
+    _login(client, world["officer"])  # the buyer's page offers both decisions on the submission
+    page = client.get(base).text
+    assert f'action="{base}/accept"' in page and f'action="{base}/reject"' in page
+    _login(client, world["auditor"])
     assert client.post(f"{base}/accept").status_code == 403
     db.session.expire_all()
     assert first.status == "submitted"

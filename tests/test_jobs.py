@@ -10,9 +10,10 @@ from sqlalchemy import func, select
 from marketplace import clock, jobs
 from marketplace.award.models import Award
 from marketplace.bids.models import BidOpening
+from marketplace.contracts import services
 from marketplace.core.jobruns import JobLock, JobRun
 from marketplace.core.notifications import Notification
-from marketplace.core.timeutil import local_date
+from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.tenders.models import Tender
 from tests import bid_factories as bf
 from tests import contract_factories as cf
@@ -137,7 +138,13 @@ def test_unsigned_contracts_are_flagged_after_30_days_once(world, db):
     db.session.commit()
     clock.set_now(award.published_at + timedelta(days=29, hours=23))
     assert _run("contract-deadlines").changed == 0
-    clock.set_now(award.published_at + timedelta(days=30, minutes=1))
+    # The last minute of the signing deadline's local day: still in time (as the contract page says).
+    after_deadline = start_of_local_day(services.signing_deadline(draft) + timedelta(days=1))
+    clock.set_now(after_deadline - timedelta(minutes=1))
+    assert not services.unsigned_overdue(draft)
+    assert _run("contract-deadlines").changed == 0
+    clock.set_now(after_deadline + timedelta(minutes=1))
+    assert services.unsigned_overdue(draft)
     run = _run("contract-deadlines")
     assert run.details["unsigned_flagged"] == [draft.id] and draft.unsigned_flagged_at == clock.now()
     notes = _notes("contract.unsigned")

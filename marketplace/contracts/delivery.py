@@ -41,6 +41,7 @@ from marketplace.core.documents import StoredFile
 from marketplace.core.errors import RuleViolation
 from marketplace.core.notifications import notify
 from marketplace.core.permissions import can
+from marketplace.core.templating import money
 from marketplace.core.timeutil import local_date
 from marketplace.core.validation import check_text
 from marketplace.evaluation import track_record
@@ -95,10 +96,6 @@ def _refuse_identity_numbers(text: str, field_name: str) -> None:
 
 def _today() -> date:
     return local_date(clock.now())
-
-
-def _amount(value: Decimal) -> str:
-    return f"¥{Decimal(value):,.2f}"
 
 
 def _link(contract: Contract) -> str:
@@ -468,7 +465,7 @@ def accept_milestone(milestone: Milestone, actor) -> None:
         "contract.milestone_accepted",
         "contract",
         contract.id,
-        f"Milestone {milestone.id} accepted: {milestone.deliverable}; {_amount(milestone.amount)} due",
+        f"Milestone {milestone.id} accepted: {milestone.deliverable}; {money(milestone.amount)} due",
         {"milestone_id": milestone.id, "status": ["submitted", "accepted"], "amount_due": milestone.amount},
         tender_id=contract.tender_id,
     )
@@ -476,7 +473,7 @@ def accept_milestone(milestone: Milestone, actor) -> None:
         supplier_members(contract),
         "contract.milestone_accepted",
         f"里程碑已验收 / Milestone accepted — {milestone.deliverable}",
-        f"应付款项 / Payment due: {_amount(milestone.amount)}",
+        f"应付款项 / Payment due: {money(milestone.amount)}",
         _link(contract),
     )
 
@@ -712,6 +709,14 @@ def record_payment(
         raise RuleViolation(_("The payment date is required."), field="paid_on")
     if paid_on > _today():
         raise RuleViolation(_("The payment date cannot be in the future."), field="paid_on")
+    if contract.activated_at is not None and paid_on < local_date(contract.activated_at):
+        raise RuleViolation(
+            _(
+                "The payment date cannot be before the contract was signed (%(date)s).",
+                date=local_date(contract.activated_at).isoformat(),
+            ),
+            field="paid_on",
+        )
     reference = check_text(reference, "reference", _("Payment reference"), REFERENCE_MAX)
     if milestone is not None and milestone.contract_id != contract.id:
         raise RuleViolation(_("Choose a milestone of this contract."), field="milestone")
@@ -721,7 +726,7 @@ def record_payment(
         raise RuleViolation(
             _(
                 "Payments cannot exceed the contract value: %(remaining)s remains to be paid.",
-                remaining=_amount(remaining),
+                remaining=money(remaining),
             ),
             field="amount",
         )
@@ -733,8 +738,8 @@ def record_payment(
             _(
                 "The final ex-post evaluation graded this contract poor: %(held)s is held back, so at "
                 "most %(payable)s can be paid now.",
-                held=_amount(held_back),
-                payable=_amount(max(Decimal("0.00"), remaining - held_back)),
+                held=money(held_back),
+                payable=money(max(Decimal("0.00"), remaining - held_back)),
             ),
             field="amount",
         )
@@ -748,7 +753,7 @@ def record_payment(
             raise RuleViolation(
                 _(
                     "The payment exceeds the milestone's unpaid share: %(remaining)s remains for it.",
-                    remaining=_amount(share),
+                    remaining=money(share),
                 ),
                 field="amount",
             )
@@ -758,8 +763,8 @@ def record_payment(
                 _(
                     "The final ex-post evaluation graded this contract poor: %(held)s of the final "
                     "milestone is held back, so at most %(payable)s can be paid for it now.",
-                    held=_amount(held),
-                    payable=_amount(max(Decimal("0.00"), share - held)),
+                    held=money(held),
+                    payable=money(max(Decimal("0.00"), share - held)),
                 ),
                 field="amount",
             )
@@ -779,7 +784,7 @@ def record_payment(
         "contract.payment_recorded",
         "contract",
         contract.id,
-        f"Payment of {_amount(amount)} on {paid_on.isoformat()} ({reference})",
+        f"Payment of {money(amount)} on {paid_on.isoformat()} ({reference})",
         {
             "payment_id": payment.id,
             "amount": amount,
@@ -792,7 +797,7 @@ def record_payment(
         supplier_members(contract),
         "contract.payment",
         f"已付款 / Payment recorded — {contract.title}",
-        f"{_amount(amount)} · {paid_on.isoformat()} · {reference}",
+        f"{money(amount)} · {paid_on.isoformat()} · {reference}",
         f"{_link(contract)}/payments",
     )
     return payment

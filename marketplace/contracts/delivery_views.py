@@ -37,6 +37,7 @@ from marketplace.contracts.models import (
 from marketplace.core import documents as document_store
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import can, require
+from marketplace.core.templating import money
 from marketplace.core.web import apply_violation, commit_verb, get_or_404, paginate
 from marketplace.extensions import db
 
@@ -353,7 +354,7 @@ def accept_milestone(contract_id: int, milestone_id: int):
             milestone,
             _(
                 "The milestone is accepted; its payment share of %(amount)s is due.",
-                amount=f"¥{milestone.amount:,.2f}",
+                amount=money(milestone.amount),
             ),
         )
     if not form.form_errors:
@@ -454,7 +455,7 @@ def acceptance(contract_id: int):
 def _payment_form(contract: Contract, formdata=True) -> PaymentForm:
     form = PaymentForm() if formdata else PaymentForm(formdata=None)
     form.milestone.choices = [("", _("— not tied to a milestone —"))] + [
-        (str(m.id), f"{m.deliverable} (¥{m.amount:,.2f})")
+        (str(m.id), f"{m.deliverable} ({money(m.amount)})")
         for m in contract.milestones
         if m.status == "accepted"
     ]

@@ -168,21 +168,23 @@ def send_reminders(today: date, days: int) -> dict:
 
 
 def contract_deadlines(now: datetime, today: date | None = None) -> dict:
-    """Flag contracts still unsigned UNSIGNED_CONTRACT_DAYS after the award notice (GPL 46: 30 days)
-    and tell the agency; tell both parties once when an active contract's term ends within
-    EXPIRY_NOTICE_DAYS."""
+    """Flag contracts still unsigned past their signing deadline (``services.unsigned_overdue``, GPL 46:
+    30 days after the award notice, in local days) and tell the agency; tell both parties once when
+    an active contract's term ends within EXPIRY_NOTICE_DAYS."""
+    from marketplace.contracts import services
     from marketplace.core.timeutil import local_date
 
     config = current_app.config
     today = today or local_date(now)
-    unsigned_days = int(config["UNSIGNED_CONTRACT_DAYS"])
+    unsigned_days = services.signing_days()
     unsigned = db.session.execute(
         select(Contract.id, Contract.title, Award.published_at)
         .join(Award, Award.id == Contract.award_id)
         .where(
             Contract.status == DRAFT,
             Contract.unsigned_flagged_at.is_(None),
-            Award.published_at <= now - timedelta(days=unsigned_days),
+            # The rule of services.unsigned_overdue: past the signing deadline's local day.
+            Award.published_at < services.unsigned_cutoff(today),
         )
         .order_by(Contract.id)
     ).all()
@@ -200,7 +202,7 @@ def contract_deadlines(now: datetime, today: date | None = None) -> dict:
     both = _recipients({c.id for c in expiring}, officers=True, members=True)
     rows = []
     for c in unsigned:
-        published = c.published_at.date().isoformat()
+        published = local_date(c.published_at).isoformat()
         rows += _notices(
             officers.get(c.id, []),
             "contract.unsigned",

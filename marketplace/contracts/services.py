@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 
+from flask import current_app
 from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -40,7 +41,7 @@ from marketplace.core.errors import RuleViolation
 from marketplace.core.notifications import notify
 from marketplace.core.permissions import ADMIN, AUDITOR, OFFICER, ORG_MEMBER
 from marketplace.core.templating import money
-from marketplace.core.timeutil import local_date
+from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.core.validation import check_text
 from marketplace.extensions import db
 from marketplace.tenders.models import Tender
@@ -152,14 +153,39 @@ def public_contracts_of(org) -> list[Contract]:
     )
 
 
+def signing_days() -> int:
+    """Days after the award notice within which the contract is signed (GPL 46: 30)."""
+    return int(current_app.config.get("UNSIGNED_CONTRACT_DAYS", SIGNING_DAYS))
+
+
 def signing_deadline(contract: Contract) -> date:
     """The last day to sign: 30 days after the award notice (GPL 46)."""
-    return local_date(contract.award.published_at) + timedelta(days=SIGNING_DAYS)
+    return local_date(contract.award.published_at) + timedelta(days=signing_days())
+
+
+def unsigned_cutoff(today: date) -> datetime:
+    """Awards published before this moment have passed their signing deadline on local day ``today``
+    (the set form of :func:`unsigned_overdue`, for the scheduled job)."""
+    return start_of_local_day(today - timedelta(days=signing_days()))
 
 
 def unsigned_overdue(contract: Contract) -> bool:
     """Not active 30 days after the award notice was published (GPL 46)."""
     return contract.status == DRAFT and local_date(clock.now()) > signing_deadline(contract)
+
+
+def is_editable(contract: Contract) -> bool:
+    """A draft nobody has signed yet: the first signature freezes the terms."""
+    return contract.status == DRAFT and contract.officer_signed_at is None and contract.org_signed_at is None
+
+
+def variation_blocker(contract: Contract) -> str | None:
+    """Why no variation can be requested on ``contract`` now, or ``None``."""
+    if contract.status != ACTIVE:
+        return _("Only an active contract can be varied.")
+    if pending_variation(contract) is not None:
+        return _("Another variation is waiting for a decision: decide on it first.")
+    return None
 
 
 def variations(contract: Contract) -> list[Variation]:
@@ -228,8 +254,12 @@ def add_months(day: date, months: int) -> date:
 
 
 def term_limit(term_start: date, months: int) -> date:
-    """The last day of a term of ``months`` months starting on ``term_start``."""
-    return add_months(term_start, months) - timedelta(days=1)
+    """The last day of a term of ``months`` months starting on ``term_start`` (the last day of the
+    calendar when that would be past year 9999: typed dates may be anything, never a 500)."""
+    try:
+        return add_months(term_start, months) - timedelta(days=1)
+    except (ValueError, OverflowError):
+        return date.max
 
 
 def _check_term(term_start: date | None, term_end: date | None, justification: str | None) -> str:
@@ -524,7 +554,7 @@ def update_draft(contract: Contract, data: ContractInput, actor) -> Contract:
     _buyer(contract, actor)
     if contract.status != DRAFT:
         raise RuleViolation(_("Only a draft contract can be edited; signed terms change by a variation."))
-    if contract.officer_signed_at is not None or contract.org_signed_at is not None:
+    if not is_editable(contract):
         raise RuleViolation(
             _("The contract has been signed: its terms are frozen. Ask for a variation once it is active.")
         )
@@ -731,10 +761,9 @@ def request_variation(contract: Contract, changes: VariationInput, reason: str, 
     """Either party asks to change the value, the end of the term or unmet milestones of an active
     contract. One request at a time; the other party decides (see :func:`decide_variation`)."""
     side = _party(contract, actor)
-    if contract.status != ACTIVE:
-        raise RuleViolation(_("Only an active contract can be varied."))
-    if pending_variation(contract) is not None:
-        raise RuleViolation(_("Another variation is waiting for a decision: decide on it first."))
+    blocker = variation_blocker(contract)
+    if blocker:
+        raise RuleViolation(blocker)
     reason = check_text(reason, "reason", _("Reason"), TEXT_MAX)
     _value, _end, _just, _planned, record = _project(contract, changes)
     variation = Variation(

@@ -29,11 +29,9 @@ from marketplace.contracts.forms import (
 from marketplace.contracts.models import ACTIVE, CONTRACT_STATUSES, DRAFT, Contract, Variation
 from marketplace.contracts.policy import is_buyer, is_supplier
 from marketplace.core import documents as document_store
-from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import can, require
 from marketplace.core.timeutil import local_date
 from marketplace.core.web import (
-    apply_violation,
     commit_verb,
     flash_form_errors,
     form_status,
@@ -148,10 +146,6 @@ def _pad(form: ContractForm, spare: int = 2) -> ContractForm:
     return form
 
 
-def _editable(contract: Contract) -> bool:
-    return contract.status == DRAFT and contract.officer_signed_at is None and contract.org_signed_at is None
-
-
 def _my_side_signed(contract: Contract) -> bool | None:
     """None when the user signs for neither side."""
     if is_buyer(current_user, contract):
@@ -173,7 +167,7 @@ def _detail(contract: Contract, status: int = 200, *, decide_form=None, document
         award=contract.award,
         party=party,
         is_buyer=is_buyer(current_user, contract),
-        editable=_editable(contract) and is_buyer(current_user, contract),
+        editable=services.is_editable(contract) and is_buyer(current_user, contract),
         sign_form=ActionForm(formdata=None) if contract.status == DRAFT and my_side_signed is False else None,
         officer_signer=_user(contract.officer_signed_by_id),
         org_signer=_user(contract.org_signed_by_id),
@@ -186,7 +180,7 @@ def _detail(contract: Contract, status: int = 200, *, decide_form=None, document
         decide_form=(decide_form or DecideForm(formdata=None))
         if pending is not None and services.may_decide(pending, current_user)
         else None,
-        may_request=party and contract.status == ACTIVE and pending is None,
+        may_request=party and services.variation_blocker(contract) is None,
         cap=services.increase_cap(contract),
         increases=services.approved_increases(contract),
         documents=contract.documents if party or can(current_user, "audit.view") else [],
@@ -267,7 +261,7 @@ def new(tender_id: int):
 def edit(contract_id: int):
     contract = _contract(contract_id)
     require(current_user, "contract.manage", contract)
-    if not _editable(contract):
+    if not services.is_editable(contract):
         flash(
             _("The contract has been signed: its terms are frozen and change only by a variation."), "warning"
         )
@@ -331,14 +325,9 @@ def sign(contract_id: int):
 def request_variation(contract_id: int):
     contract = _contract(contract_id)
     _party(contract)
-    if contract.status != ACTIVE or services.pending_variation(contract) is not None:
-        flash(
-            _(
-                "A variation can be requested on an active contract with no other variation waiting "
-                "for a decision."
-            ),
-            "warning",
-        )
+    blocker = services.variation_blocker(contract)
+    if blocker:
+        flash(blocker, "warning")
         return redirect(url_for("contracts.detail", contract_id=contract.id))
     changeable = [m for m in contract.milestones if m.status != "accepted"]
     form_class = variation_form_class(changeable)
@@ -423,17 +412,18 @@ def upload_document(contract_id: int):
     contract = _contract(contract_id)
     _party(contract)
     form = DocumentForm()
-    if form.validate_on_submit():
-        try:
-            stored = document_store.store(form.document.data, allowed=services.DOCUMENT_TYPES)
-            services.add_document(contract, stored, form.public.data, current_user)
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_violation(form, exc, default_field="document")
-        else:
-            db.session.commit()
-            flash(_("The document is filed with the contract."), "success")
-            return redirect(url_for("contracts.detail", contract_id=contract.id, _anchor="documents"))
+    if form.validate_on_submit() and commit_verb(
+        form,
+        lambda: services.add_document(
+            contract,
+            document_store.store(form.document.data, allowed=services.DOCUMENT_TYPES),
+            form.public.data,
+            current_user,
+        ),
+        default_field="document",
+    ):
+        flash(_("The document is filed with the contract."), "success")
+        return redirect(url_for("contracts.detail", contract_id=contract.id, _anchor="documents"))
     return _detail(contract, 400, document_form=form)
 
 

@@ -367,3 +367,58 @@ def test_editing_the_default_in_use_keeps_a_single_default(world, scene):
     spec = indicators.TemplateSpec(default.name, indicators.parse_outline(indicators.to_outline(default)))
     new = indicators.update_template(default, spec, world["admin"])
     assert new.is_default and not default.is_default and indicators.default_template().id == new.id
+
+
+# --- the audit trail ------------------------------------------------------------------------------
+
+
+def _events(action):
+    return _db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+
+
+def test_every_verb_of_a_round_writes_an_audit_event(world, scene):
+    contract, _org, _m = scene
+    first = _assessor("first@third.org")
+    ev = services.assign(contract, "ex_post", first, None, world["officer"])
+    assert services.declare(ev, False, "我曾在该机构任职 I worked there", first) is False
+    second = _assessor("second@third.org")
+    services.assign(contract, "ex_post", second, None, world["officer"])
+    assigned = _events("evaluation_round.assign")
+    assert [e.changes["assessor"] for e in assigned] == [[None, first.id], [first.id, second.id]]
+    assert all(e.tender_id == contract.tender_id and e.actor_id == world["officer"].id for e in assigned)
+    assert [e.changes["statement"] for e in _events("evaluation_round.conflict")] == [
+        "我曾在该机构任职 I worked there"
+    ]
+    assert services.declare(ev, True, "", second)
+    (declared,) = _events("evaluation_round.declare")
+    assert declared.actor_id == second.id and declared.changes["status"] == ["assigned", "declared"]
+    # A draft save is a state change too: audited with what was scored so far.
+    leaf = _leaf(ev, "服务质量")
+    services.save_scores(ev, {leaf.id: ScoreInput(points="8")}, second)
+    (saved,) = _events("evaluation_round.save")
+    assert saved.actor_id == second.id and saved.tender_id == contract.tender_id
+    assert saved.changes == {"evaluation_id": ev.id, "scored": [leaf.id]}
+    assert _events("evaluation_round.submit") == []
+
+
+def test_template_create_copy_and_edit_are_audited(world, db):
+    admin = world["admin"]
+    default = indicators.default_template(admin)
+    (created,) = _events("indicator_template.create")
+    assert created.object_id == str(default.id) and created.actor_id == admin.id
+    assert default.created_by_id == admin.id
+    indicators.default_template(admin)  # found, not made again
+    assert len(_events("indicator_template.create")) == 1
+    copy = indicators.copy_template(default, "elderly_care", admin)
+    (copied,) = _events("indicator_template.copy")
+    assert copied.object_id == str(copy.id) and copied.changes == {
+        "source": default.id,
+        "category": "elderly_care",
+    }
+    indicators.update_template(
+        copy,
+        indicators.TemplateSpec("新名称 Renamed", indicators.parse_outline(indicators.to_outline(copy))),
+        admin,
+    )
+    (updated,) = _events("indicator_template.update")
+    assert updated.object_id == str(copy.id) and updated.actor_id == admin.id

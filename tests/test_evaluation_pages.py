@@ -52,7 +52,12 @@ def test_templates_are_for_admins(client, world, db):
         assert client.get("/evaluation/templates").status_code == 403
     _login(client, world["admin"])
     page = client.get("/evaluation/templates")
-    assert page.status_code == 200 and "通用绩效评价指标体系" in page.text
+    assert page.status_code == 200 and "Create the default template" in page.text
+    assert indicators.all_templates() == []  # looking at the page creates nothing
+    r = client.post("/evaluation/templates/default")
+    assert r.status_code == 302
+    page = client.get("/evaluation/templates")
+    assert "通用绩效评价指标体系" in page.text and "Create the default template" not in page.text
     assert "Indicator templates" in page.text  # the navbar entry
     default = indicators.default_template()
     page = client.get(f"/evaluation/templates/{default.id}")
@@ -63,7 +68,6 @@ def test_templates_are_for_admins(client, world, db):
 def test_admin_edits_copies_and_bad_weights_are_a_400(client, world, scene):
     contract, _org, _member, assessor = scene
     _login(client, world["admin"])
-    client.get("/evaluation/templates")
     default = indicators.default_template()
     url = f"/evaluation/templates/{default.id}/edit"
     outline = indicators.to_outline(default)

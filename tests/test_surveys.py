@@ -217,3 +217,21 @@ def test_a_survey_cannot_be_flooded(scene, client, app):
     other = client.post(f"/s/{survey.key}", data=form(), environ_overrides={"REMOTE_ADDR": "10.1.2.3"})
     assert other.status_code == 302
     assert responses() == 31
+
+
+def test_making_the_survey_link_is_audited_and_only_for_parties(world, db, client):
+    from marketplace.core.audit import AuditEvent
+
+    contract, _org, _member = contract_rows(world)
+    db.session.commit()
+    login(client, world["auditor"])  # may see the contract, is not a party: no survey is made
+    assert client.get(f"/contracts/{contract.id}/survey").status_code == 200
+    assert surveys.find_survey(contract) is None
+    login(client, world["officer"])
+    client.get(f"/contracts/{contract.id}/survey")
+    client.get(f"/contracts/{contract.id}/survey")  # made once
+    survey = surveys.find_survey(contract)
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "survey.create")).all()
+    assert [(e.actor_id, e.changes["survey_id"], e.tender_id) for e in events] == [
+        (world["officer"].id, survey.id, contract.tender_id)
+    ]

@@ -137,11 +137,14 @@ def test_a_poor_final_grade_puts_the_organization_on_the_review_list(scene, worl
 
 
 @pytest.mark.parametrize(
-    "role, code", [("org_member", 403), ("evaluator", 403), ("auditor", 403), ("admin", 200)]
+    "role, code",
+    [("org_member", 403), ("evaluator", 403), ("auditor", 403), ("admin", 200), ("officer", 200)],
 )
 def test_the_review_list_is_for_officers(world, db, client, login_as, role, code):
     login_as(role)
     assert client.get("/evaluation/review-list").status_code == code
+    # Reachable from the navigation by exactly those who may open it.
+    assert ('href="/evaluation/review-list"' in client.get("/").get_data(as_text=True)) == (code == 200)
 
 
 def test_holdback_refuses_the_excess_on_the_final_milestone(scene, world, app):

@@ -405,7 +405,7 @@ def _require_admin(actor) -> None:
         raise RuleViolation(_("Only an administrator can change indicator templates."))
 
 
-def default_template() -> IndicatorTemplate:
+def default_template(actor=None) -> IndicatorTemplate:
     """The general template of DOMAIN.md (input 15, process 20, output 35, effect 20, satisfaction 10),
     created the first time it is asked for."""
     found = db.session.scalar(
@@ -421,10 +421,19 @@ def default_template() -> IndicatorTemplate:
         version=1,
         is_default=True,
         created_at=clock.now(),
+        created_by_id=getattr(actor, "id", None),
     )
     db.session.add(template)
     db.session.flush()
     _build(template, validate(TemplateSpec(template.name, _default_tree())).groups)
+    audit.record(
+        actor,  # None ("system") when first needed by an assignment
+        "indicator_template.create",
+        "indicator_template",
+        template.id,
+        f"Default indicator template created as {template.id}",
+        {"version": template.version, "default": True},
+    )
     return template
 
 

@@ -408,6 +408,21 @@ def save_scores(
             f"{evaluation.total} · {evaluation.grade}",
             f"{_link(evaluation)}/report",
         )
+    else:
+        db.session.flush()
+        audit.record(
+            actor,
+            "evaluation_round.save",
+            "contract",
+            contract.id,
+            f"{evaluation.stage} evaluation draft saved: "
+            f"{len(leaves) - len(missing)} of {len(leaves)} indicators scored",
+            {
+                "evaluation_id": evaluation.id,
+                "scored": sorted(s.indicator_id for s in evaluation.scores),
+            },
+            tender_id=contract.tender_id,
+        )
     db.session.flush()
     return evaluation
 

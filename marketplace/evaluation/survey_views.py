@@ -21,8 +21,8 @@ from wtforms import RadioField, TextAreaField
 from wtforms.validators import InputRequired
 
 from marketplace.contracts import policy as _contract_policy  # noqa: F401 - registers contract.* rules
-from marketplace.contracts.models import ACTIVE, Contract
-from marketplace.contracts.policy import is_buyer, is_supplier
+from marketplace.contracts.models import Contract
+from marketplace.contracts.policy import is_buyer
 from marketplace.core.permissions import ADMIN, AUDITOR, can, require
 from marketplace.core.web import commit_verb, form_status, get_or_404
 from marketplace.evaluation import surveys
@@ -169,11 +169,8 @@ def survey_results(contract_id: int):
     contract = get_or_404(Contract, contract_id)
     if not can(current_user, "contract.view", contract):
         abort(404)
-    survey = surveys.find_survey(contract)
-    party = is_buyer(current_user, contract) or is_supplier(current_user, contract)
-    if survey is None and party and contract.status == ACTIVE:
-        survey = surveys.survey_for(contract)  # the key is made the first time a party asks for it
-        db.session.commit()
+    survey = surveys.survey_of(contract, current_user)  # made the first time a party asks for it
+    db.session.commit()
     return render_template(
         "evaluation/survey_results.html",
         contract=contract,

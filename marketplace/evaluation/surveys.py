@@ -26,6 +26,8 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace import clock
 from marketplace.contracts.models import ACTIVE, Contract
+from marketplace.contracts.policy import is_buyer, is_supplier
+from marketplace.core import audit
 from marketplace.core.errors import RuleViolation
 from marketplace.evaluation.models import Survey, SurveyResponse
 from marketplace.extensions import db
@@ -77,6 +79,28 @@ def survey_for(contract: Contract) -> Survey:
         survey = Survey(contract_id=contract.id, key=secrets.token_urlsafe(24), created_at=clock.now())
         db.session.add(survey)
         db.session.flush()
+    return survey
+
+
+def survey_of(contract: Contract, viewer) -> Survey | None:
+    """The contract's survey as ``viewer`` sees it: made (with its key, audited) the first time one of
+    the contract's parties asks for it while the contract is active; else None until then."""
+    survey = find_survey(contract)
+    if (
+        survey is None
+        and contract.status == ACTIVE
+        and (is_buyer(viewer, contract) or is_supplier(viewer, contract))
+    ):
+        survey = survey_for(contract)
+        audit.record(
+            viewer,
+            "survey.create",
+            "contract",
+            contract.id,
+            f"Satisfaction survey link made for contract {contract.id}",
+            {"survey_id": survey.id},
+            tender_id=contract.tender_id,
+        )
     return survey
 
 

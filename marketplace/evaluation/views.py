@@ -107,9 +107,18 @@ def _template(template_id: int) -> IndicatorTemplate:
 @login_required
 def templates():
     require(current_user, "perf.templates")
-    indicators.default_template()  # created on first use (idempotent)
-    db.session.commit()
+    # A GET changes nothing: the default template is made by the button on this page (or by the
+    # first assignment of an evaluation round), never by looking at the page.
     return render_template("evaluation/templates.html", templates=indicators.all_templates())
+
+
+@bp.route("/evaluation/templates/default", methods=["POST"])
+@login_required
+def create_default_template():
+    require(current_user, "perf.templates")  # the CSRF token is checked by CSRFProtect
+    indicators.default_template(current_user)  # idempotent: found, or made and audited
+    db.session.commit()
+    return redirect(url_for("evaluation.templates"))
 
 
 @bp.route("/evaluation/templates/<int:template_id>")

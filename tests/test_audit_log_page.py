@@ -144,6 +144,9 @@ def test_date_range_is_local_days_inclusive(client, login_as, events):
         ("to=yesterday", "The end date must be a date written YYYY-MM-DD."),
         ("from=2026-03-10&to=2026-03-08", "The end date cannot be before the start date."),
         ("from=" + "9" * 500, "The start date must be a date written YYYY-MM-DD."),
+        # The far ends of the calendar overflow once moved to UTC or to the next day: refused, no 500.
+        ("to=9999-12-31", "The end date must be between 1900-01-01 and 9998-12-31."),
+        ("from=0001-01-01", "The start date must be between 1900-01-01 and 9998-12-31."),
     ],
 )
 def test_bad_dates_give_a_message_not_a_500(client, login_as, events, query, message):

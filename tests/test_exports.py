@@ -162,6 +162,9 @@ def test_cli_refuses_bad_arguments_with_exit_2(app, db, tmp_path):
         ["--format", "csv", "--district", "999999"],
         ["--format", "csv", "--category", "nonsense"],
         ["--format", "csv", "--from", "2026-05-01", "--to", "2026-04-01"],
+        ["--format", "csv", "--to", "9999-12-31"],
+        ["--format", "csv", "--agency", "2147483648"],
+        ["--format", "csv", "--district", "11\x000101"],
         ["--format", "xlsx", "--kind", "history"],
         ["--format", "csv", "--kind", "secrets"],
     ):
@@ -199,6 +202,8 @@ def test_web_exports_stream_and_are_audited(scene, client, login_as, world):
     assert client.get("/auditor/contracts/export.pdf").status_code == 404
     assert client.get("/auditor/contracts/export.csv?from=soon", buffered=True).status_code == 400
     assert client.get("/auditor/contracts/export.csv?kind=secrets", buffered=True).status_code == 400
+    assert client.get("/auditor/contracts/export.csv?to=9999-12-31", buffered=True).status_code == 400
+    assert client.get("/auditor/contracts/export.json?from=0001-01-01", buffered=True).status_code == 400
     assert len(_events()) == 4
     assert client.get("/auditor/exports").status_code == 200
     for who in ("officer", "org_member", "evaluator", "other_officer"):
@@ -206,3 +211,16 @@ def test_web_exports_stream_and_are_audited(scene, client, login_as, world):
         assert client.get("/auditor/contracts/export.csv", buffered=True).status_code == 403, who
     assert len(_events()) == 4
     assert db.session.scalar(select(func.count()).select_from(Contract)) == 1
+
+
+def test_junk_district_is_refused_without_a_lookup(app, db, monkeypatch):
+    """A district that is not a code of digits never reaches the database (PostgreSQL refuses NUL)."""
+    from marketplace.core.errors import RuleViolation
+
+    looked_up = []
+    monkeypatch.setattr(db.session, "get", lambda *a, **k: looked_up.append(a))
+    for junk in ("11\x000101", "abc", "1" * 40):
+        with pytest.raises(RuleViolation) as exc:
+            services.parse_filter({"district": junk})
+        assert exc.value.field == "district"
+    assert looked_up == []

@@ -160,7 +160,11 @@ def test_history_page_for_auditor_and_parties_404_for_others(scene, client, logi
     assert "Bid opening" in page and "Payment" in page and world["officer"].email in page
     for who in ("officer", "admin"):
         login_as(who)
-        assert client.get(url).status_code == 200, who
+        r = client.get(url)
+        assert r.status_code == 200, who
+        # The full history: the committee's work and the accounts that acted.
+        page = r.get_data(as_text=True)
+        assert "Bid opening" in page and world["officer"].email in page, who
     # The contracted organization sees its own steps and the public ones, not the committee's work.
     with client.session_transaction() as sess:
         sess["_user_id"] = str(member.id)
@@ -175,6 +179,13 @@ def test_history_page_for_auditor_and_parties_404_for_others(scene, client, logi
     client.post("/auth/logout")
     r = client.get(url)
     assert r.status_code in (302, 401)
+
+
+def test_only_the_supplier_gets_the_supplier_view(scene, world):
+    contract, _org, member = scene
+    assert services.is_supplier_view(member, contract) is True
+    for who in ("officer", "auditor", "admin", "other_officer", "evaluator"):
+        assert services.is_supplier_view(world[who], contract) is False, who
 
 
 def test_contract_page_links_to_its_history(scene, client, login_as):
@@ -199,6 +210,11 @@ def test_auditor_index_filters_and_paginates(scene, client, login_as, world):
     assert contract.reference not in r.get_data(as_text=True)
     r = client.get("/auditor/contracts?from=not-a-date")
     assert r.status_code == 400 and "YYYY-MM-DD" in r.get_data(as_text=True)
+    for query in ("to=9999-12-31", "from=0001-01-01", "agency=2147483648"):
+        r = client.get(f"/auditor/contracts?{query}")
+        assert r.status_code == 400, query
+        assert contract.reference in r.get_data(as_text=True), query  # the unfiltered list, not a 500
+    assert client.get("/auditor/exports?to=9999-12-31").status_code == 400
     for who in ("officer", "org_member", "evaluator"):
         login_as(who)
         assert client.get("/auditor/contracts").status_code == 403, who

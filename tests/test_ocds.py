@@ -265,6 +265,9 @@ def test_endpoints_paginate_and_answer_json_errors(client, world, db):
         "/api/v1/ocds/releases?page=0",
         "/api/v1/ocds/records?per_page=-1",
         "/api/v1/ocds/records?per_page=100000",
+        "/api/v1/ocds/releases?page=%C2%B2",  # "²": str.isdigit() says yes, int() says no
+        "/api/v1/ocds/releases?per_page=%D9%A3",  # Arabic-Indic three
+        "/api/v1/ocds/releases?page=" + "9" * 5000,
     ):
         r = client.get(url)
         assert r.status_code == 400 and "must be a whole number" in r.json["error"]["message"], url

@@ -307,9 +307,14 @@ def test_empty_states(client, world, db):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_role_and_anonymous_may_look(client, world, scene, role, db):
+    care = scene["care"]
     _login(client, world[role] if role else None)
     for url in PAGES:
         assert client.get(url).status_code == 200, (role, url)
+    # The same public data for everyone, not an empty or login-redirect page.
+    assert f'data-contract-id="{care.id}"' in client.get("/open/contracts").get_data(as_text=True), role
+    assert f'data-award-id="{care.award_id}"' in client.get("/open/awards").get_data(as_text=True), role
+    assert "2 signed contracts" in client.get("/open/contracts").get_data(as_text=True), role
 
 
 @pytest.mark.parametrize("url", PAGES)
@@ -318,6 +323,13 @@ def test_junk_query_parameters_are_ignored(client, scene, url, db):
     assert r.status_code == 200
     body = r.get_data(as_text=True)
     assert "<script>alert(1)</script>" not in body
+
+    # The junk is dropped: the page is the unfiltered one, not an empty list.
+    def content(page):  # the links back here (language, sign in) carry the query string along
+        return re.sub(r"next=[^\"]*", "", page)
+
+    junk = client.get(url + "?year=x&category=<script>&district=%00zz").get_data(as_text=True)
+    assert content(junk) == content(client.get(url).get_data(as_text=True))
     assert client.get(url + "?year=99999999999999999999&page=99999999").status_code == 200
 
 

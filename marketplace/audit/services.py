@@ -13,6 +13,7 @@ detail never leaves as rows: only monthly totals, and acceptance representatives
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -36,7 +37,7 @@ from marketplace.contracts.models import (
     ServiceRecord,
     Variation,
 )
-from marketplace.core.audit import AuditEvent
+from marketplace.core.audit import AuditEvent, parse_local_date
 from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.districts import District
 from marketplace.core.errors import RuleViolation
@@ -87,7 +88,7 @@ def _int_arg(value, field_name: str, label: str) -> int | None:
         number = int(value)
     except (TypeError, ValueError):
         raise RuleViolation(_("%(label)s must be a number.", label=label), field=field_name) from None
-    if number < 1 or number > 2**31:
+    if number < 1 or number > 2**31 - 1:  # an INTEGER column
         raise RuleViolation(_("%(label)s must be a number.", label=label), field=field_name)
     return number
 
@@ -95,15 +96,7 @@ def _int_arg(value, field_name: str, label: str) -> int | None:
 def _date_arg(value, field_name: str, label: str) -> date | None:
     if isinstance(value, date):
         return value
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise RuleViolation(
-            _("%(label)s must be a date written YYYY-MM-DD.", label=label), field=field_name
-        ) from None
+    return parse_local_date(value, label, field=field_name)
 
 
 def parse_filter(args: Mapping) -> ContractFilter:
@@ -112,7 +105,10 @@ def parse_filter(args: Mapping) -> ContractFilter:
     Keys: ``district`` (a county code), ``agency`` and ``organization`` (ids), ``category``,
     ``from``/``to`` (YYYY-MM-DD) and ``status``."""
     district = (args.get("district") or "").strip() or None
-    if district is not None and db.session.get(District, district[:12]) is None:
+    # Codes are digits (GB/T 2260); anything else is not looked up (PostgreSQL refuses NUL bytes).
+    if district is not None and (
+        not re.fullmatch(r"[0-9]{6,12}", district) or db.session.get(District, district) is None
+    ):
         raise RuleViolation(_("Unknown district code %(code)s.", code=district[:12]), field="district")
     category = (args.get("category") or "").strip() or None
     if category is not None and category not in SERVICE_CATEGORIES:
@@ -502,6 +498,16 @@ def _add_service_totals(out: dict[int, list[Entry]], supplier_view: bool) -> Non
 def history(contract: Contract, supplier_view: bool = False) -> list[Entry]:
     """One timeline from the tender draft to the last payment, oldest first."""
     return histories([contract], supplier_view)[contract.id]
+
+
+def is_supplier_view(user, contract: Contract) -> bool:
+    """Whether ``user`` sees the contract's history as its supplier does (the buyer's accounts hidden):
+    a member of the contracted organization who is not also the buyer, an auditor or an admin."""
+    from marketplace.contracts.policy import is_buyer, is_supplier
+    from marketplace.core.permissions import ADMIN, AUDITOR
+
+    full = is_buyer(user, contract) or user.role in (AUDITOR, ADMIN)
+    return not full and is_supplier(user, contract)
 
 
 # --- monthly service totals -------------------------------------------------------------------------

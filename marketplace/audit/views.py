@@ -14,9 +14,8 @@ from flask_login import current_user, login_required
 from marketplace.audit import exports, services
 from marketplace.contracts import policy as _policy  # noqa: F401 - registers the contract.* rules
 from marketplace.contracts.models import Contract
-from marketplace.contracts.policy import is_buyer, is_supplier
 from marketplace.core.errors import RuleViolation
-from marketplace.core.permissions import ADMIN, AUDITOR, can, require
+from marketplace.core.permissions import can, require
 from marketplace.core.web import get_or_404, paginate
 from marketplace.extensions import db
 
@@ -105,8 +104,7 @@ def history(contract_id: int):
     # Both parties, auditors and admins; anyone else is told nothing (404, never reveal it exists).
     if not can(current_user, "contract.view", contract):
         abort(404)
-    full = is_buyer(current_user, contract) or current_user.role in (AUDITOR, ADMIN)
-    supplier_view = not full and is_supplier(current_user, contract)
+    supplier_view = services.is_supplier_view(current_user, contract)
     entries = services.history(contract, supplier_view=supplier_view)
     return render_template(
         "audit/history.html",

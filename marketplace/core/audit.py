@@ -183,13 +183,34 @@ class EventFilter:
         return {k: v for k, v in args.items() if v}
 
 
-def _local_date(value: str, label: str) -> date | None:
+# Filter dates outside this range are refused: a day at either end of ``date`` overflows ``datetime``
+# once moved to UTC or to the next day (a 500, not a filter).
+FIRST_FILTER_DATE = date(1900, 1, 1)
+LAST_FILTER_DATE = date(9998, 12, 31)
+
+
+def parse_local_date(value: str | None, label: str, field: str | None = None) -> date | None:
+    """A YYYY-MM-DD filter date, or None when empty. Raises :class:`RuleViolation` on a bad value."""
+    value = (value or "").strip()
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
-        raise RuleViolation(_("%(label)s must be a date written YYYY-MM-DD.", label=label)) from None
+        raise RuleViolation(
+            _("%(label)s must be a date written YYYY-MM-DD.", label=label), field=field
+        ) from None
+    if not FIRST_FILTER_DATE <= day <= LAST_FILTER_DATE:
+        raise RuleViolation(
+            _(
+                "%(label)s must be between %(first)s and %(last)s.",
+                label=label,
+                first=FIRST_FILTER_DATE.isoformat(),
+                last=LAST_FILTER_DATE.isoformat(),
+            ),
+            field=field,
+        )
+    return day
 
 
 def parse_event_filter(args: Mapping) -> tuple[EventFilter, list[str]]:
@@ -202,7 +223,7 @@ def parse_event_filter(args: Mapping) -> tuple[EventFilter, list[str]]:
     dates = {}
     for name, label in (("from", _("The start date")), ("to", _("The end date"))):
         try:
-            dates[name] = _local_date(text(name, 32), label)
+            dates[name] = parse_local_date(text(name, 32), label)
         except RuleViolation as exc:
             errors.append(exc.message)
             dates[name] = None

@@ -16,8 +16,7 @@ from marketplace import clock
 from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.districts import counties, streets_of
 from marketplace.core.timeutil import local_date
-from marketplace.core.web import page_args
-from marketplace.extensions import db
+from marketplace.core.web import paginate
 from marketplace.transparency import services
 from marketplace.transparency.services import Filters
 
@@ -69,8 +68,7 @@ def _list_page(template: str, query_of, extra=None):
     """A filtered, paginated list: ``query_of(filters)`` gives the rows, ``extra(items)`` what else
     the page shows about the rows on this page."""
     filters = Filters.parse(request.args)
-    page, per_page = page_args()
-    pagination = db.paginate(query_of(filters), page=page, per_page=per_page, error_out=False)
+    pagination = paginate(query_of(filters))
     return render_template(
         template,
         pagination=pagination,

@@ -33,15 +33,15 @@ def populate(app) -> int:
     """Bulk-insert the data set; returns the id of the agency holding ``N_SMALL`` contracts."""
     from flask_migrate import upgrade
 
+    from marketplace.audit.models import AuditEvent
     from marketplace.audit.services import EXPORT_KINDS  # noqa: F401 - fail early if the module breaks
     from marketplace.auth import services as auth_services
-    from marketplace.award.models import Award
-    from marketplace.bids.models import Bid
     from marketplace.contracts.models import Contract, Milestone, Payment, ServiceRecord
     from marketplace.core import districts
-    from marketplace.core.audit import AuditEvent
     from marketplace.extensions import db
     from marketplace.orgs.models import Organization
+    from marketplace.tenders.bids.models import Bid
+    from marketplace.tenders.committee.models import Award
     from marketplace.tenders.models import Tender
 
     with app.app_context():

@@ -59,17 +59,17 @@ def _default_locale():
 
 def _import_models() -> None:
     """Every model module, so metadata (and Alembic autogenerate) sees the whole schema."""
+    import marketplace.audit.models  # noqa: F401
     import marketplace.auth.models  # noqa: F401
-    import marketplace.award.models  # noqa: F401
-    import marketplace.bids.models  # noqa: F401
     import marketplace.contracts.models  # noqa: F401
-    import marketplace.core.audit  # noqa: F401
     import marketplace.core.calendar  # noqa: F401
     import marketplace.core.districts  # noqa: F401
     import marketplace.core.jobruns  # noqa: F401
     import marketplace.core.notifications  # noqa: F401
-    import marketplace.evaluation.models  # noqa: F401
     import marketplace.orgs.models  # noqa: F401
+    import marketplace.performance.models  # noqa: F401
+    import marketplace.tenders.bids.models  # noqa: F401
+    import marketplace.tenders.committee.models  # noqa: F401
     import marketplace.tenders.models  # noqa: F401
 
 
@@ -126,20 +126,22 @@ def _configure_sqlite(engine) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from marketplace.api.views import bp as api_bp
+    from marketplace.audit.log_views import bp as audit_log_bp
     from marketplace.audit.views import bp as auditor_bp
     from marketplace.auth.views import bp as auth_bp
-    from marketplace.award.views import bp as award_bp
-    from marketplace.bids.views import bp as bids_bp
     from marketplace.contracts import delivery_views, views  # noqa: F401 - routes on contracts_bp
     from marketplace.contracts.blueprint import bp as contracts_bp
-    from marketplace.core.views import bp as main_bp
     from marketplace.dashboards.views import bp as dashboards_bp
-    from marketplace.evaluation import survey_views  # noqa: F401 - routes on evaluation_bp
-    from marketplace.evaluation import views as evaluation_views  # noqa: F401
-    from marketplace.evaluation.blueprint import bp as evaluation_bp
     from marketplace.jobs import bp as jobs_bp
+    from marketplace.legacy_urls import bp as legacy_bp
+    from marketplace.main.views import bp as main_bp
     from marketplace.ocds.views import bp as ocds_bp
     from marketplace.orgs.views import bp as orgs_bp
+    from marketplace.performance import survey_views  # noqa: F401 - routes on evaluation_bp
+    from marketplace.performance import views as performance_views  # noqa: F401
+    from marketplace.performance.blueprint import bp as performance_bp
+    from marketplace.tenders.bids.views import bp as bids_bp
+    from marketplace.tenders.committee.views import bp as committee_bp
     from marketplace.tenders.views import bp as tenders_bp
     from marketplace.transparency.views import bp as transparency_bp
 
@@ -148,14 +150,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tenders_bp)
     app.register_blueprint(orgs_bp)
     app.register_blueprint(bids_bp)
-    app.register_blueprint(award_bp)
+    app.register_blueprint(committee_bp)
     app.register_blueprint(contracts_bp)
     app.register_blueprint(dashboards_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(auditor_bp)
+    app.register_blueprint(audit_log_bp)
     app.register_blueprint(ocds_bp)
     app.register_blueprint(transparency_bp)
-    app.register_blueprint(evaluation_bp)
+    app.register_blueprint(performance_bp)
+    app.register_blueprint(legacy_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     csrf.exempt(ocds_bp)
@@ -174,7 +178,7 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_cli(app: Flask) -> None:
-    from marketplace.core.cli import register
+    from marketplace.cli import register
 
     register(app)
 

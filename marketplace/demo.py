@@ -14,10 +14,6 @@ from sqlalchemy import func, select
 from marketplace import clock
 from marketplace.auth import services as auth_services
 from marketplace.auth.models import User
-from marketplace.award import services as award_services
-from marketplace.award.services import Appointment
-from marketplace.bids import services as bid_services
-from marketplace.bids.models import Bid
 from marketplace.contracts import delivery
 from marketplace.contracts import services as contract_services
 from marketplace.core import districts
@@ -27,6 +23,10 @@ from marketplace.extensions import db
 from marketplace.orgs.demo import load_demo_orgs
 from marketplace.tenders import procedures
 from marketplace.tenders import services as tender_services
+from marketplace.tenders.bids import services as bid_services
+from marketplace.tenders.bids.models import Bid
+from marketplace.tenders.committee import services as award_services
+from marketplace.tenders.committee.services import Appointment
 from marketplace.tenders.services import CriterionInput, TenderInput
 
 PASSWORD = "demo-password"  # noqa: S105 - published demo credential
@@ -597,8 +597,8 @@ def _demo_evaluations(experts, officer, real_now) -> int:
     second a finished ex-post (事后) round. (The demo contracts are still running: the ex-post round is
     there so its report can be seen.)"""
     from marketplace.contracts.models import Contract
-    from marketplace.evaluation import indicators, surveys
-    from marketplace.evaluation import services as evaluation_services
+    from marketplace.performance import indicators, surveys
+    from marketplace.performance import services as evaluation_services
 
     contracts = list(db.session.scalars(select(Contract).order_by(Contract.id)))
     for c_index, contract in enumerate(contracts):

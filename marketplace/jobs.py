@@ -45,7 +45,7 @@ bp = Blueprint("jobs", __name__)
 
 def _open_bids(now: datetime) -> dict:
     """Open the bids of tenders whose deadline passed (one query finds them; opening is per tender)."""
-    from marketplace.bids import services as bid_services
+    from marketplace.tenders.bids import services as bid_services
     from marketplace.tenders.models import OPEN, Tender
 
     tenders = db.session.scalars(
@@ -57,8 +57,8 @@ def _open_bids(now: datetime) -> dict:
 
 def _finalize_awards(now: datetime) -> dict:
     """Make awards final once their challenge window closed with no open challenge."""
-    from marketplace.award import services as award_services
-    from marketplace.award.models import Award
+    from marketplace.tenders.committee import services as award_services
+    from marketplace.tenders.committee.models import Award
     from marketplace.tenders.models import Tender
 
     tenders = db.session.scalars(

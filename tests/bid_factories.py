@@ -11,12 +11,12 @@ from werkzeug.datastructures import FileStorage
 
 from marketplace import clock
 from marketplace.auth import services as auth_services
-from marketplace.bids import services as bid_services
 from marketplace.core.districts import District
 from marketplace.core.documents import store
 from marketplace.extensions import db
 from marketplace.orgs.models import VERIFIED, Organization
 from marketplace.orgs.uscc import with_check_character
+from marketplace.tenders.bids import services as bid_services
 from tests.factories import PASSWORD
 
 _counter = iter(range(1, 10_000))

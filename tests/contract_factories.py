@@ -12,12 +12,12 @@ from decimal import Decimal
 
 from marketplace import clock
 from marketplace.auth import services as auth_services
-from marketplace.award import services as award_services
-from marketplace.award.services import Appointment
-from marketplace.bids import services as bid_services
 from marketplace.contracts.models import ACTIVE, Contract, ContractTarget, Milestone
 from marketplace.core.timeutil import start_of_local_day
 from marketplace.extensions import db
+from marketplace.tenders.bids import services as bid_services
+from marketplace.tenders.committee import services as award_services
+from marketplace.tenders.committee.services import Appointment
 from tests import bid_factories as bf
 from tests import factories
 from tests.factories import PASSWORD

@@ -16,9 +16,10 @@ import sqlalchemy as sa
 from sqlalchemy import func, select, text
 
 from marketplace import clock, create_app
-from marketplace.core import audit, audit_chain
-from marketplace.core.audit import AuditChainHead, AuditEvent
-from marketplace.core.audit_chain import GENESIS_HASH, event_hash, verify_chain
+from marketplace.audit import chain as audit_chain
+from marketplace.audit import log as audit
+from marketplace.audit.chain import GENESIS_HASH, event_hash, verify_chain
+from marketplace.audit.models import AuditChainHead, AuditEvent
 from marketplace.extensions import db as _db
 from tests.conftest import PG_URL
 

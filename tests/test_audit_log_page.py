@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from marketplace import clock
-from marketplace.bids import services as bid_services
-from marketplace.core import audit
+from marketplace.audit import log as audit
+from marketplace.tenders.bids import services as bid_services
 from tests import bid_factories as bf
 from tests import factories
 

@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from flask import url_for
 
 from marketplace import clock
-from marketplace.award.models import CommitteeMember
 from marketplace.contracts import services as contract_services
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
 from marketplace.tenders import services as tender_services
+from marketplace.tenders.committee.models import CommitteeMember
 from tests import factories
 from tests.test_history import delivered_contract
 
@@ -132,7 +132,8 @@ def _snapshot() -> dict[str, tuple[int, str]]:
 def _urls(app, ids):
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         methods = sorted(rule.methods & STATE_CHANGING)
-        if not methods or rule.endpoint in OWN_ACCOUNT:
+        # legacy.* only redirect (308) to the routes walked here; tests/test_legacy_urls.py covers them.
+        if not methods or rule.endpoint in OWN_ACCOUNT or rule.endpoint.startswith("legacy."):
             continue
         args = sorted(rule.arguments)
         choices = [ids.get(a, [1]) for a in args]
@@ -179,9 +180,9 @@ def test_every_state_changing_route_refuses_an_auditor_and_changes_nothing(
         "contracts.payments",
         "contracts.decide_variation",
         "tenders.publish",
-        "award.confirm_award",
+        "committee.confirm_award",
     } <= set(checked)
-    assert {"orgs.verify", "jobs.run_now", "contracts.records", "award.score"} <= set(checked)
+    assert {"orgs.verify", "jobs.run_now", "contracts.records", "committee.score"} <= set(checked)
     db.session.refresh(auditor)
     assert auditor.role == "auditor"
 

@@ -1,9 +1,9 @@
 import pytest
 from sqlalchemy import select
 
+from marketplace.audit.models import AuditEvent
 from marketplace.auth import services
 from marketplace.auth.models import User
-from marketplace.core.audit import AuditEvent
 from marketplace.core.errors import RuleViolation
 from tests.factories import PASSWORD
 

@@ -12,9 +12,12 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import clock
+from marketplace.audit.models import AuditEvent
 from marketplace.auth import services as auth_services
-from marketplace.award import services as award
-from marketplace.award.models import (
+from marketplace.core.notifications import Notification
+from marketplace.tenders.bids import services as bid_services
+from marketplace.tenders.committee import services as award
+from marketplace.tenders.committee.models import (
     Award,
     Challenge,
     CommitteeMember,
@@ -24,10 +27,7 @@ from marketplace.award.models import (
     Qualification,
     Score,
 )
-from marketplace.award.services import Appointment
-from marketplace.bids import services as bid_services
-from marketplace.core.audit import AuditEvent
-from marketplace.core.notifications import Notification
+from marketplace.tenders.committee.services import Appointment
 from marketplace.tenders.models import Tender
 from tests import bid_factories as bf
 from tests import factories
@@ -166,11 +166,11 @@ def _count(db, model) -> int:
 def test_committee_is_formed_through_the_dashboard(client, scene, world, db):
     s, officer = scene, world["officer"]
     _login(client, officer)
-    page = client.get(f"/award/{s.tender.id}")
+    page = client.get(f"/committee/{s.tender.id}")
     assert page.status_code == 200
     assert b"at least 5 members" in page.data and "评审专家0号".encode() in page.data
     ids = [e.id for e in s.experts]
-    url = f"/award/{s.tender.id}/committee"
+    url = f"/committee/{s.tender.id}/members"
     bad = [
         ({"members": ids[:3], "chair": str(ids[0])}, b"at least 5 members"),
         ({"members": ids, "buyer_rep": str(officer.id), "chair": str(ids[0])}, b"odd number"),
@@ -187,7 +187,7 @@ def test_committee_is_formed_through_the_dashboard(client, scene, world, db):
         assert s.tender.status == "opened"
     # Four experts and the buyer's representative, an expert in the chair.
     r = client.post(url, data={"members": ids[:4], "buyer_rep": str(officer.id), "chair": str(ids[1])})
-    assert r.status_code == 302 and r.headers["Location"].endswith(f"/award/{s.tender.id}")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/committee/{s.tender.id}")
     db.session.expire_all()
     members = award.committee(s.tender)
     assert len(members) == 5 and s.tender.status == "evaluation"
@@ -201,15 +201,15 @@ def test_committee_is_formed_through_the_dashboard(client, scene, world, db):
     )
     assert _count(db, CommitteeMember) == 5
     # The form is gone; progress shows instead, without any score.
-    page = client.get(f"/award/{s.tender.id}")
+    page = client.get(f"/committee/{s.tender.id}")
     assert b'name="members"' not in page.data and b"Declared no conflict" in page.data
     # The buyer's representative declares and scores through the same pages as the experts.
     assert b"My evaluations" in page.data
     seat = next(m for m in members if m.user_id == officer.id)
-    listing = client.get("/evaluations")
+    listing = client.get("/committee/seats")
     assert listing.status_code == 200 and s.tender.title.encode() in listing.data
-    assert f"/evaluations/{seat.id}/declare".encode() in listing.data and b"Buyer" in listing.data
-    declare = client.get(f"/evaluations/{seat.id}/declare")
+    assert f"/committee/seats/{seat.id}/declare".encode() in listing.data and b"Buyer" in listing.data
+    declare = client.get(f"/committee/seats/{seat.id}/declare")
     assert declare.status_code == 200 and b'name="confirm"' in declare.data
     for org, _member in s.bidders:
         assert org.name.encode() in declare.data
@@ -225,14 +225,16 @@ def test_evaluator_sees_bids_only_after_declaring(client, scene, world, db):
     m0, m1 = members[0], members[1]
     bid, att = s.bids[0], s.bids[0].attachments[0]
     _login(client, m0.user)
-    listing = client.get("/evaluations")
+    listing = client.get("/committee/seats")
     assert listing.status_code == 200 and s.tender.title.encode() in listing.data
-    assert f"/evaluations/{m0.id}/declare".encode() in listing.data
-    assert client.get(f"/evaluations/{m0.id}/score").status_code == 403
-    assert client.post(f"/evaluations/{m0.id}/score", data=_score_form(s, submit=False)).status_code == 403
+    assert f"/committee/seats/{m0.id}/declare".encode() in listing.data
+    assert client.get(f"/committee/seats/{m0.id}/score").status_code == 403
+    assert (
+        client.post(f"/committee/seats/{m0.id}/score", data=_score_form(s, submit=False)).status_code == 403
+    )
     assert client.get(f"/bids/{bid.id}").status_code == 404
     assert client.get(f"/bids/{bid.id}/attachments/{att.id}").status_code == 404
-    page = client.get(f"/evaluations/{m0.id}/declare")
+    page = client.get(f"/committee/seats/{m0.id}/declare")
     assert page.status_code == 200
     for org, _member in s.bidders:
         assert org.name.encode() in page.data
@@ -241,25 +243,25 @@ def test_evaluator_sees_bids_only_after_declaring(client, scene, world, db):
     # Someone else's seat: not disclosed, whoever asks.
     for user in (m1.user, world["evaluator"]):
         _login(client, user)
-        assert client.get(f"/evaluations/{m0.id}/declare").status_code == 404
-        assert client.get(f"/evaluations/{m0.id}/score").status_code == 404
+        assert client.get(f"/committee/seats/{m0.id}/declare").status_code == 404
+        assert client.get(f"/committee/seats/{m0.id}/score").status_code == 404
     for user in (world["auditor"], world["org_member"], world["officer"]):
         _login(client, user)
-        assert client.get(f"/evaluations/{m0.id}/declare").status_code == 403
-    assert client.get("/evaluations/999999/declare").status_code == 404
+        assert client.get(f"/committee/seats/{m0.id}/declare").status_code == 403
+    assert client.get("/committee/seats/999999/declare").status_code == 404
     _login(client, world["evaluator"])
-    assert b"not been appointed to any evaluation committee" in client.get("/evaluations").data
+    assert b"not been appointed to any evaluation committee" in client.get("/committee/seats").data
     _login(client, m0.user)
     form = {f"conflict_{b.id}": "" for b in s.bids}
-    r = client.post(f"/evaluations/{m0.id}/declare", data=form)
+    r = client.post(f"/committee/seats/{m0.id}/declare", data=form)
     assert r.status_code == 400 and b"Tick the box" in r.data
     db.session.expire_all()
     assert m0.declared_at is None and _count(db, ConflictDeclaration) == 0
-    r = client.post(f"/evaluations/{m0.id}/declare", data={"confirm": "y"})
-    assert r.status_code == 302 and r.headers["Location"].endswith(f"/evaluations/{m0.id}/score")
+    r = client.post(f"/committee/seats/{m0.id}/declare", data={"confirm": "y"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/committee/seats/{m0.id}/score")
     db.session.expire_all()
     assert m0.declared_at is not None and m0.active
-    again = client.post(f"/evaluations/{m0.id}/declare", data={"confirm": "y"})
+    again = client.post(f"/committee/seats/{m0.id}/declare", data={"confirm": "y"})
     assert again.status_code == 400 and b"already been made" in again.data
     assert client.get(f"/bids/{bid.id}").status_code == 200
     assert client.get(f"/bids/{bid.id}/attachments/{att.id}").status_code == 200
@@ -273,11 +275,11 @@ def test_evaluator_sees_bids_only_after_declaring(client, scene, world, db):
         assert client.post(url, data=data).status_code == 403, url
     db.session.expire_all()
     assert bid.status == "submitted" and len(bid.attachments) == 1 and _count(db, AuditEvent) == events
-    score = client.get(f"/evaluations/{m0.id}/score")
+    score = client.get(f"/committee/seats/{m0.id}/score")
     assert score.status_code == 200 and b"qualification review" in score.data  # nothing qualified yet
     award.qualify(s.tender, bid, True, "", world["officer"])
     db.session.commit()
-    score = client.get(f"/evaluations/{m0.id}/score")
+    score = client.get(f"/committee/seats/{m0.id}/score")
     assert score.status_code == 200 and b"RESPONSE-0" in score.data and b"plan-0.pdf" in score.data
     assert b"RESPONSE-1" not in score.data  # only qualified bids are scored
     # A member who has not declared still sees nothing.
@@ -292,13 +294,13 @@ def test_declared_conflict_removes_the_member_and_the_officer_replaces_them(clie
     m1 = members[1]
     _login(client, m1.user)
     data = {"confirm": "y", f"conflict_{s.bids[1].id}": "y", f"note_{s.bids[1].id}": "前雇主 former employer"}
-    r = client.post(f"/evaluations/{m1.id}/declare", data=data, follow_redirects=True)
+    r = client.post(f"/committee/seats/{m1.id}/declare", data=data, follow_redirects=True)
     assert r.status_code == 200 and b"removed from this committee" in r.data
     db.session.expire_all()
     assert not m1.active and m1.declared_at is None
-    assert client.get(f"/evaluations/{m1.id}/score").status_code == 403
+    assert client.get(f"/committee/seats/{m1.id}/score").status_code == 403
     assert client.get(f"/bids/{s.bids[0].id}").status_code == 404
-    assert b"removed" in client.get("/evaluations").data
+    assert b"removed" in client.get("/committee/seats").data
     officer = world["officer"]
     assert db.session.scalar(
         select(func.count())
@@ -306,28 +308,31 @@ def test_declared_conflict_removes_the_member_and_the_officer_replaces_them(clie
         .where(Notification.kind == "committee.conflict", Notification.user_id == officer.id)
     )
     _login(client, officer)
-    page = client.get(f"/award/{s.tender.id}")
-    assert f"/award/{s.tender.id}/members/{m1.id}/replace".encode() in page.data
-    url = f"/award/{s.tender.id}/members/{m1.id}/replace"
+    page = client.get(f"/committee/{s.tender.id}")
+    assert f"/committee/{s.tender.id}/members/{m1.id}/replace".encode() in page.data
+    url = f"/committee/{s.tender.id}/members/{m1.id}/replace"
     for user_id in ("", str(members[2].user_id), str(m1.user_id)):  # none, seated, the removed member
         r = client.post(url, data={"user": user_id})
         assert r.status_code == 400, user_id
         assert _count(db, CommitteeMember) == 5
     assert (
         client.post(
-            f"/award/{s.tender.id}/members/{members[2].id}/replace", data={"user": str(world["evaluator"].id)}
+            f"/committee/{s.tender.id}/members/{members[2].id}/replace",
+            data={"user": str(world["evaluator"].id)},
         ).status_code
         == 400
     )
-    assert client.post(f"/award/{s.tender.id}/members/999999/replace", data={"user": "1"}).status_code == 404
+    assert (
+        client.post(f"/committee/{s.tender.id}/members/999999/replace", data={"user": "1"}).status_code == 404
+    )
     r = client.post(url, data={"user": str(world["evaluator"].id)})
     assert r.status_code == 302
     db.session.expire_all()
     active = award.committee(s.tender)
     assert len(active) == 5 and world["evaluator"].id in {m.user_id for m in active}
-    assert f"/members/{m1.id}/replace".encode() not in client.get(f"/award/{s.tender.id}").data
+    assert f"/members/{m1.id}/replace".encode() not in client.get(f"/committee/{s.tender.id}").data
     _login(client, world["evaluator"])
-    assert s.tender.title.encode() in client.get("/evaluations").data
+    assert s.tender.title.encode() in client.get("/committee/seats").data
 
 
 def test_scores_stay_private_until_the_member_submits(client, scene, world, db):
@@ -338,10 +343,10 @@ def test_scores_stay_private_until_the_member_submits(client, scene, world, db):
     award.save_scores(m0, _all_scores(s, "COMMENT-FROM-M0"), m0.user, submit=True)
     db.session.commit()
     _login(client, m1.user)
-    page = client.get(f"/evaluations/{m1.id}/score")
+    page = client.get(f"/committee/seats/{m1.id}/score")
     assert page.status_code == 200 and b"COMMENT-FROM-M0" not in page.data
     assert b"Scores of the other members" not in page.data
-    assert client.get(f"/award/{s.tender.id}/report").status_code == 404  # nothing concluded yet
+    assert client.get(f"/committee/{s.tender.id}/report").status_code == 404  # nothing concluded yet
     first = s.bids[0]
     plan = s.tender.technical_criteria[0]
     # Out of range, not a number, too many decimals: 400 and nothing saved.
@@ -352,33 +357,33 @@ def test_scores_stay_private_until_the_member_submits(client, scene, world, db):
     ):
         data = _score_form(s, submit=False)
         data[f"points_{first.id}_{plan.id}"] = value
-        r = client.post(f"/evaluations/{m1.id}/score", data=data)
+        r = client.post(f"/committee/seats/{m1.id}/score", data=data)
         assert r.status_code == 400 and message in r.data, value
         assert db.session.scalar(select(func.count()).select_from(Score).where(Score.member_id == m1.id)) == 0
     r = client.post(
-        f"/evaluations/{m1.id}/score", data=_score_form(s, "draft", submit=False, only_first_bid=True)
+        f"/committee/seats/{m1.id}/score", data=_score_form(s, "draft", submit=False, only_first_bid=True)
     )
     assert r.status_code == 302
     db.session.expire_all()
     assert len(award.scores_of(m1)) == len(s.tender.technical_criteria) and m1.scores_submitted_at is None
-    assert b'value="36.00"' in client.get(f"/evaluations/{m1.id}/score").data  # the draft is shown again
-    r = client.post(f"/evaluations/{m1.id}/score", data=_score_form(s, submit=True, only_first_bid=True))
+    assert b'value="36.00"' in client.get(f"/committee/seats/{m1.id}/score").data  # the draft is shown again
+    r = client.post(f"/committee/seats/{m1.id}/score", data=_score_form(s, submit=True, only_first_bid=True))
     assert r.status_code == 400 and b"Score every qualified bid" in r.data
     db.session.expire_all()
     assert m1.scores_submitted_at is None
-    r = client.post(f"/evaluations/{m1.id}/score", data=_score_form(s, "MINE", submit=True))
+    r = client.post(f"/committee/seats/{m1.id}/score", data=_score_form(s, "MINE", submit=True))
     assert r.status_code == 302
     db.session.expire_all()
     assert m1.scores_submitted_at is not None
-    page = client.get(f"/evaluations/{m1.id}/score")
+    page = client.get(f"/committee/seats/{m1.id}/score")
     assert b"COMMENT-FROM-M0" in page.data and b"Scores of the other members" in page.data
     assert b'name="submit_scores"' not in page.data
-    r = client.post(f"/evaluations/{m1.id}/score", data=_score_form(s, "CHANGED", submit=False))
+    r = client.post(f"/committee/seats/{m1.id}/score", data=_score_form(s, "CHANGED", submit=False))
     assert r.status_code == 400 and b"can no longer change" in r.data
-    assert client.get(f"/award/{s.tender.id}/report").status_code == 404
+    assert client.get(f"/committee/{s.tender.id}/report").status_code == 404
     # The officer's dashboard shows progress, never the scores, before the conclusion.
     _login(client, world["officer"])
-    dash = client.get(f"/award/{s.tender.id}")
+    dash = client.get(f"/committee/{s.tender.id}")
     assert dash.status_code == 200 and b"COMMENT-FROM-M0" not in dash.data and b"MINE" not in dash.data
 
 
@@ -391,7 +396,7 @@ def test_failed_qualification_notifies_and_too_few_qualified_bids_fail_the_tende
     db.session.commit()
     _login(client, world["officer"])
     loser = s.bids[2]
-    url = f"/award/{s.tender.id}/bids/{loser.id}/qualify"
+    url = f"/committee/{s.tender.id}/bids/{loser.id}/qualify"
     r = client.post(url, data={"result": "fail", "reason": "  "})
     assert r.status_code == 400 and b"Reason is required" in r.data
     r = client.post(url, data={"reason": "x"})
@@ -405,34 +410,35 @@ def test_failed_qualification_notifies_and_too_few_qualified_bids_fail_the_tende
     other_tender = factories.published(world["officer"])
     db.session.commit()
     assert (
-        client.post(f"/award/{s.tender.id}/bids/999999/qualify", data={"result": "pass"}).status_code == 404
+        client.post(f"/committee/{s.tender.id}/bids/999999/qualify", data={"result": "pass"}).status_code
+        == 404
     )
     assert (
         client.post(
-            f"/award/{other_tender.id}/bids/{s.bids[0].id}/qualify", data={"result": "pass"}
+            f"/committee/{other_tender.id}/bids/{s.bids[0].id}/qualify", data={"result": "pass"}
         ).status_code
         == 404
     )
     for b in s.bids[:2]:
         assert (
-            client.post(f"/award/{s.tender.id}/bids/{b.id}/qualify", data={"result": "pass"}).status_code
+            client.post(f"/committee/{s.tender.id}/bids/{b.id}/qualify", data={"result": "pass"}).status_code
             == 302
         )
-    page = client.get(f"/award/{s.tender.id}")
+    page = client.get(f"/committee/{s.tender.id}")
     assert b"No registration certificate" in page.data and b"Compute ranking" in page.data
-    r = client.post(f"/award/{s.tender.id}/conclude", follow_redirects=True)
+    r = client.post(f"/committee/{s.tender.id}/conclude", follow_redirects=True)
     assert r.status_code == 200 and b"Only 2 qualified" in r.data
     db.session.expire_all()
     assert s.tender.status == "failed"
-    page = client.get(f"/award/{s.tender.id}")
+    page = client.get(f"/committee/{s.tender.id}")
     assert b"Re-tender" in page.data and b"GPL 36" in page.data
-    r = client.post(f"/award/{s.tender.id}/retender")
+    r = client.post(f"/committee/{s.tender.id}/retender")
     assert r.status_code == 302
     draft = db.session.scalars(select(Tender).where(Tender.retender_of_id == s.tender.id)).one()
     assert r.headers["Location"].endswith(f"/tenders/{draft.id}/edit") and draft.status == "draft"
-    page = client.get(f"/award/{s.tender.id}")
+    page = client.get(f"/committee/{s.tender.id}")
     assert b"Re-tendered as" in page.data
-    assert client.post(f"/award/{other_tender.id}/retender").status_code == 404  # not in this stage
+    assert client.post(f"/committee/{other_tender.id}/retender").status_code == 404  # not in this stage
 
 
 def test_abnormally_low_price_needs_a_recorded_review(client, world, db):
@@ -441,13 +447,13 @@ def test_abnormally_low_price_needs_a_recorded_review(client, world, db):
     _declare_and_qualify(s, members, world)
     db.session.commit()
     _login(client, world["officer"])
-    page = client.get(f"/award/{s.tender.id}")
+    page = client.get(f"/committee/{s.tender.id}")
     assert b"Abnormally low prices" in page.data and b"abnormally low price needs" in page.data
-    url = f"/award/{s.tender.id}/bids/{s.bids[0].id}/price-review"
+    url = f"/committee/{s.tender.id}/bids/{s.bids[0].id}/price-review"
     r = client.post(url, data={"decision": "accept", "justification": ""})
     assert r.status_code == 400 and b"Justification is required" in r.data
     r = client.post(
-        f"/award/{s.tender.id}/bids/{s.bids[1].id}/price-review",
+        f"/committee/{s.tender.id}/bids/{s.bids[1].id}/price-review",
         data={"decision": "accept", "justification": "x"},
     )
     assert r.status_code == 400 and b"not flagged" in r.data
@@ -458,7 +464,7 @@ def test_abnormally_low_price_needs_a_recorded_review(client, world, db):
     assert r.status_code == 302
     review = db.session.scalars(select(PriceReview)).one()
     assert review.accepted and review.bid_id == s.bids[0].id
-    assert b"Volunteers cover part of it" in client.get(f"/award/{s.tender.id}").data
+    assert b"Volunteers cover part of it" in client.get(f"/committee/{s.tender.id}").data
 
 
 def test_conclusion_shows_results_and_the_report_opens(client, scene, world, db):
@@ -466,23 +472,23 @@ def test_conclusion_shows_results_and_the_report_opens(client, scene, world, db)
     members = _evaluated(s, world)
     db.session.commit()
     _login(client, world["officer"])
-    page = client.get(f"/award/{s.tender.id}")
+    page = client.get(f"/committee/{s.tender.id}")
     assert b"Everything is ready" in page.data and b"note by" not in page.data
-    assert client.get(f"/award/{s.tender.id}/report").status_code == 404
-    r = client.post(f"/award/{s.tender.id}/conclude")
+    assert client.get(f"/committee/{s.tender.id}/report").status_code == 404
+    r = client.post(f"/committee/{s.tender.id}/conclude")
     assert r.status_code == 302
-    page = client.get(f"/award/{s.tender.id}")
+    page = client.get(f"/committee/{s.tender.id}")
     for org, _m in s.bidders:
         assert org.name.encode() in page.data
     for total in TOTALS:
         assert total.encode() in page.data
     ranks = [(r.bid_id, r.rank, str(r.total)) for r in award.results(s.tender)]
     assert ranks == [(b.id, i + 1, TOTALS[i]) for i, b in enumerate(s.bids)]
-    again = client.post(f"/award/{s.tender.id}/conclude")
+    again = client.post(f"/committee/{s.tender.id}/conclude")
     assert again.status_code == 400 and b"already concluded" in again.data
     assert _count(db, EvaluationResult) == 3
     # The report: every member's scores, the price computation, totals, sign-off status.
-    report = client.get(f"/award/{s.tender.id}/report")
+    report = client.get(f"/committee/{s.tender.id}/report")
     assert report.status_code == 200
     for m in members:
         assert m.user.name.encode() in report.data and f"note by {m.user.name}".encode() in report.data
@@ -492,26 +498,26 @@ def test_conclusion_shows_results_and_the_report_opens(client, scene, world, db)
     assert b"Not signed" in report.data and b"no-print" in report.data
     for who in ("auditor", "admin"):
         _login(client, world[who])
-        assert client.get(f"/award/{s.tender.id}/report").status_code == 200, who
+        assert client.get(f"/committee/{s.tender.id}/report").status_code == 200, who
     _login(client, members[3].user)
-    assert client.get(f"/award/{s.tender.id}/report").status_code == 200
+    assert client.get(f"/committee/{s.tender.id}/report").status_code == 200
     for user in (world["other_officer"], world["evaluator"], s.bidders[0][1], world["org_member"]):
         _login(client, user)
-        assert client.get(f"/award/{s.tender.id}/report").status_code == 403, user.email
+        assert client.get(f"/committee/{s.tender.id}/report").status_code == 403, user.email
     _login(client, None)
-    assert client.get(f"/award/{s.tender.id}/report").status_code == 302  # to the sign-in page
+    assert client.get(f"/committee/{s.tender.id}/report").status_code == 302  # to the sign-in page
     # Members sign the report from their scoring page.
     _login(client, members[0].user)
-    page = client.get(f"/evaluations/{members[0].id}/score")
+    page = client.get(f"/committee/seats/{members[0].id}/score")
     assert b"Sign the evaluation report" in page.data and b"note by" in page.data
-    r = client.post(f"/evaluations/{members[0].id}/sign-off")
+    r = client.post(f"/committee/seats/{members[0].id}/sign-off")
     assert r.status_code == 302
-    again = client.post(f"/evaluations/{members[0].id}/sign-off")
+    again = client.post(f"/committee/seats/{members[0].id}/sign-off")
     assert again.status_code == 400 and b"already signed" in again.data
     db.session.expire_all()
     assert members[0].signed_off_at is not None
     _login(client, members[1].user)
-    assert client.post(f"/evaluations/{members[0].id}/sign-off").status_code == 404
+    assert client.post(f"/committee/seats/{members[0].id}/sign-off").status_code == 404
 
 
 def test_report_notes_the_small_organization_deduction(client, world, db, monkeypatch):
@@ -519,14 +525,14 @@ def test_report_notes_the_small_organization_deduction(client, world, db, monkey
     _concluded(s, world)
     db.session.commit()
     _login(client, world["officer"])
-    report = client.get(f"/award/{s.tender.id}/report")
+    report = client.get(f"/committee/{s.tender.id}/report")
     assert report.status_code == 200
     assert "¥350,000.00".encode() in report.data and "¥315,000.00".encode() in report.data
     assert b"price reduced by 10% for scoring" in report.data
     assert report.data.count(b"price reduced by") == 1
     # The percent is read from the frozen result, not from today's configuration.
     monkeypatch.setitem(client.application.config, "SMALL_ORG_PRICE_DEDUCTION", "0.20")
-    report = client.get(f"/award/{s.tender.id}/report")
+    report = client.get(f"/committee/{s.tender.id}/report")
     assert b"price reduced by 10% for scoring" in report.data and b"reduced by 20%" not in report.data
 
 
@@ -538,13 +544,13 @@ def test_award_is_confirmed_through_the_dashboard(client, scene, world, db):
     members = _concluded(s, world)
     db.session.commit()
     _login(client, world["officer"])
-    url = f"/award/{s.tender.id}/award"
+    url = f"/committee/{s.tender.id}/award"
     r = client.post(url, data={"bid": str(s.bids[0].id)})
     assert r.status_code == 400 and b"sign the evaluation report" in r.data
     for m in members:
         award.sign_off(m, m.user)
     db.session.commit()
-    page = client.get(f"/award/{s.tender.id}")
+    page = client.get(f"/committee/{s.tender.id}")
     assert f'<option selected value="{s.bids[0].id}"'.encode() in page.data  # rank 1 is the default
     r = client.post(url, data={"bid": str(s.bids[1].id), "reason": ""})
     assert r.status_code == 400 and b"Reason is required" in r.data
@@ -556,12 +562,12 @@ def test_award_is_confirmed_through_the_dashboard(client, scene, world, db):
     db.session.expire_all()
     a = db.session.scalars(select(Award)).one()
     assert a.bid_id == s.bids[0].id and a.status == "notice" and s.tender.status == "awarded"
-    page = client.get(f"/award/{s.tender.id}")
+    page = client.get(f"/committee/{s.tender.id}")
     assert b"Notice period ends" in page.data and b"Challenge deadline" in page.data
     assert b"2026-04-21 23:59" in page.data  # 7 working days after the 1-day notice period, local time
     detail = client.get(f"/tenders/{s.tender.id}")
     assert f"/tenders/{s.tender.id}/notice".encode() in detail.data
-    assert f"/award/{s.tender.id}".encode() in detail.data
+    assert f"/committee/{s.tender.id}".encode() in detail.data
 
 
 def test_committee_names_stay_off_public_pages_until_the_notice(client, scene, world, db):
@@ -578,7 +584,7 @@ def test_committee_names_stay_off_public_pages_until_the_notice(client, scene, w
         for m in members:
             assert m.user.name.encode() not in detail.data
         assert f"/tenders/{s.tender.id}/notice".encode() not in detail.data
-        assert f"/award/{s.tender.id}".encode() not in detail.data
+        assert f"/committee/{s.tender.id}".encode() not in detail.data
     award.confirm_award(s.tender, s.bids[0], "", world["officer"])
     db.session.commit()
     _login(client, None)
@@ -675,9 +681,9 @@ def test_challenge_is_filed_and_answered_through_the_pages(client, scene, world,
     _login(client, s.bidders[2][1])
     assert b"SECRET-GROUNDS" not in client.get(f"/tenders/{s.tender.id}/notice").data
     _login(client, world["officer"])
-    page = client.get(f"/award/{s.tender.id}")
+    page = client.get(f"/committee/{s.tender.id}")
     assert b"SECRET-GROUNDS" in page.data and "证据.pdf".encode() in page.data
-    answer_url = f"/award/{s.tender.id}/challenges/{ch.id}/answer"
+    answer_url = f"/committee/{s.tender.id}/challenges/{ch.id}/answer"
     r = client.post(answer_url, data={"decision": "uphold", "answer": "ok"})
     assert r.status_code == 400 and b"back to evaluation or fails" in r.data
     r = client.post(answer_url, data={"decision": "dismiss", "answer": ""})
@@ -714,17 +720,17 @@ def test_upheld_challenge_reopens_the_evaluation(client, scene, world, db):
     db.session.commit()
     _login(client, world["officer"])
     r = client.post(
-        f"/award/{s.tender.id}/challenges/{ch.id}/answer",
+        f"/committee/{s.tender.id}/challenges/{ch.id}/answer",
         data={"decision": "uphold", "outcome": "reevaluate", "answer": "重新评审 Evaluate again"},
     )
     assert r.status_code == 302
     db.session.expire_all()
     assert a.status == "annulled" and s.tender.status == "evaluation"
-    page = client.get(f"/award/{s.tender.id}")
+    page = client.get(f"/committee/{s.tender.id}")
     assert b"evaluating again" in page.data and b"Compute ranking" in page.data
     notice = client.get(f"/tenders/{s.tender.id}/notice")
     assert notice.status_code == 200 and b"annulled" in notice.data
-    report = client.get(f"/award/{s.tender.id}/report")
+    report = client.get(f"/committee/{s.tender.id}/report")
     assert report.status_code == 200 and b"note by" not in report.data  # the new round is not concluded
 
 
@@ -737,21 +743,21 @@ def test_only_the_agency_officer_changes_anything(client, scene, world, db):
     db.session.commit()
     t, b, m = s.tender, s.bids[0], members[0]
     posts = [
-        (f"/award/{t.id}/committee", {"members": [e.id for e in s.experts], "chair": str(s.experts[0].id)}),
-        (f"/award/{t.id}/members/{m.id}/replace", {"user": str(world["evaluator"].id)}),
-        (f"/award/{t.id}/bids/{b.id}/qualify", {"result": "fail", "reason": "hijack"}),
-        (f"/award/{t.id}/bids/{b.id}/price-review", {"decision": "invalid", "justification": "hijack"}),
-        (f"/award/{t.id}/conclude", {}),
-        (f"/award/{t.id}/award", {"bid": str(b.id)}),
-        (f"/award/{t.id}/challenges/1/answer", {"decision": "dismiss", "answer": "x"}),
-        (f"/award/{t.id}/retender", {}),
+        (f"/committee/{t.id}/members", {"members": [e.id for e in s.experts], "chair": str(s.experts[0].id)}),
+        (f"/committee/{t.id}/members/{m.id}/replace", {"user": str(world["evaluator"].id)}),
+        (f"/committee/{t.id}/bids/{b.id}/qualify", {"result": "fail", "reason": "hijack"}),
+        (f"/committee/{t.id}/bids/{b.id}/price-review", {"decision": "invalid", "justification": "hijack"}),
+        (f"/committee/{t.id}/conclude", {}),
+        (f"/committee/{t.id}/award", {"bid": str(b.id)}),
+        (f"/committee/{t.id}/challenges/1/answer", {"decision": "dismiss", "answer": "x"}),
+        (f"/committee/{t.id}/retender", {}),
     ]
     events = _count(db, AuditEvent)
     outsiders = [world[k] for k in ("auditor", "admin", "evaluator", "org_member", "other_officer")]
     outsiders += [s.bidders[0][1], m.user]
     for user in outsiders:
         _login(client, user)
-        assert client.get(f"/award/{t.id}").status_code == 403, user.email
+        assert client.get(f"/committee/{t.id}").status_code == 403, user.email
         for url, data in posts:
             assert client.post(url, data=data).status_code == 403, (user.email, url)
     db.session.expire_all()
@@ -762,10 +768,10 @@ def test_only_the_agency_officer_changes_anything(client, scene, world, db):
         r = client.post(url, data=data)
         assert r.status_code == 302 and "/auth/login" in r.headers["Location"], url
     _login(client, world["officer"])
-    assert client.get("/award/999999").status_code == 404
+    assert client.get("/committee/999999").status_code == 404
     draft = factories.draft(world["officer"])
     db.session.commit()
-    assert client.get(f"/award/{draft.id}").status_code == 404
+    assert client.get(f"/committee/{draft.id}").status_code == 404
 
 
 def test_every_award_page_renders_in_both_languages(client, scene, world, db):
@@ -785,28 +791,28 @@ def test_every_award_page_renders_in_both_languages(client, scene, world, db):
     member = award.committee(s.tender)[0]
     fresh = award.committee(failed.tender)[0]
     pages = [
-        (world["officer"], f"/award/{s.tender.id}"),
-        (world["officer"], f"/award/{failed.tender.id}"),
-        (world["officer"], f"/award/{s.tender.id}/report"),
-        (world["auditor"], f"/award/{s.tender.id}/report"),
-        (member.user, "/evaluations"),
-        (fresh.user, "/evaluations"),
-        (world["evaluator"], "/evaluations"),
-        (member.user, f"/evaluations/{member.id}/declare"),
-        (fresh.user, f"/evaluations/{fresh.id}/declare"),
-        (member.user, f"/evaluations/{member.id}/score"),
-        (member.user, f"/award/{s.tender.id}/report"),
+        (world["officer"], f"/committee/{s.tender.id}"),
+        (world["officer"], f"/committee/{failed.tender.id}"),
+        (world["officer"], f"/committee/{s.tender.id}/report"),
+        (world["auditor"], f"/committee/{s.tender.id}/report"),
+        (member.user, "/committee/seats"),
+        (fresh.user, "/committee/seats"),
+        (world["evaluator"], "/committee/seats"),
+        (member.user, f"/committee/seats/{member.id}/declare"),
+        (fresh.user, f"/committee/seats/{fresh.id}/declare"),
+        (member.user, f"/committee/seats/{member.id}/score"),
+        (member.user, f"/committee/{s.tender.id}/report"),
         (None, f"/tenders/{s.tender.id}/notice"),
         (s.bidders[1][1], f"/tenders/{s.tender.id}/notice"),
         (s.bidders[2][1], f"/tenders/{s.tender.id}/notice"),
         (world["officer"], f"/tenders/{s.tender.id}"),
     ]
     bad_posts = [
-        (world["officer"], f"/award/{s.tender.id}/conclude"),
-        (world["officer"], f"/award/{s.tender.id}/award"),
-        (world["officer"], f"/award/{failed.tender.id}/committee"),
-        (member.user, f"/evaluations/{member.id}/declare"),
-        (member.user, f"/evaluations/{member.id}/sign-off"),
+        (world["officer"], f"/committee/{s.tender.id}/conclude"),
+        (world["officer"], f"/committee/{s.tender.id}/award"),
+        (world["officer"], f"/committee/{failed.tender.id}/members"),
+        (member.user, f"/committee/seats/{member.id}/declare"),
+        (member.user, f"/committee/seats/{member.id}/sign-off"),
         (s.bidders[1][1], f"/tenders/{s.tender.id}/challenges"),
     ]
     for lang, marker in (("zh_CN", b'lang="zh-CN"'), ("en", b'lang="en"')):
@@ -833,10 +839,10 @@ def test_my_evaluations_is_paginated(client, world, db):
         )
     db.session.commit()
     _login(client, expert)
-    both = client.get("/evaluations").data
+    both = client.get("/committee/seats").data
     assert first.tender.title.encode() in both and both.count(b"/declare") == 2
-    page1 = client.get("/evaluations?per_page=1").data
-    page2 = client.get("/evaluations?per_page=1&page=2").data
+    page1 = client.get("/committee/seats?per_page=1").data
+    page2 = client.get("/committee/seats?per_page=1&page=2").data
     assert page1.count(b"/declare") == 1 and page2.count(b"/declare") == 1 and page1 != page2
     for junk in ("page=abc", "per_page=-5", "page=99999"):
-        assert client.get(f"/evaluations?{junk}").status_code == 200, junk
+        assert client.get(f"/committee/seats?{junk}").status_code == 200, junk

@@ -8,12 +8,12 @@ from sqlalchemy import select
 
 from marketplace import clock
 from marketplace.auth import services as auth_services
-from marketplace.award import services as award
-from marketplace.award.services import Appointment
-from marketplace.bids import services as bid_services
 from marketplace.core.errors import RuleViolation
 from marketplace.core.notifications import Notification
 from marketplace.core.timeutil import start_of_local_day
+from marketplace.tenders.bids import services as bid_services
+from marketplace.tenders.committee import services as award
+from marketplace.tenders.committee.services import Appointment
 from tests import bid_factories as bf
 from tests import factories
 from tests.factories import PASSWORD
@@ -279,7 +279,7 @@ def test_abnormally_low_price_needs_justification(scene, world, db):
     from marketplace.tenders.models import OPEN
 
     tender.status = OPEN
-    from marketplace.bids.models import BidOpening
+    from marketplace.tenders.bids.models import BidOpening
 
     db.session.delete(db.session.scalar(select(BidOpening)))
     db.session.flush()

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 
 from marketplace import clock
 from marketplace.auth.models import User
-from marketplace.bids import services
-from marketplace.bids.models import ACTIVE, Bid, BidOpening
 from marketplace.core.errors import RuleViolation
 from marketplace.extensions import db
 from marketplace.orgs.models import Organization
+from marketplace.tenders.bids import services
+from marketplace.tenders.bids.models import ACTIVE, Bid, BidOpening
 from marketplace.tenders.models import Tender
 from tests import bid_factories as bf
 from tests import factories

@@ -8,12 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import clock
-from marketplace.bids import services
-from marketplace.bids.models import Bid, BidOpening
 from marketplace.core.errors import RuleViolation
 from marketplace.core.notifications import Notification
 from marketplace.orgs.models import DEBARRED, PENDING
 from marketplace.tenders import services as tender_services
+from marketplace.tenders.bids import services
+from marketplace.tenders.bids.models import Bid, BidOpening
 from marketplace.tenders.services import AmendmentInput
 from tests import bid_factories as bf
 from tests import factories

@@ -62,8 +62,8 @@ def test_seed_demo(app, db):
     # 24 published and not cancelled: 19 still open, 5 past their deadline of which 4 are opened by the
     # demo (3 with enough bids, evaluated and awarded; 1 failed) and 1 waits for its first visit.
     assert statuses == {"draft": 4, "open": 20, "awarded": 3, "failed": 1, "cancelled": 2}
-    from marketplace.award.models import Award
     from marketplace.contracts.models import Contract, Milestone, Payment, ServiceRecord
+    from marketplace.tenders.committee.models import Award
 
     awards = db.session.scalars(select(Award).order_by(Award.id)).all()
     assert [a.status for a in awards] == ["final", "final", "notice"]  # the third is in its window
@@ -81,14 +81,14 @@ def test_seed_demo(app, db):
         paid = db.session.scalars(select(Payment).where(Payment.contract_id == c.id)).all()
         assert [p.amount for p in paid] == [c.milestones[0].amount]
     assert db.session.scalar(select(func.count()).select_from(Milestone)) == 8
-    from marketplace.evaluation.models import Evaluation, SurveyResponse
+    from marketplace.performance.models import Evaluation, SurveyResponse
 
     rounds = db.session.scalars(select(Evaluation).order_by(Evaluation.id)).all()
     assert [(r.stage, r.status) for r in rounds] == [("in_progress", "declared"), ("ex_post", "submitted")]
     assert rounds[1].total is not None and rounds[1].grade in {"excellent", "good", "fair", "poor"}
     assert db.session.scalar(select(func.count()).select_from(SurveyResponse)) == 17
-    from marketplace.bids.models import Bid, BidOpening
     from marketplace.orgs.models import Organization
+    from marketplace.tenders.bids.models import Bid, BidOpening
 
     orgs = dict(
         db.session.execute(select(Organization.status, func.count()).group_by(Organization.status)).all()

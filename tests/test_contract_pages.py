@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import clock
+from marketplace.audit.models import AuditEvent
 from marketplace.contracts import services
 from marketplace.contracts.models import Contract, ContractDocument, Variation
-from marketplace.core.audit import AuditEvent
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
 from tests import bid_factories as bf

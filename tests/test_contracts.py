@@ -9,8 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import clock
-from marketplace.award import services as award_services
-from marketplace.bids import services as bid_services
+from marketplace.audit.models import AuditEvent
 from marketplace.contracts import services
 from marketplace.contracts.models import Contract, Variation
 from marketplace.contracts.services import (
@@ -20,11 +19,12 @@ from marketplace.contracts.services import (
     TargetInput,
     VariationInput,
 )
-from marketplace.core.audit import AuditEvent
 from marketplace.core.errors import RuleViolation
 from marketplace.core.notifications import Notification
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
+from marketplace.tenders.bids import services as bid_services
+from marketplace.tenders.committee import services as award_services
 from tests import bid_factories as bf
 from tests.contract_factories import contract_rows, final_award
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import clock
+from marketplace.audit.models import AuditEvent
 from marketplace.contracts import delivery
 from marketplace.contracts.delivery import RecordInput, Representative
 from marketplace.contracts.models import Acceptance, Payment, ServiceRecord
-from marketplace.core.audit import AuditEvent
 from marketplace.core.errors import RuleViolation
 from marketplace.core.notifications import Notification
 from marketplace.core.timeutil import local_date

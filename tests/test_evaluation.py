@@ -7,15 +7,15 @@ import pytest
 from sqlalchemy import select
 
 from marketplace import clock
+from marketplace.audit.models import AuditEvent
 from marketplace.auth import services as auth_services
 from marketplace.contracts.models import ServiceRecord
-from marketplace.core.audit import AuditEvent
 from marketplace.core.errors import RuleViolation
 from marketplace.core.notifications import Notification
-from marketplace.evaluation import indicators, services
-from marketplace.evaluation.models import Survey, SurveyResponse
-from marketplace.evaluation.services import ScoreInput
 from marketplace.extensions import db as _db
+from marketplace.performance import indicators, services
+from marketplace.performance.models import Survey, SurveyResponse
+from marketplace.performance.services import ScoreInput
 from tests.contract_factories import contract_rows
 from tests.factories import PASSWORD
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.auth import services as auth_services
-from marketplace.evaluation import indicators, services
-from marketplace.evaluation.models import Evaluation, IndicatorTemplate
 from marketplace.extensions import db
+from marketplace.performance import indicators, services
+from marketplace.performance.models import Evaluation, IndicatorTemplate
 from tests.contract_factories import contract_rows
 from tests.factories import PASSWORD
 
@@ -49,27 +49,27 @@ def _scores_form(ev, **overrides):
 def test_templates_are_for_admins(client, world, db):
     for who in (world["officer"], world["evaluator"], world["auditor"], world["org_member"]):
         _login(client, who)
-        assert client.get("/evaluation/templates").status_code == 403
+        assert client.get("/performance/templates").status_code == 403
     _login(client, world["admin"])
-    page = client.get("/evaluation/templates")
+    page = client.get("/performance/templates")
     assert page.status_code == 200 and "Create the default template" in page.text
     assert indicators.all_templates() == []  # looking at the page creates nothing
-    r = client.post("/evaluation/templates/default")
+    r = client.post("/performance/templates/default")
     assert r.status_code == 302
-    page = client.get("/evaluation/templates")
+    page = client.get("/performance/templates")
     assert "通用绩效评价指标体系" in page.text and "Create the default template" not in page.text
     assert "Indicator templates" in page.text  # the navbar entry
     default = indicators.default_template()
-    page = client.get(f"/evaluation/templates/{default.id}")
+    page = client.get(f"/performance/templates/{default.id}")
     assert page.status_code == 200 and "目标完成率" in page.text
-    assert client.get("/evaluation/templates/99999").status_code == 404
+    assert client.get("/performance/templates/99999").status_code == 404
 
 
 def test_admin_edits_copies_and_bad_weights_are_a_400(client, world, scene):
     contract, _org, _member, assessor = scene
     _login(client, world["admin"])
     default = indicators.default_template()
-    url = f"/evaluation/templates/{default.id}/edit"
+    url = f"/performance/templates/{default.id}/edit"
     outline = indicators.to_outline(default)
     bad = client.post(
         url, data={"name": "x", "outline": outline.replace("| manual | 10", "| manual | 11", 1)}
@@ -77,10 +77,10 @@ def test_admin_edits_copies_and_bad_weights_are_a_400(client, world, scene):
     assert bad.status_code == 400 and "must add up to 100" in bad.text
     assert client.post(url, data={"name": "x", "outline": "产出 | 50\n- a | manual | 40"}).status_code == 400
     assert client.post(url, data={}).status_code == 400
-    copied = client.post(f"/evaluation/templates/{default.id}/copy", data={"category": "elderly_care"})
+    copied = client.post(f"/performance/templates/{default.id}/copy", data={"category": "elderly_care"})
     assert copied.status_code == 302
     assert (
-        client.post(f"/evaluation/templates/{default.id}/copy", data={"category": "nope"}).status_code == 400
+        client.post(f"/performance/templates/{default.id}/copy", data={"category": "nope"}).status_code == 400
     )
     # In use: the edit makes a new version.
     services.assign(contract, "ex_ante", assessor, default, world["officer"])
@@ -103,8 +103,8 @@ def test_officer_assigns_from_the_contract_page_and_insiders_are_refused(client,
     _login(client, world["officer"])
     page = client.get(f"/contracts/{contract.id}")
     assert page.status_code == 200 and "Performance evaluation" in page.text
-    assert f'action="/contracts/{contract.id}/evaluations"' in page.text
-    url = f"/contracts/{contract.id}/evaluations"
+    assert f'action="/contracts/{contract.id}/performance"' in page.text
+    url = f"/contracts/{contract.id}/performance"
     refused = client.post(url, data={"stage": "ex_post", "assessor": insider.id, "template": 0})
     assert refused.status_code == 400 and "buying agency" in refused.text
     refused = client.post(url, data={"stage": "ex_post", "assessor": staff.id, "template": 0})
@@ -125,12 +125,12 @@ def test_the_assessor_declares_scores_and_submits_with_confirmation(client, worl
     contract, _org, member, assessor = scene
     ev = services.assign(contract, "ex_post", assessor, None, world["officer"])
     db.session.commit()
-    url = f"/evaluations/{ev.id}"
+    url = f"/performance/{ev.id}"
     for who in (world["evaluator"], world["officer"], member):
         _login(client, who)
         assert client.get(url).status_code == 404
     _login(client, assessor)
-    mine = client.get("/evaluations/mine")
+    mine = client.get("/performance/mine")
     assert mine.status_code == 200 and contract.reference in mine.text and "My assessments" in mine.text
     page = client.get(url)
     assert page.status_code == 200 and "Independence declaration" in page.text
@@ -153,7 +153,7 @@ def test_the_assessor_declares_scores_and_submits_with_confirmation(client, worl
     done = client.post(
         url, data=_scores_form(ev, **{f"points_{quality.id}": "7.5", "submit_scores": "1", "confirm": "y"})
     )
-    assert done.status_code == 302 and done.headers["Location"].endswith(f"/evaluations/{ev.id}/report")
+    assert done.status_code == 302 and done.headers["Location"].endswith(f"/performance/{ev.id}/report")
     db.session.expire_all()
     ev = db.session.get(Evaluation, ev.id)
     assert ev.status == "submitted" and ev.total == Decimal("97.50") and ev.grade == "excellent"
@@ -167,7 +167,7 @@ def test_the_assessor_declares_scores_and_submits_with_confirmation(client, worl
         assert client.get(f"{url}/report").status_code == 404, who.email
     _login(client, world["officer"])
     page = client.get(f"/contracts/{contract.id}")
-    assert "Excellent (优)" in page.text and f"/evaluations/{ev.id}/report" in page.text
+    assert "Excellent (优)" in page.text and f"/performance/{ev.id}/report" in page.text
 
 
 def test_a_conflict_on_the_page_blocks_scoring(client, world, scene):
@@ -175,7 +175,7 @@ def test_a_conflict_on_the_page_blocks_scoring(client, world, scene):
     ev = services.assign(contract, "in_progress", assessor, None, world["officer"])
     db.session.commit()
     _login(client, assessor)
-    url = f"/evaluations/{ev.id}"
+    url = f"/performance/{ev.id}"
     assert client.post(f"{url}/independence", data={"choice": "conflict"}).status_code == 400  # no statement
     assert (
         client.post(

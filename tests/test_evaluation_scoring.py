@@ -5,8 +5,8 @@ from decimal import Decimal
 import pytest
 
 from marketplace.core.errors import RuleViolation
-from marketplace.evaluation import indicators, scoring
-from marketplace.evaluation.models import DEFAULT_BANDS
+from marketplace.performance import indicators, scoring
+from marketplace.performance.models import DEFAULT_BANDS
 
 D = Decimal
 

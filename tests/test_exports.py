@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from marketplace.audit import services
 from marketplace.audit.exports import export_contracts
+from marketplace.audit.models import AuditEvent
 from marketplace.contracts.models import Contract
-from marketplace.core.audit import AuditEvent
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
 from tests.test_history import delivered_contract

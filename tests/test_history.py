@@ -112,9 +112,9 @@ def test_history_runs_from_the_tender_draft_to_the_last_payment_in_order(scene, 
 
 
 def test_bid_events_stay_hidden_until_the_opening(world, db):
+    from marketplace.audit.models import AuditEvent
     from marketplace.audit.services import histories
-    from marketplace.bids.models import BidOpening
-    from marketplace.core.audit import AuditEvent
+    from marketplace.tenders.bids.models import BidOpening
     from tests import bid_factories as bf
     from tests import factories
 

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import clock, jobs
-from marketplace.award.models import Award
-from marketplace.bids.models import BidOpening
 from marketplace.contracts import services
 from marketplace.core.jobruns import JobLock, JobRun
 from marketplace.core.notifications import Notification
 from marketplace.core.timeutil import local_date, start_of_local_day
+from marketplace.tenders.bids.models import BidOpening
+from marketplace.tenders.committee.models import Award
 from marketplace.tenders.models import Tender
 from tests import bid_factories as bf
 from tests import contract_factories as cf

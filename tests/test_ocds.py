@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from marketplace import clock
-from marketplace.bids import services as bid_services
 from marketplace.ocds import services as ocds_services
 from marketplace.ocds.merge import compile_releases
 from marketplace.ocds.releases import ocid_of, releases_for
 from marketplace.tenders import services as tender_services
+from marketplace.tenders.bids import services as bid_services
 from tests import bid_factories as bf
 from tests import factories
 

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
 from marketplace import clock
+from marketplace.audit.models import AuditEvent
 from marketplace.auth import services as auth_services
 from marketplace.auth.models import User
-from marketplace.core.audit import AuditEvent
 from marketplace.core.documents import store
 from marketplace.core.errors import RuleViolation
 from marketplace.core.notifications import Notification

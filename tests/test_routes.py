@@ -3,8 +3,8 @@
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.audit.models import AppendOnlyError, AuditEvent
 from marketplace.core import permissions
-from marketplace.core.audit import AppendOnlyError, AuditEvent
 from marketplace.tenders import services as tender_services
 from tests import factories
 

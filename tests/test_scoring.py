@@ -2,8 +2,8 @@
 
 from decimal import Decimal as D
 
-from marketplace.award import scoring
-from marketplace.award.scoring import BidFigures
+from marketplace.tenders.committee import scoring
+from marketplace.tenders.committee.scoring import BidFigures
 
 
 def _by_id(results):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 from flask import url_for
 
-from marketplace.bids import services
+from marketplace.tenders.bids import services
 from tests import bid_factories as bf
 from tests import factories
 from tests.factories import deadline_in

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace.core.errors import RuleViolation
-from marketplace.evaluation import surveys
-from marketplace.evaluation.models import SurveyResponse
-from marketplace.evaluation.survey_views import DEVICE_COOKIE
 from marketplace.extensions import db
+from marketplace.performance import surveys
+from marketplace.performance.models import SurveyResponse
+from marketplace.performance.survey_views import DEVICE_COOKIE
 from tests.contract_factories import contract_rows
 
 DEVICE_A = "device-aaaaaaaaaaaaaaaaaaaa"
@@ -220,7 +220,7 @@ def test_a_survey_cannot_be_flooded(scene, client, app):
 
 
 def test_making_the_survey_link_is_audited_and_only_for_parties(world, db, client):
-    from marketplace.core.audit import AuditEvent
+    from marketplace.audit.models import AuditEvent
 
     contract, _org, _member = contract_rows(world)
     db.session.commit()

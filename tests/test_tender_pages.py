@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import clock
-from marketplace.core.audit import AuditEvent
+from marketplace.audit.models import AuditEvent
 from marketplace.core.timeutil import to_local
 from marketplace.tenders.models import Clarification, Tender
 from tests import factories

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import clock
-from marketplace.core.audit import AuditEvent
+from marketplace.audit.models import AuditEvent
 from marketplace.core.errors import RuleViolation
 from marketplace.core.timeutil import start_of_local_day
 from marketplace.tenders import services

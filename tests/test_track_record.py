@@ -10,14 +10,14 @@ from flask import render_template
 from sqlalchemy import select
 
 from marketplace import clock
-from marketplace.bids.models import Bid
 from marketplace.contracts import delivery
 from marketplace.core.errors import RuleViolation
 from marketplace.core.timeutil import local_date
-from marketplace.evaluation import surveys, track_record
-from marketplace.evaluation.models import Evaluation, IndicatorTemplate
 from marketplace.extensions import db
 from marketplace.orgs import services as org_services
+from marketplace.performance import surveys, track_record
+from marketplace.performance.models import Evaluation, IndicatorTemplate
+from marketplace.tenders.bids.models import Bid
 from tests.contract_factories import contract_rows
 
 
@@ -107,7 +107,7 @@ def test_committee_members_see_bidders_track_records_as_reference(scene, world, 
     graded(contract, "excellent", world)
     bids = db.session.scalars(select(Bid).where(Bid.tender_id == contract.tender_id)).all()
     with app.test_request_context():
-        html = render_template("evaluation/_track_record_refs.html", bids=bids)
+        html = render_template("performance/_track_record_refs.html", bids=bids)
     assert org.name in html and "Excellent" in html and "for reference" in html
 
 
@@ -124,7 +124,7 @@ def test_a_poor_final_grade_puts_the_organization_on_the_review_list(scene, worl
 
     with client.session_transaction() as sess:
         sess["_user_id"] = str(world["officer"].id)
-    page = client.get("/evaluation/review-list")
+    page = client.get("/performance/review-list")
     assert page.status_code == 200 and org.name in page.get_data(as_text=True)
     assert f"/orgs/{org.id}/review" in page.get_data(as_text=True)
 
@@ -142,9 +142,9 @@ def test_a_poor_final_grade_puts_the_organization_on_the_review_list(scene, worl
 )
 def test_the_review_list_is_for_officers(world, db, client, login_as, role, code):
     login_as(role)
-    assert client.get("/evaluation/review-list").status_code == code
+    assert client.get("/performance/review-list").status_code == code
     # Reachable from the navigation by exactly those who may open it.
-    assert ('href="/evaluation/review-list"' in client.get("/").get_data(as_text=True)) == (code == 200)
+    assert ('href="/performance/review-list"' in client.get("/").get_data(as_text=True)) == (code == 200)
 
 
 def test_holdback_refuses_the_excess_on_the_final_milestone(scene, world, app):

@@ -10,9 +10,9 @@ from decimal import Decimal
 import pytest
 
 from marketplace import clock
-from marketplace.bids.models import BidOpening
 from marketplace.contracts.models import Acceptance, ContractDocument, Payment
 from marketplace.core.timeutil import local_date
+from marketplace.tenders.bids.models import BidOpening
 from marketplace.transparency import services
 from marketplace.transparency.services import Filters
 from tests import bid_factories as bf

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from marketplace.core.export_cli import export_cli
+from marketplace.export_cli import export_cli
 
 
 @export_cli.command("contracts")

@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from marketplace import clock
+from marketplace.audit import log as audit
 from marketplace.audit.services import (
     COLUMNS,
     EXPORT_KINDS,
@@ -31,7 +32,6 @@ from marketplace.audit.services import (
     local_iso,
     rows,
 )
-from marketplace.core import audit
 
 FORMATS = ("csv", "xlsx", "json")
 MIMETYPES = {

@@ -25,9 +25,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, case, func, or_, select
 
+from marketplace.audit.models import AuditEvent
+from marketplace.audit.sealed import sealed_bid_event_filter
 from marketplace.auth.models import Agency, User
-from marketplace.bids.models import Bid
-from marketplace.bids.services import sealed_bid_event_filter
 from marketplace.contracts.models import (
     CONTRACT_STATUSES,
     Acceptance,
@@ -37,13 +37,13 @@ from marketplace.contracts.models import (
     ServiceRecord,
     Variation,
 )
-from marketplace.core.audit import AuditEvent, parse_local_date
 from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.districts import District
 from marketplace.core.errors import RuleViolation
-from marketplace.core.timeutil import local_date, start_of_local_day, to_local
+from marketplace.core.timeutil import local_date, parse_local_date, start_of_local_day, to_local
 from marketplace.extensions import db
 from marketplace.orgs.models import Organization
+from marketplace.tenders.bids.models import Bid
 from marketplace.tenders.models import Tender
 
 BATCH = 500  # contracts per keyset page
@@ -339,7 +339,7 @@ def _link(event_type: str, tender_id: int | None, contract_id: int, kind: str) -
     if kind in ("opening",) and tender_id:
         return url_for("bids.opening", tender_id=tender_id)
     if kind in ("award", "challenge", "committee", "qualification", "scores") and tender_id:
-        return url_for("award.notice", tender_id=tender_id)
+        return url_for("committee.notice", tender_id=tender_id)
     if kind == "payment":
         return url_for("contracts.payments", contract_id=contract_id)
     if event_type == "contract" or kind in ("contract", "signature", "variation", "milestone", "termination"):
@@ -812,7 +812,7 @@ def _contract_summaries(batch: list) -> Iterator[dict]:
 
 
 def _award_published():
-    from marketplace.award.models import Award
+    from marketplace.tenders.committee.models import Award
 
     return (
         select(Award.published_at).where(Award.id == Contract.award_id).correlate(Contract).scalar_subquery()
@@ -929,7 +929,7 @@ def _service_total_rows(batch: list) -> Iterator[dict]:
 
 def _evaluation_rows(batch: list) -> Iterator[dict]:
     """Performance-evaluation rounds (绩效评价): stage, assessor, template, total and grade."""
-    from marketplace.evaluation.models import Evaluation, IndicatorTemplate
+    from marketplace.performance.models import Evaluation, IndicatorTemplate
 
     refs = {r.id: r.reference for r in batch}
     stmt = (

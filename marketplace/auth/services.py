@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from marketplace import clock
+from marketplace.audit import log as audit
 from marketplace.auth.models import Agency, User
-from marketplace.core import audit
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import OFFICER, ROLES
 from marketplace.extensions import db

@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from marketplace import clock
+from marketplace.audit import log as audit
 from marketplace.contracts.models import (
     ACTIVE,
     COMPLETED,
@@ -35,7 +36,6 @@ from marketplace.contracts.models import (
     ServiceRecordDocument,
 )
 from marketplace.contracts.parties import buyer_officers, supplier_members
-from marketplace.core import audit
 from marketplace.core.districts import COMMUNITY, District
 from marketplace.core.documents import StoredFile
 from marketplace.core.errors import RuleViolation
@@ -44,8 +44,8 @@ from marketplace.core.permissions import can
 from marketplace.core.templating import money
 from marketplace.core.timeutil import local_date
 from marketplace.core.validation import check_text
-from marketplace.evaluation import track_record
 from marketplace.extensions import db
+from marketplace.performance import track_record
 
 TEXT_MAX = 5000
 NOTES_MAX = 2000

@@ -15,10 +15,10 @@ from flask import current_app
 from sqlalchemy import Date, Integer, and_, cast, func, literal, or_, select, update
 
 from marketplace.auth.models import User
-from marketplace.award.models import Award
 from marketplace.contracts.models import ACTIVE, DRAFT, Contract, Milestone
 from marketplace.core.notifications import notify_rows
 from marketplace.extensions import db
+from marketplace.tenders.committee.models import Award
 
 ACCEPTED = "accepted"
 

@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from marketplace import clock
-from marketplace.award import services as award_services
+from marketplace.audit import log as audit
 from marketplace.contracts.models import (
     ACTIVE,
     COMPLETED,
@@ -35,7 +35,6 @@ from marketplace.contracts.models import (
 )
 from marketplace.contracts.parties import buyer_officers, supplier_members
 from marketplace.contracts.policy import is_buyer, is_supplier
-from marketplace.core import audit
 from marketplace.core.documents import StoredFile
 from marketplace.core.errors import RuleViolation
 from marketplace.core.notifications import notify
@@ -44,6 +43,7 @@ from marketplace.core.templating import money
 from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.core.validation import check_text
 from marketplace.extensions import db
+from marketplace.tenders.committee import services as award_services
 from marketplace.tenders.models import Tender
 
 TEXT_MAX = 5000

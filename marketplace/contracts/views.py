@@ -12,7 +12,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace import clock
-from marketplace.award import services as award_services
 from marketplace.contracts import policy as _policy  # noqa: F401 - registers the contract.* rules
 from marketplace.contracts import services
 from marketplace.contracts.blueprint import bp
@@ -39,6 +38,7 @@ from marketplace.core.web import (
     page_args,
 )
 from marketplace.extensions import db
+from marketplace.tenders.committee import services as award_services
 from marketplace.tenders.models import Tender
 
 # --- labels and template globals ---------------------------------------------------------------------

@@ -84,8 +84,6 @@ def role_label(role: str) -> str:
 
 
 def init_app(app) -> None:
-    from marketplace.tenders.procedures import EVALUATION_METHODS, PROFILES
-
     app.jinja_env.filters.update(
         money=money,
         localtime=localtime,
@@ -97,8 +95,6 @@ def init_app(app) -> None:
         isodatetime=isodatetime,
         category_label=lambda c: SERVICE_CATEGORIES.get(c, c),
         funding_label=lambda c: FUNDING_SOURCES.get(c, c),
-        method_label=lambda m: PROFILES[m].label if m in PROFILES else m,
-        evaluation_label=lambda m: EVALUATION_METHODS.get(m, m),
     )
 
     @app.context_processor

@@ -6,6 +6,9 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
+
+from marketplace.core.errors import RuleViolation
 
 
 def zone() -> ZoneInfo:
@@ -31,3 +34,33 @@ def local_date(moment: datetime) -> date:
 
 def start_of_local_day(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone()).astimezone(UTC)
+
+
+# Filter dates outside this range are refused: a day at either end of ``date`` overflows ``datetime``
+# once moved to UTC or to the next day (a 500, not a filter).
+FIRST_FILTER_DATE = date(1900, 1, 1)
+LAST_FILTER_DATE = date(9998, 12, 31)
+
+
+def parse_local_date(value: str | None, label: str, field: str | None = None) -> date | None:
+    """A YYYY-MM-DD filter date, or None when empty. Raises :class:`RuleViolation` on a bad value."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise RuleViolation(
+            _("%(label)s must be a date written YYYY-MM-DD.", label=label), field=field
+        ) from None
+    if not FIRST_FILTER_DATE <= day <= LAST_FILTER_DATE:
+        raise RuleViolation(
+            _(
+                "%(label)s must be between %(first)s and %(last)s.",
+                label=label,
+                first=FIRST_FILTER_DATE.isoformat(),
+                last=LAST_FILTER_DATE.isoformat(),
+            ),
+            field=field,
+        )
+    return day

@@ -14,9 +14,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from marketplace.award.models import Award
-from marketplace.bids import services as bid_services
-from marketplace.bids.models import Bid
 from marketplace.contracts.models import (
     ACTIVE,
     COMPLETED,
@@ -28,6 +25,9 @@ from marketplace.contracts.models import (
     ServiceRecord,
 )
 from marketplace.extensions import db
+from marketplace.tenders.bids import services as bid_services
+from marketplace.tenders.bids.models import Bid
+from marketplace.tenders.committee.models import Award
 from marketplace.tenders.models import CLOSED, OPEN, STATUSES, Tender
 
 # GPL 46: the contract is signed within 30 days of the award notice.

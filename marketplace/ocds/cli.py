@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from marketplace.core.export_cli import export_cli
+from marketplace.export_cli import export_cli
 from marketplace.ocds import services
 
 

@@ -38,12 +38,12 @@ from flask_babel import force_locale
 from sqlalchemy import select
 
 from marketplace import clock
-from marketplace.award.models import Award, Challenge
-from marketplace.bids.models import BidOpening
 from marketplace.contracts.models import Contract, Milestone, Payment, Variation
 from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.extensions import db
 from marketplace.ocds import mapping as m
+from marketplace.tenders.bids.models import BidOpening
+from marketplace.tenders.committee.models import Award, Challenge
 from marketplace.tenders.models import PUBLIC_STATUSES, Tender
 
 

@@ -18,9 +18,9 @@ from sqlalchemy import Select, String, case, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import clock
+from marketplace.audit import log as audit
 from marketplace.auth import services as auth_services
 from marketplace.auth.models import User
-from marketplace.core import audit
 from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.districts import COUNTY, District
 from marketplace.core.documents import StoredFile

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, and_, func, or_, select
 
 from marketplace import clock
-from marketplace.core import audit
+from marketplace.audit import log as audit
 from marketplace.core.calendar import WorkingCalendar
 from marketplace.core.catalogue import FUNDING_SOURCES, SERVICE_CATEGORIES
 from marketplace.core.districts import COUNTY, District
@@ -473,7 +473,7 @@ def amend(t: Tender, data: AmendmentInput, actor) -> Amendment:
         changes["documents_added"] = [None, [d.filename for d in data.documents]]
         amendment.changes = audit._jsonable(changes)
     audit.record(actor, "tender.amend", "tender", t.id, f"amendment {number}: {reason[:200]}", changes)
-    from marketplace.bids.services import mark_for_reconfirmation  # bids build on tenders
+    from marketplace.tenders.bids.services import mark_for_reconfirmation  # bids build on tenders
 
     mark_for_reconfirmation(t, number)
     return amendment
@@ -497,7 +497,7 @@ def cancel(t: Tender, reason: str, actor) -> Tender:
         f"cancelled ({previous}): {reason[:200]}",
         {"status": [previous, CANCELLED]},
     )
-    from marketplace.bids.services import notify_cancellation
+    from marketplace.tenders.bids.services import notify_cancellation
 
     notify_cancellation(t)
     return t

@@ -36,9 +36,19 @@ from marketplace.tenders.forms import (
     TenderForm,
 )
 from marketplace.tenders.models import STATUSES, Clarification, Tender, TenderDocument
-from marketplace.tenders.procedures import PROFILES
+from marketplace.tenders.procedures import EVALUATION_METHODS, PROFILES
 
 bp = Blueprint("tenders", __name__, url_prefix="/tenders", template_folder="templates")
+
+
+@bp.app_template_filter("method_label")
+def method_label(method: str) -> str:
+    return PROFILES[method].label if method in PROFILES else method
+
+
+@bp.app_template_filter("evaluation_label")
+def evaluation_label(method: str) -> str:
+    return EVALUATION_METHODS.get(method, method)
 
 
 # --- public ------------------------------------------------------------------------------------
@@ -116,7 +126,7 @@ def index():
 def detail(tender_id: int):
     tender = get_or_404(Tender, tender_id)
     require(current_user, "tender.view", tender)
-    from marketplace.bids import services as bid_services  # bids build on tenders
+    from marketplace.tenders.bids import services as bid_services  # bids build on tenders
 
     if bid_services.open_if_due(tender):
         db.session.commit()

@@ -20,8 +20,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import joinedload
 
-from marketplace.award.models import Award
-from marketplace.bids.models import Bid, BidOpening
 from marketplace.contracts.models import (
     ACTIVE,
     COMPLETED,
@@ -36,6 +34,8 @@ from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.districts import District
 from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.extensions import db
+from marketplace.tenders.bids.models import Bid, BidOpening
+from marketplace.tenders.committee.models import Award
 from marketplace.tenders.models import PUBLIC_STATUSES, Tender
 
 PUBLIC_CONTRACT_STATUSES = (ACTIVE, COMPLETED, TERMINATED)

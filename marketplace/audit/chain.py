@@ -1,0 +1,324 @@
+"""The audit log's hash chain, and ``flask audit verify``.
+
+Each event stores its position ``seq`` (1, 2, 3, … with no gaps), the previous event's hash
+``prev_hash`` (:data:`GENESIS_HASH` for the first) and ``hash``: the SHA-256 of its canonical content,
+which includes ``seq`` and ``prev_hash``. Editing an event changes its content, deleting one leaves a
+gap, and moving or inserting one breaks a ``prev_hash`` link; :func:`verify_chain` finds the first
+such event. The newest link is also kept in ``audit_chain_heads``, so that deleting the newest events
+shows too.
+
+Events are linked when their transaction commits (:func:`link_unlinked`, called by the session hook in
+:mod:`marketplace.audit.log`), under a lock that lets one committing transaction at a time read and
+move the head: a PostgreSQL advisory lock, or on SQLite the database write lock that the transaction
+already holds because it has inserted its events.
+
+The hash is a seal against edits made past the application, not a signature: whoever can write the
+table and knows this algorithm can rewrite the tail of the chain and the head. Auditors who want to
+detect that too note the head hash that ``audit verify`` prints and compare it later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import bindparam, func, inspect, or_, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from marketplace.audit.models import AuditChainHead, AuditEvent
+from marketplace.extensions import db
+
+GENESIS_HASH = "0" * 64
+HEAD_ID = 1
+# Content fields in the hash, besides ``seq`` and ``prev_hash``. Changing this list (or the encoding in
+# :func:`canonical_content`) needs a migration that recomputes every hash.
+HASHED_FIELDS = (
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "summary",
+    "changes",
+    "tender_id",
+)
+# A fixed signed 64-bit key for pg_advisory_xact_lock (jobruns derives its keys the same way).
+LOCK_KEY = int.from_bytes(hashlib.sha256(b"marketplace.audit_chain").digest()[:8], "big", signed=True)
+LINK_BATCH = 500  # events read back per statement while linking
+
+_events = AuditEvent.__table__
+_heads = AuditChainHead.__table__
+_columns = (_events.c.id, _events.c.seq, _events.c.prev_hash, _events.c.hash) + tuple(
+    _events.c[name] for name in HASHED_FIELDS
+)
+
+
+# --- the hash -----------------------------------------------------------------------------------------
+
+
+def _timestamp(moment: datetime | None) -> str | None:
+    # Always UTC with microseconds: what both SQLite and PostgreSQL give back for a stored value.
+    return None if moment is None else moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def canonical_content(event: Mapping, seq: int, prev_hash: str) -> bytes:
+    """The bytes an event's hash covers: its content fields as read from the database, its position
+    and the previous hash, as JSON with sorted keys and no spaces, UTF-8."""
+    content = {name: event[name] for name in HASHED_FIELDS}
+    content["occurred_at"] = _timestamp(content["occurred_at"])
+    content["seq"] = seq
+    content["prev_hash"] = prev_hash
+    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def event_hash(event: Mapping, seq: int, prev_hash: str) -> str:
+    return hashlib.sha256(canonical_content(event, seq, prev_hash)).hexdigest()
+
+
+# --- linking new events -----------------------------------------------------------------------------
+
+
+def _lock(connection) -> None:
+    """Hold the chain for the rest of the transaction (nothing to do on SQLite: see the module doc)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(LOCK_KEY)))
+
+
+def _read_head(connection) -> tuple[int, str] | None:
+    row = connection.execute(select(_heads.c.seq, _heads.c.hash).where(_heads.c.id == HEAD_ID)).first()
+    return None if row is None else (row.seq, row.hash)
+
+
+def _tail(connection) -> tuple[int, str]:
+    """Where to append: the recorded head, or (no head row: a new or emptied database) the newest event."""
+    head = _read_head(connection)
+    if head is not None:
+        return head
+    row = connection.execute(
+        select(_events.c.seq, _events.c.hash)
+        .where(_events.c.seq.is_not(None))
+        .order_by(_events.c.seq.desc())
+        .limit(1)
+    ).first()
+    return (row.seq, row.hash) if row is not None else (0, GENESIS_HASH)
+
+
+def _move_head(connection, seq: int, hash_: str) -> None:
+    moved = connection.execute(_heads.update().where(_heads.c.id == HEAD_ID).values(seq=seq, hash=hash_))
+    if moved.rowcount == 0:
+        connection.execute(_heads.insert().values(id=HEAD_ID, seq=seq, hash=hash_))
+
+
+def link_unlinked(session: Session, events: list[AuditEvent]) -> None:
+    """Give the events this transaction inserted their place in the chain, in insertion order.
+
+    Called at commit, after the final flush. The hash is computed from the rows as read back from the
+    database, so it is exactly what :func:`verify_chain` will recompute."""
+    states = [inspect(ev) for ev in events]
+    by_id = {state.identity[0]: state.obj() for state in states if state.persistent}
+    if not by_id:
+        return
+    connection = session.connection(bind_arguments={"mapper": AuditEvent.__mapper__})
+    _lock(connection)
+    seq, prev_hash = _tail(connection)
+    ids = sorted(by_id)
+    links = []
+    for start in range(0, len(ids), LINK_BATCH):
+        rows = connection.execute(
+            select(*_columns).where(_events.c.id.in_(ids[start : start + LINK_BATCH])).order_by(_events.c.id)
+        ).mappings()
+        for row in rows:
+            seq += 1
+            digest = event_hash(row, seq, prev_hash)
+            links.append({"b_id": row["id"], "b_seq": seq, "b_prev": prev_hash, "b_hash": digest})
+            prev_hash = digest
+    connection.execute(
+        update(_events)
+        .where(_events.c.id == bindparam("b_id"))
+        .values(seq=bindparam("b_seq"), prev_hash=bindparam("b_prev"), hash=bindparam("b_hash")),
+        links,
+    )
+    _move_head(connection, seq, prev_hash)
+    for link in links:
+        event = by_id[link["b_id"]]
+        set_committed_value(event, "seq", link["b_seq"])
+        set_committed_value(event, "prev_hash", link["b_prev"])
+        set_committed_value(event, "hash", link["b_hash"])
+
+
+# --- verifying ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first place where the chain does not hold."""
+
+    kind: str  # edited | missing | out_of_order | unlinked | head
+    seq: int | None
+    event_id: int | None = None
+    action: str = ""
+    object: str = ""
+    detail: str = ""
+
+    @classmethod
+    def at(cls, kind: str, row: Mapping, detail: str, seq: int | None = None) -> ChainBreak:
+        return cls(
+            kind=kind,
+            seq=row["seq"] if seq is None else seq,
+            event_id=row["id"],
+            action=row["action"],
+            object=f"{row['object_type']} {row['object_id']}",
+            detail=detail,
+        )
+
+    def describe(self) -> str:
+        where = f"seq {self.seq}" if self.seq is not None else "an event without seq"
+        if self.event_id is not None:
+            where += f" (event id {self.event_id}, {self.action} on {self.object})"
+        return f"{where}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    events: int  # events walked (all of them when the chain is whole)
+    head_seq: int
+    head_hash: str
+    broken: ChainBreak | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None
+
+
+def _name(row: Mapping) -> str:
+    return (
+        f"seq {row['seq']} (event id {row['id']}, {row['action']} on {row['object_type']} {row['object_id']})"
+    )
+
+
+def _walk(after: tuple[int, int] | None, batch_size: int) -> Iterator[Mapping]:
+    """Linked events in chain order after the (seq, id) ``after``, a batch per query (memory stays flat)."""
+    while True:
+        stmt = select(*_columns).where(_events.c.seq.is_not(None))
+        if after is not None:
+            stmt = stmt.where(
+                or_(_events.c.seq > after[0], (_events.c.seq == after[0]) & (_events.c.id > after[1]))
+            )
+        batch = (
+            db.session.execute(stmt.order_by(_events.c.seq, _events.c.id).limit(batch_size)).mappings().all()
+        )
+        if not batch:
+            return
+        yield from batch
+        after = (batch[-1]["seq"], batch[-1]["id"])
+
+
+def _first(stmt) -> Mapping | None:
+    return db.session.execute(stmt.limit(1)).mappings().first()
+
+
+def verify_chain(batch_size: int = 1000) -> ChainReport:
+    """Walk the chain by ``seq``, recomputing every hash; stop at the first event that does not hold.
+
+    Works while other transactions append: events committed during the walk are walked too (the head
+    is read after the events, and a head ahead of the walk sends it on)."""
+    walked, last_seq, prev_hash, after = 0, 0, GENESIS_HASH, None
+
+    def result(broken: ChainBreak | None = None) -> ChainReport:
+        return ChainReport(events=walked, head_seq=last_seq, head_hash=prev_hash, broken=broken)
+
+    while True:
+        found = False
+        for row in _walk(after, batch_size):
+            found = True
+            expected = last_seq + 1
+            if row["seq"] > expected:
+                gap = f"{expected}" if row["seq"] == expected + 1 else f"{expected}–{row['seq'] - 1}"
+                return result(
+                    ChainBreak(
+                        "missing",
+                        expected,
+                        detail=f"event seq {gap} missing (deleted): seq {last_seq or 'genesis'} is followed "
+                        f"by {_name(row)}",
+                    )
+                )
+            if row["seq"] < expected:
+                return result(
+                    ChainBreak.at("out_of_order", row, f"seq {row['seq']} repeats or precedes seq {last_seq}")
+                )
+            if event_hash(row, row["seq"], row["prev_hash"] or "") != row["hash"]:
+                return result(ChainBreak.at("edited", row, "content edited: the stored hash does not match"))
+            if row["prev_hash"] != prev_hash:
+                return result(
+                    ChainBreak.at(
+                        "out_of_order",
+                        row,
+                        "out of order: prev_hash does not match the hash of the event before it "
+                        "(inserted, moved or replaced)",
+                    )
+                )
+            walked, last_seq, prev_hash, after = walked + 1, row["seq"], row["hash"], (row["seq"], row["id"])
+        head = _read_head(db.session.connection())
+        if head is None:
+            if walked:
+                return result(ChainBreak("head", None, detail="the chain head record is missing"))
+            break
+        head_seq, head_hash = head
+        if head_seq > last_seq:
+            if found:
+                continue  # appended while we walked: walk on
+            return result(
+                ChainBreak(
+                    "missing",
+                    last_seq + 1,
+                    detail=f"the newest events are missing (deleted): the chain ends at seq {last_seq} "
+                    f"but its head records seq {head_seq}",
+                )
+            )
+        if head_seq < last_seq:
+            row = _first(select(*_columns).where(_events.c.seq == head_seq + 1))
+            return result(
+                ChainBreak.at(
+                    "out_of_order", row, f"inserted past the recorded head (the head records seq {head_seq})"
+                )
+            )
+        if head_hash != prev_hash:
+            return result(
+                ChainBreak(
+                    "head",
+                    last_seq,
+                    detail="the newest event was replaced: its hash differs from the recorded head",
+                )
+            )
+        break
+    stray = _first(select(*_columns).where(_events.c.seq.is_(None)).order_by(_events.c.id))
+    if stray is not None:
+        return result(ChainBreak.at("unlinked", stray, "not in the chain: inserted outside the application"))
+    return result()
+
+
+# --- command line -------------------------------------------------------------------------------------
+
+audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
+
+
+@audit_cli.command("verify")
+@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
+def verify_command(batch_size: int):
+    """Recompute the audit chain; exit 1 naming the first edited, deleted or out-of-order event."""
+    report = verify_chain(batch_size)
+    if not report.ok:
+        click.echo(f"audit chain BROKEN at {report.broken.describe()}", err=True)
+        click.echo(f"({report.events} events verified before it)", err=True)
+        sys.exit(1)
+    click.echo(f"audit chain OK: {report.events} events")
+    if report.events:
+        click.echo(f"head: seq {report.head_seq} sha256 {report.head_hash}")

@@ -1,5 +1,0 @@
-"""The performance-evaluation blueprint: indicator templates, evaluation rounds, reports, surveys."""
-
-from flask import Blueprint
-
-bp = Blueprint("evaluation", __name__, template_folder="templates")

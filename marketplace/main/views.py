@@ -1,0 +1,57 @@
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from sqlalchemy import text
+
+from marketplace.auth.views import safe_next
+from marketplace.extensions import db
+from marketplace.tenders import services as tender_services
+
+bp = Blueprint("main", __name__)
+
+
+@bp.route("/")
+def home():
+    return render_template("home.html", tenders=tender_services.open_tenders(limit=12))
+
+
+@bp.route("/lang/<code>", methods=["GET", "POST"])
+def set_language(code: str):
+    from flask import abort, current_app
+
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    session["lang"] = code
+    return redirect(safe_next(request.args.get("next"), url_for("main.home")))
+
+
+@bp.route("/healthz")
+def healthz():
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}
+
+
+@bp.route("/inbox", methods=["GET", "POST"])
+def inbox():
+    from flask import flash
+    from flask_babel import gettext as _
+    from flask_login import current_user, login_required  # noqa: F401
+    from flask_wtf import FlaskForm
+
+    from marketplace.core import notifications
+    from marketplace.core.web import page_args
+
+    if not current_user.is_authenticated:
+        from marketplace.extensions import login_manager
+
+        return login_manager.unauthorized()
+    form = FlaskForm()
+    if request.method == "POST":
+        if form.validate_on_submit():
+            n = notifications.mark_read(current_user)
+            db.session.commit()
+            flash(_("%(n)d notifications marked as read.", n=n), "info")
+        return redirect(url_for("main.inbox"))
+    page, per_page = page_args()
+    pagination = db.paginate(
+        notifications.inbox_query(current_user), page=page, per_page=per_page, error_out=False
+    )
+    return render_template("inbox.html", pagination=pagination, form=form)

@@ -1,0 +1,68 @@
+"""Permission rules for the evaluation and award stage. Imported by ``award.views`` so they register.
+
+The procuring agency's officers run the stage; committee members act only on their own seat; auditors
+and admins read the report; the bidders file challenges. Nobody else changes anything.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+
+from marketplace.core.permissions import (
+    ADMIN,
+    AUDITOR,
+    EVALUATOR,
+    OFFICER,
+    _authenticated,
+    _role,
+    _same_agency,
+    rule,
+)
+from marketplace.extensions import db
+from marketplace.tenders.bids import services as bid_services
+from marketplace.tenders.committee import services
+from marketplace.tenders.committee.models import CommitteeMember
+from marketplace.tenders.models import Tender
+
+
+def _has_seat(user) -> bool:
+    return bool(db.session.scalar(select(exists().where(CommitteeMember.user_id == user.id))))
+
+
+@rule("committee.manage")
+def _award_manage(user, tender):
+    """Form the committee, qualify, conclude, award, answer challenges: the agency's officers."""
+    return isinstance(tender, Tender) and _same_agency(user, tender)
+
+
+@rule("committee.report")
+def _award_report(user, tender):
+    """The evaluation report: the agency's officers, auditors, admins and the active committee members."""
+    if not isinstance(tender, Tender) or not _authenticated(user):
+        return False
+    if _same_agency(user, tender) or _role(user, AUDITOR, ADMIN):
+        return True
+    member = services.membership(tender, user)
+    return member is not None and member.active
+
+
+@rule("committee.challenge")
+def _award_challenge(user, tender):
+    """A member of an organization whose bid was opened for this tender."""
+    if not isinstance(tender, Tender) or not _authenticated(user) or user.organization_id is None:
+        return False
+    return bid_services.is_member(user, user.organization_id) and user.organization_id in {
+        b.organization_id for b in services.opened_bids(tender)
+    }
+
+
+@rule("committee.mine")
+def _evaluation_mine(user, obj=None):
+    """Evaluators, and officers who sit on a committee as the buyer's representative."""
+    return _role(user, EVALUATOR) or (_role(user, OFFICER) and _has_seat(user))
+
+
+@rule("committee.seat")
+def _evaluation_member(user, member):
+    """Acting on a committee seat: only the person who holds it."""
+    return isinstance(member, CommitteeMember) and _authenticated(user) and member.user_id == user.id

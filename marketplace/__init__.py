@@ -10,19 +10,28 @@ from flask import Flask, g, has_request_context, request, session
 from sqlalchemy import event
 
 from marketplace.config import load_config
-from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, migrate
+from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, mail, migrate
 
 log = logging.getLogger("marketplace.request")
 
 
 def create_app(config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        # static/ sits at the top of the checkout; a built wheel carries it inside the package (setup.py).
+        static_folder=(
+            "static" if os.path.isdir(os.path.join(os.path.dirname(__file__), "static")) else "../static"
+        ),
+    )
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path, config))
     _configure_logging(app)
     register_extensions(app)
+    register_policies(app)
     register_blueprints(app)
     register_errorhandlers(app)
+    register_transaction_edge(app)
     register_template_helpers(app)
     register_cli(app)
     register_request_logging(app)
@@ -81,6 +90,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=_select_locale, default_timezone=app.config["TIMEZONE"])
     bootstrap.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "warning"
@@ -124,6 +134,31 @@ def _configure_sqlite(engine) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+def register_policies(app: Flask) -> None:
+    """Every package's permission rules, registered here and nowhere else (``can``/``require`` ask them)."""
+    from marketplace.audit import policy as audit_policy
+    from marketplace.contracts import policy as contracts_policy
+    from marketplace.core.permissions import register_rules
+    from marketplace.dashboards import policy as dashboards_policy
+    from marketplace.jobs import policy as jobs_policy
+    from marketplace.orgs import policy as orgs_policy
+    from marketplace.performance import policy as performance_policy
+    from marketplace.tenders import policy as tenders_policy
+    from marketplace.tenders.committee import policy as committee_policy
+
+    for policy in (
+        tenders_policy,
+        committee_policy,
+        orgs_policy,
+        contracts_policy,
+        performance_policy,
+        dashboards_policy,
+        audit_policy,
+        jobs_policy,
+    ):
+        register_rules(policy.RULES)
+
+
 def register_blueprints(app: Flask) -> None:
     from marketplace.api.views import bp as api_bp
     from marketplace.audit.log_views import bp as audit_log_bp
@@ -132,7 +167,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.contracts import delivery_views, views  # noqa: F401 - routes on contracts_bp
     from marketplace.contracts.blueprint import bp as contracts_bp
     from marketplace.dashboards.views import bp as dashboards_bp
-    from marketplace.jobs import bp as jobs_bp
+    from marketplace.jobs.views import bp as jobs_bp
     from marketplace.legacy_urls import bp as legacy_bp
     from marketplace.main.views import bp as main_bp
     from marketplace.ocds.views import bp as ocds_bp
@@ -165,6 +200,12 @@ def register_blueprints(app: Flask) -> None:
     csrf.exempt(ocds_bp)
 
 
+def register_transaction_edge(app: Flask) -> None:
+    from marketplace.core import transaction
+
+    transaction.init_app(app)
+
+
 def register_errorhandlers(app: Flask) -> None:
     from marketplace.core.errors import register_error_handlers
 
@@ -184,9 +225,13 @@ def register_cli(app: Flask) -> None:
 
 
 def register_jobs(app: Flask) -> None:
-    from marketplace import jobs
+    from marketplace.core.notifications import install_mail_hooks
+    from marketplace.jobs import scheduler
+    from marketplace.jobs.cli import jobs_cli
 
-    jobs.init_app(app)
+    install_mail_hooks()
+    app.cli.add_command(jobs_cli)
+    scheduler.start_in_process(app)
 
 
 def register_request_logging(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """Command-line verbs: ``users create``, ``seed demo``, ``districts load``, ``calendar load``.
 
-Each command is one transaction: it commits at the end, or rolls back and exits non-zero.
+Each command is one transaction (``core.transaction.command``): it commits when the command returns,
+or rolls back when it fails or exits non-zero.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import click
 from flask import Flask
 from flask.cli import AppGroup
 
+from marketplace.core import transaction
 from marketplace.core.errors import RuleViolation
 from marketplace.extensions import db
 
@@ -22,7 +24,7 @@ calendar_cli = AppGroup("calendar", help="Working-day calendar.")
 
 
 def _fail(message: str) -> None:
-    db.session.rollback()
+    """Print the error and exit 1: the command's edge rolls back."""
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
 
@@ -35,6 +37,7 @@ def _fail(message: str) -> None:
 @click.option("--password", required=True)
 @click.option("--name", default="")
 @click.option("--agency", default=None, help="Agency id or exact name (officers only).")
+@transaction.command
 def create_user_command(email, role, password, name, agency):
     from marketplace.auth import services
 
@@ -47,12 +50,12 @@ def create_user_command(email, role, password, name, agency):
         user = services.create_user(email=email, role=role, password=password, name=name, agency=agency_obj)
     except RuleViolation as exc:
         _fail(exc.message)
-    db.session.commit()
     click.echo(f"Created {user.role} {user.email} (id {user.id})")
 
 
 @users_cli.command("deactivate")
 @click.option("--email", required=True)
+@transaction.command
 def deactivate_user_command(email):
     from marketplace.auth import services
 
@@ -60,24 +63,19 @@ def deactivate_user_command(email):
     if user is None:
         _fail(f"no user {email!r}")
     services.set_active(user, False, actor=None)
-    db.session.commit()
     click.echo(f"Deactivated {user.email}")
 
 
 @seed_cli.command("demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when the database already has users.")
+@transaction.command
 def seed_demo_command(if_empty):
     from marketplace import demo
 
     if if_empty and demo.has_data():
         click.echo("Database already has data; demo not loaded.")
         return
-    try:
-        summary = demo.load_demo()
-    except Exception:
-        db.session.rollback()
-        raise
-    db.session.commit()
+    summary = demo.load_demo()
     click.echo("Demo data loaded: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
 
 
@@ -90,6 +88,7 @@ def seed_logins_command():
 
 @districts_cli.command("load")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@transaction.command
 def districts_load_command(csv_file: Path):
     """Load divisions from a CSV with columns code,name,name_en,level,parent_code."""
     from marketplace.core import districts
@@ -99,17 +98,16 @@ def districts_load_command(csv_file: Path):
         n = districts.load(rows)
     except (ValueError, KeyError) as exc:
         _fail(f"bad districts file: {exc}")
-    db.session.commit()
     click.echo(f"Loaded {n} divisions.")
 
 
 @calendar_cli.command("load")
+@transaction.command
 def calendar_load_command():
     """Insert the bundled official holiday rows that are missing."""
     from marketplace.core import calendar
 
     n = calendar.load_bundled()
-    db.session.commit()
     click.echo(f"Added {n} calendar days.")
 
 
@@ -117,6 +115,7 @@ def calendar_load_command():
 @click.argument("day", type=click.DateTime(formats=["%Y-%m-%d"]))
 @click.argument("kind", type=click.Choice(["holiday", "workday", "normal"]))
 @click.argument("name", default="")
+@transaction.command
 def calendar_set_command(day, kind, name):
     """Mark DAY as a public holiday, a make-up working day (调休), or back to normal.
 
@@ -135,7 +134,6 @@ def calendar_set_command(day, kind, name):
     from marketplace.audit import log as audit
 
     audit.record(None, "calendar.set", "calendar_day", day.date().isoformat(), f"{kind} {name}".strip())
-    db.session.commit()
     click.echo(f"{day.date().isoformat()}: {kind}")
 
 

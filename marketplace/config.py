@@ -50,6 +50,7 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     env = overrides.get("ENV") or os.environ.get("MARKETPLACE_ENV", "production")
     testing = bool(overrides.get("TESTING", False))
     instance = Path(instance_path)
+    mail_use_ssl = _bool(os.environ.get("MAIL_USE_SSL"), False)
 
     config: dict = {
         "ENV": env,
@@ -100,14 +101,17 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REMINDER_DAYS": _int("REMINDER_DAYS", 7),
         "EXPIRY_NOTICE_DAYS": _int("EXPIRY_NOTICE_DAYS", 30),
         "UNSIGNED_CONTRACT_DAYS": _int("UNSIGNED_CONTRACT_DAYS", 30),
-        # Email: sent over SMTP after the transaction commits, only when MAIL_SERVER is set.
+        # Email (Flask-Mailman): sent over SMTP after the transaction commits, only when MAIL_SERVER is set.
+        # SMTP under TESTING too, where Flask-Mailman would otherwise keep mails in memory.
+        "MAIL_BACKEND": "smtp",
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": _int("MAIL_PORT", 25),
-        "MAIL_USE_TLS": _bool(os.environ.get("MAIL_USE_TLS"), False),
-        "MAIL_USE_SSL": _bool(os.environ.get("MAIL_USE_SSL"), False),
+        "MAIL_USE_SSL": mail_use_ssl,
+        # Flask-Mailman refuses both; STARTTLS has no place on an SSL connection, so SSL wins.
+        "MAIL_USE_TLS": _bool(os.environ.get("MAIL_USE_TLS"), False) and not mail_use_ssl,
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
-        "MAIL_FROM": os.environ.get("MAIL_FROM", "noreply@marketplace.local"),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_FROM", "noreply@marketplace.local"),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
         # Absolute links in emails ("https://gov-services.example.cn"); none when unset.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),

@@ -88,10 +88,37 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
-        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # SQLite alters a table by copying it, dropping the original and renaming the copy (batch
+            # mode); with foreign keys enforced, dropping a table other rows point at fails. Off for the
+            # migrations, each step checked instead (below), back on before the connection is returned.
+            _sqlite_foreign_keys(connection, on=False)
+            if conf_args.get("on_version_apply") is None:
+                conf_args["on_version_apply"] = _check_sqlite_foreign_keys
+        try:
+            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        with context.begin_transaction():
-            context.run_migrations()
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                if connection.in_transaction():
+                    connection.rollback()
+                _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, on: bool):
+    # The pragma is ignored inside a transaction, and any statement sent through SQLAlchemy begins one
+    # (the app's engine emits BEGIN): it goes straight to the driver, which is in autocommit mode.
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
+def _check_sqlite_foreign_keys(ctx, step, heads, run_args):
+    # Runs inside the step's transaction, so a step leaving dangling references is rolled back.
+    dangling = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if dangling:
+        raise RuntimeError(f"{step}: rows point at missing rows (table, rowid, parent, fk): {dangling[:10]}")
 
 
 if context.is_offline_mode():

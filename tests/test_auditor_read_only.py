@@ -96,7 +96,7 @@ def _scene(world):
     db.session.flush()
     award = contract.award
     committee = db.session.scalars(sa.select(CommitteeMember).where(CommitteeMember.tender_id == tender.id))
-    from marketplace.jobs import JOBS
+    from marketplace.jobs.registry import JOBS
 
     ids = {
         "tender_id": [tender.id, draft.id, opened.id],

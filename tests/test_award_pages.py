@@ -702,10 +702,15 @@ def test_challenge_is_filed_and_answered_through_the_pages(client, scene, world,
     _login(client, challenger)
     own = client.get(f"/tenders/{s.tender.id}/notice")
     assert b"SECRET-GROUNDS" in own.data and b"Scores follow the criteria" in own.data
-    # After the challenge window the award becomes final when the notice is shown.
+    # After the challenge window the notice reads final at once; the job writes it (a GET never does).
     clock.set_now(a.challenge_deadline + timedelta(seconds=1))
     _login(client, None)
     assert b"Final" in client.get(f"/tenders/{s.tender.id}/notice").data
+    db.session.expire_all()
+    assert a.status == "notice"
+    from marketplace.jobs.runner import run_job
+
+    assert run_job("finalize-awards").status == "ok"
     db.session.expire_all()
     assert a.status == "final"
     _login(client, challenger)

@@ -217,13 +217,19 @@ def test_single_source_needs_one_bid(world, bidder, db):
     assert not _open_at_deadline(t).failed
 
 
-def test_first_access_after_deadline_opens(client, tender, bidder, db):
+def test_a_page_after_the_deadline_writes_nothing_the_job_opens(client, tender, bidder, db):
+    """GET never writes: the page reads as closed until the opening job runs (STYLE.md rule 2)."""
+    from marketplace.jobs.runner import run_job
+
     org, member = bidder
     bf.submitted_bid(tender, org, member)
     db.session.commit()
-    assert client.get(f"/tenders/{tender.id}").status_code == 200
-    assert db.session.scalar(select(BidOpening)) is None
     clock.set_now(tender.bid_deadline)
-    assert client.get(f"/tenders/{tender.id}").status_code == 200
+    page = client.get(f"/tenders/{tender.id}")
+    assert page.status_code == 200 and 'id="opening-pending"' in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.scalar(select(BidOpening)) is None
+    assert run_job("open-bids").status == "ok"
     db.session.expire_all()
     assert db.session.scalar(select(BidOpening)).tender_id == tender.id
+    assert 'id="opening-pending"' not in client.get(f"/tenders/{tender.id}").get_data(as_text=True)

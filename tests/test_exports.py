@@ -181,7 +181,7 @@ def test_web_exports_stream_and_are_audited(scene, client, login_as, world):
     contract, org, _member = scene
     db.session.commit()
     auditor = login_as("auditor")
-    r = client.get(f"/auditor/contracts/export.csv?organization={org.id}&status=active", buffered=True)
+    r = client.post(f"/auditor/contracts/export.csv?organization={org.id}&status=active", buffered=True)
     assert r.status_code == 200 and r.mimetype == "text/csv"
     assert r.headers["Content-Disposition"].startswith("attachment;")
     assert r.data.startswith(b"\xef\xbb\xbf") and contract.reference.encode() in r.data
@@ -190,25 +190,25 @@ def test_web_exports_stream_and_are_audited(scene, client, login_as, world):
     assert ev.changes["filter"] == {"organization_id": org.id, "status": "active"}
     assert ev.changes["format"] == "csv" and ev.changes["via"] == "web"
 
-    r = client.get("/auditor/contracts/export.json?status=completed", buffered=True)
+    r = client.post("/auditor/contracts/export.json?status=completed", buffered=True)
     assert r.status_code == 200 and json.loads(r.data)["contracts"] == []
-    r = client.get("/auditor/contracts/export.xlsx")
+    r = client.post("/auditor/contracts/export.xlsx")
     assert r.status_code == 200
     assert load_workbook(io.BytesIO(r.data), read_only=True).sheetnames == list(services.EXPORT_KINDS)
-    r = client.get("/auditor/contracts/export.csv?kind=history", buffered=True)
+    r = client.post("/auditor/contracts/export.csv?kind=history", buffered=True)
     assert r.status_code == 200 and "环节 Kind".encode() in r.data
     assert len(_events()) == 4
 
-    assert client.get("/auditor/contracts/export.pdf").status_code == 404
-    assert client.get("/auditor/contracts/export.csv?from=soon", buffered=True).status_code == 400
-    assert client.get("/auditor/contracts/export.csv?kind=secrets", buffered=True).status_code == 400
-    assert client.get("/auditor/contracts/export.csv?to=9999-12-31", buffered=True).status_code == 400
-    assert client.get("/auditor/contracts/export.json?from=0001-01-01", buffered=True).status_code == 400
+    assert client.post("/auditor/contracts/export.pdf").status_code == 404
+    assert client.post("/auditor/contracts/export.csv?from=soon", buffered=True).status_code == 400
+    assert client.post("/auditor/contracts/export.csv?kind=secrets", buffered=True).status_code == 400
+    assert client.post("/auditor/contracts/export.csv?to=9999-12-31", buffered=True).status_code == 400
+    assert client.post("/auditor/contracts/export.json?from=0001-01-01", buffered=True).status_code == 400
     assert len(_events()) == 4
     assert client.get("/auditor/exports").status_code == 200
     for who in ("officer", "org_member", "evaluator", "other_officer"):
         login_as(who)
-        assert client.get("/auditor/contracts/export.csv", buffered=True).status_code == 403, who
+        assert client.post("/auditor/contracts/export.csv", buffered=True).status_code == 403, who
     assert len(_events()) == 4
     assert db.session.scalar(select(func.count()).select_from(Contract)) == 1
 

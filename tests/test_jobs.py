@@ -7,11 +7,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from marketplace import clock, jobs
+from marketplace import clock
 from marketplace.contracts import services
 from marketplace.core.jobruns import JobLock, JobRun
 from marketplace.core.notifications import Notification
 from marketplace.core.timeutil import local_date, start_of_local_day
+from marketplace.extensions import db as _db
+from marketplace.jobs import registry, runner, scheduler
 from marketplace.tenders.bids.models import BidOpening
 from marketplace.tenders.committee.models import Award
 from marketplace.tenders.models import Tender
@@ -27,16 +29,14 @@ TODAY = date(2026, 10, 21)
 
 def _notes(kind: str) -> list[Notification]:
     return list(
-        jobs.db.session.scalars(
-            select(Notification).where(Notification.kind == kind).order_by(Notification.id)
-        )
+        _db.session.scalars(select(Notification).where(Notification.kind == kind).order_by(Notification.id))
     )
 
 
 def _run(name: str) -> JobRun:
-    run = jobs.run_job(name)
+    run = runner.run_job(name)
     assert run.status == "ok", run.error
-    jobs.db.session.expire_all()
+    _db.session.expire_all()
     return run
 
 
@@ -219,7 +219,7 @@ def test_a_held_lock_skips_the_run_until_it_expires(app, world, db):
     )
     db.session.commit()
     clock.set_now(LOCAL_MIDNIGHT)
-    skipped = jobs.run_job("flag-overdue")
+    skipped = runner.run_job("flag-overdue")
     db.session.expire_all()
     assert skipped.status == "skipped" and skipped.changed == 0
     assert contract.milestones[0].overdue_days is None and _notes("milestone.overdue") == []
@@ -232,16 +232,14 @@ def test_a_failing_job_rolls_back_its_work_and_records_the_error(world, db, monk
     db.session.commit()
 
     def half_done(now):
-        jobs.db.session.add(
-            Notification(user_id=world["admin"].id, kind="half", subject="half", created_at=now)
-        )
-        jobs.db.session.flush()
+        _db.session.add(Notification(user_id=world["admin"].id, kind="half", subject="half", created_at=now))
+        _db.session.flush()
         raise RuntimeError("disk on fire")
 
     monkeypatch.setitem(
-        jobs.JOBS, "flag-overdue", jobs.Job("flag-overdue", half_done, "JOB_SLOW_INTERVAL", "x")
+        registry.JOBS, "flag-overdue", registry.Job("flag-overdue", half_done, "JOB_SLOW_INTERVAL", "x")
     )
-    run = jobs.run_job("flag-overdue")
+    run = runner.run_job("flag-overdue")
     assert (
         run.status == "error" and "disk on fire" in run.error and run.details["exception"] == "RuntimeError"
     )
@@ -252,8 +250,8 @@ def test_a_failing_job_rolls_back_its_work_and_records_the_error(world, db, monk
 
 
 def test_unknown_job_name(db):
-    with pytest.raises(jobs.UnknownJob):
-        jobs.run_job("no-such-job")
+    with pytest.raises(registry.UnknownJob):
+        runner.run_job("no-such-job")
 
 
 # --- command line ------------------------------------------------------------------------------
@@ -262,7 +260,7 @@ def test_unknown_job_name(db):
 def test_cli_list_run_once_and_unknown_names(app, world, db):
     runner = app.test_cli_runner()
     r = runner.invoke(args=["jobs", "list"])
-    assert r.exit_code == 0 and all(name in r.output for name in jobs.JOBS)
+    assert r.exit_code == 0 and all(name in r.output for name in registry.JOBS)
     r = runner.invoke(args=["jobs", "run-once", "contract-deadlines"])
     assert r.exit_code == 0, r.output
     assert "contract-deadlines: ok, 0 changed" in r.output
@@ -281,23 +279,23 @@ def test_cli_run_once_reports_what_changed(app, world, db):
 
 
 def test_scheduler_starts_only_when_enabled_outside_tests(app):
-    assert not jobs._should_start_scheduler(app)
+    assert not scheduler.should_start(app)
     from flask import Flask
 
     server = Flask("x")
     server.config.update(SCHEDULER_ENABLED=True, TESTING=False)
-    assert jobs._should_start_scheduler(server)
+    assert scheduler.should_start(server)
     server.config["SCHEDULER_ENABLED"] = False
-    assert not jobs._should_start_scheduler(server)
+    assert not scheduler.should_start(server)
 
 
 def test_scheduler_wiring_runs_each_job_in_an_app_context(app, db):
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    scheduler = BackgroundScheduler(timezone="UTC")
-    jobs._add_jobs(scheduler, app)
-    assert {j.id for j in scheduler.get_jobs()} == set(jobs.JOBS)
-    scheduler.get_job("contract-deadlines").func()  # what the scheduler thread calls
+    background = BackgroundScheduler(timezone="UTC")
+    scheduler.add_jobs(background, app)
+    assert {j.id for j in background.get_jobs()} == set(registry.JOBS)
+    background.get_job("contract-deadlines").func()  # what the scheduler thread calls
     assert db.session.scalar(select(func.count()).select_from(JobRun)) == 1
 
 

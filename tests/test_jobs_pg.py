@@ -85,7 +85,8 @@ def _worker(barrier, results, hold_seconds: float) -> None:
     """A separate process: its own app and connections, released at the barrier."""
     import time
 
-    from marketplace import create_app, jobs
+    from marketplace import create_app
+    from marketplace.jobs import registry, runner
 
     app = create_app(
         {
@@ -95,17 +96,17 @@ def _worker(barrier, results, hold_seconds: float) -> None:
             "SCHEDULER_ENABLED": False,
         }
     )
-    original = jobs.JOBS["flag-overdue"]
+    original = registry.JOBS["flag-overdue"]
 
     def slow(now):
         details = original.run(now)
         time.sleep(hold_seconds)  # keep the transaction (and its lock) open a while
         return details
 
-    jobs.JOBS["flag-overdue"] = jobs.Job("flag-overdue", slow, original.interval_setting, "")
+    registry.JOBS["flag-overdue"] = registry.Job("flag-overdue", slow, original.interval_setting, "")
     with app.app_context():
         barrier.wait(30)
-        run = jobs.run_job("flag-overdue")
+        run = runner.run_job("flag-overdue")
         results.put((run.status, run.changed))
 
 

@@ -10,14 +10,17 @@ import email
 import logging
 import socket
 import time
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from email import policy
 
 import pytest
 
-from marketplace import jobs
+from marketplace.config import load_config
 from marketplace.core import notifications
 from marketplace.core.notifications import notify
+from marketplace.extensions import mail
+from marketplace.jobs import runner
 from tests import contract_factories as cf
 
 aiosmtpd = pytest.importorskip("aiosmtpd.controller", reason="aiosmtpd is in the test extra")
@@ -26,8 +29,17 @@ aiosmtpd = pytest.importorskip("aiosmtpd.controller", reason="aiosmtpd is in the
 class Collector:
     def __init__(self):
         self.messages: list = []
+        self.peers: list = []  # the client end of each message's connection
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address in self.refused:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.peers.append(session.peer)
         self.messages.append(
             (envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=policy.default))
         )
@@ -40,22 +52,35 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def mail_settings(app, **settings):
+    """Flask-Mailman takes its settings once, in ``init_app``: change the config, initialise it again,
+    and put both back afterwards."""
+    saved = {k: app.config[k] for k in settings}
+    app.config.update(settings)
+    mail.init_app(app)
+    try:
+        yield
+    finally:
+        app.config.update(saved)
+        mail.init_app(app)
+
+
 @pytest.fixture
 def smtp(app):
     handler = Collector()
     controller = aiosmtpd.Controller(handler, hostname="127.0.0.1", port=_free_port())
     controller.start()
-    saved = {k: app.config[k] for k in ("MAIL_SERVER", "MAIL_PORT", "PUBLIC_BASE_URL", "MAIL_TIMEOUT")}
-    app.config.update(
-        MAIL_SERVER="127.0.0.1",
-        MAIL_PORT=controller.port,
-        PUBLIC_BASE_URL="https://gov.example.cn",
-        MAIL_TIMEOUT=5,
-    )
     try:
-        yield handler
+        with mail_settings(
+            app,
+            MAIL_SERVER="127.0.0.1",
+            MAIL_PORT=controller.port,
+            PUBLIC_BASE_URL="https://gov.example.cn",
+            MAIL_TIMEOUT=5,
+        ):
+            yield handler
     finally:
-        app.config.update(saved)
         controller.stop()
 
 
@@ -73,6 +98,7 @@ def test_a_committed_notification_is_mailed_with_its_chinese_subject(smtp, world
     db.session.commit()
     (rcpt, message), *rest = _wait_for(smtp, 1)
     assert rest == [] and rcpt == ["officer@test.org"] and message["To"] == "officer@test.org"
+    assert message["From"] == "noreply@marketplace.local"
     assert message["Subject"] == "合同已生效 / Contract active"
     body = message.get_content()
     assert "正文 body" in body and "https://gov.example.cn/contracts/7" in body
@@ -115,13 +141,13 @@ def test_a_job_mails_both_parties_after_its_commit(smtp, world, db):
     from marketplace import clock
 
     clock.set_now(datetime(2026, 10, 21, 2, 0, tzinfo=UTC))
-    run = jobs.run_job("flag-overdue")
+    run = runner.run_job("flag-overdue")
     assert run.status == "ok"
     messages = _wait_for(smtp, 2)
     to = {r[0] for r, _m in messages}
     assert {"officer@test.org", member.email} <= to
     assert all(m["Subject"].startswith("里程碑已逾期1天") for _r, m in messages)
-    assert jobs.run_job("flag-overdue").changed == 0
+    assert runner.run_job("flag-overdue").changed == 0
     time.sleep(0.1)
     assert len(smtp.messages) == len(messages)  # the second run sends nothing
 
@@ -135,12 +161,42 @@ def test_no_mail_server_configured_queues_nothing(app, world, db):
 def test_a_dead_mail_server_never_breaks_the_commit(app, world, db, caplog, monkeypatch):
     # Alembic's fileConfig (the session's migrations) disables loggers that existed before it ran.
     monkeypatch.setattr(logging.getLogger("marketplace.mail"), "disabled", False)
-    saved = app.config["MAIL_SERVER"], app.config["MAIL_PORT"]
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=_free_port())  # nobody listens there
-    try:
+    with mail_settings(app, MAIL_SERVER="127.0.0.1", MAIL_PORT=_free_port()):  # nobody listens there
         notify([world["officer"]], "test", "发不出去 / Undeliverable")
         db.session.commit()  # no exception
-    finally:
-        app.config["MAIL_SERVER"], app.config["MAIL_PORT"] = saved
     assert "could not send 1 mail" in caplog.text
     assert notifications.pending_mail() == []
+
+
+def test_a_batch_goes_over_one_connection_and_a_refused_address_stops_nothing(
+    smtp, world, db, caplog, monkeypatch
+):
+    monkeypatch.setattr(logging.getLogger("marketplace.mail"), "disabled", False)
+    smtp.refused = {"member@test.org"}
+    notify([world["officer"], world["org_member"], world["admin"]], "test", "批量 / Batch")
+    db.session.commit()
+    messages = _wait_for(smtp, 2)
+    assert sorted(r for r, _m in messages) == [["admin@test.org"], ["officer@test.org"]]
+    assert len(set(smtp.peers)) == 1
+    assert "mail to member@test.org refused" in caplog.text
+    assert notifications.pending_mail() == []
+
+
+def test_the_sender_may_have_a_chinese_name(smtp, app, world, db):
+    with mail_settings(app, MAIL_DEFAULT_SENDER="政府购买服务平台 <notices@gov.example.cn>"):
+        notify([world["officer"]], "test", "发件人 / Sender")
+        db.session.commit()
+    ((_rcpt, message),) = _wait_for(smtp, 1)
+    assert message["From"].addresses[0].display_name == "政府购买服务平台"
+    assert message["From"].addresses[0].addr_spec == "notices@gov.example.cn"
+    assert message["Message-ID"].endswith("@gov.example.cn>")
+
+
+def test_mail_settings_map_to_flask_mailman(monkeypatch, tmp_path):
+    monkeypatch.setenv("MAIL_FROM", "政府采购 <notices@gov.example.cn>")
+    monkeypatch.setenv("MAIL_USE_SSL", "1")
+    monkeypatch.setenv("MAIL_USE_TLS", "1")
+    config = load_config(str(tmp_path), {"TESTING": True})
+    assert config["MAIL_DEFAULT_SENDER"] == "政府采购 <notices@gov.example.cn>"
+    assert config["MAIL_USE_SSL"] and not config["MAIL_USE_TLS"]  # Flask-Mailman refuses both
+    assert config["MAIL_BACKEND"] == "smtp"  # not the in-memory outbox Flask-Mailman picks for TESTING

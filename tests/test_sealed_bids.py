@@ -167,6 +167,9 @@ def test_opening_record_visibility(client, scene, world, db):
     _login(client, world["officer"])
     assert client.get(url).status_code == 404  # not before the deadline, not even for the officer
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
+    assert client.get(url).status_code == 404  # the page does not open the bids: the job does
+    services.open_if_due(tender)
+    db.session.commit()
     for user, code in (
         (world["officer"], 200),
         (world["auditor"], 200),

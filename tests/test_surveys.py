@@ -177,12 +177,16 @@ def test_the_contract_page_links_to_the_survey(scene, client, world):
     assert f"/contracts/{contract.id}/survey" in text
 
 
-def test_a_party_opening_the_results_page_makes_the_survey(world, db, client):
+def test_a_party_makes_the_survey_link_with_a_button_not_by_looking(world, db, client):
     contract, _org, _member = contract_rows(world)
     db.session.commit()
     assert surveys.find_survey(contract) is None
     login(client, world["officer"])
-    assert client.get(f"/contracts/{contract.id}/survey").status_code == 200
+    page = client.get(f"/contracts/{contract.id}/survey")
+    assert page.status_code == 200 and "Make the survey link" in page.get_data(as_text=True)
+    assert surveys.find_survey(contract) is None  # a GET changes nothing
+    r = client.post(f"/contracts/{contract.id}/survey")
+    assert r.status_code == 302
     assert surveys.find_survey(contract) is not None
 
 
@@ -224,12 +228,14 @@ def test_making_the_survey_link_is_audited_and_only_for_parties(world, db, clien
 
     contract, _org, _member = contract_rows(world)
     db.session.commit()
-    login(client, world["auditor"])  # may see the contract, is not a party: no survey is made
-    assert client.get(f"/contracts/{contract.id}/survey").status_code == 200
+    login(client, world["auditor"])  # may see the contract, is not a party: no button, no survey
+    page = client.get(f"/contracts/{contract.id}/survey")
+    assert page.status_code == 200 and "Make the survey link" not in page.get_data(as_text=True)
+    assert client.post(f"/contracts/{contract.id}/survey").status_code == 403
     assert surveys.find_survey(contract) is None
     login(client, world["officer"])
-    client.get(f"/contracts/{contract.id}/survey")
-    client.get(f"/contracts/{contract.id}/survey")  # made once
+    client.post(f"/contracts/{contract.id}/survey")
+    client.post(f"/contracts/{contract.id}/survey")  # made once
     survey = surveys.find_survey(contract)
     events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "survey.create")).all()
     assert [(e.actor_id, e.changes["survey_id"], e.tender_id) for e in events] == [

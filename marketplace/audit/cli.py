@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from marketplace.core import transaction
 from marketplace.export_cli import export_cli
 
 
@@ -45,6 +46,7 @@ from marketplace.export_cli import export_cli
 @click.option("--from", "date_from", metavar="YYYY-MM-DD", help="Contract date on or after (local date).")
 @click.option("--to", "date_to", metavar="YYYY-MM-DD", help="Contract date on or before (local date).")
 @click.option("--status", help="draft, active, completed or terminated.")
+@transaction.command
 def export_contracts_command(
     fmt, out, kind, district, agency, organization, category, date_from, date_to, status
 ):
@@ -58,7 +60,6 @@ def export_contracts_command(
     from marketplace.audit.exports import export_contracts, record_export
     from marketplace.audit.services import parse_filter
     from marketplace.core.errors import RuleViolation
-    from marketplace.extensions import db
 
     if kind != "contracts" and fmt != "csv":
         raise click.UsageError("--kind applies to CSV exports only (XLSX and JSON hold every kind).")
@@ -77,16 +78,11 @@ def export_contracts_command(
     except RuleViolation as exc:
         option = {"from": "--from", "to": "--to"}.get(exc.field or "", f"--{exc.field}")
         raise click.BadParameter(exc.message, param_hint=option) from None
-    try:
-        if out == "-":
-            export_contracts(f, fmt, sys.stdout.buffer, kind)
-        else:
-            with open(out, "wb") as handle:
-                export_contracts(f, fmt, handle, kind)
-        record_export(f, fmt, kind, None, "cli")
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+    if out == "-":
+        export_contracts(f, fmt, sys.stdout.buffer, kind)
+    else:
+        with open(out, "wb") as handle:
+            export_contracts(f, fmt, handle, kind)
+    record_export(f, fmt, kind, None, "cli")
     if out != "-":
         click.echo(f"Wrote {out}", err=True)

@@ -12,12 +12,10 @@ from flask import Blueprint, Response, abort, flash, render_template, request, s
 from flask_login import current_user, login_required
 
 from marketplace.audit import exports, services
-from marketplace.contracts import policy as _policy  # noqa: F401 - registers the contract.* rules
 from marketplace.contracts.models import Contract
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import can, require
 from marketplace.core.web import get_or_404, paginate
-from marketplace.extensions import db
 
 bp = Blueprint("auditor", __name__, url_prefix="/auditor", template_folder="templates")
 
@@ -66,13 +64,13 @@ def exports_page():
     ), (400 if error else 200)
 
 
-@bp.route("/contracts/export.<fmt>")
+@bp.route("/contracts/export.<fmt>", methods=["POST"])
 @login_required
 def export(fmt: str):
     require(current_user, "audit.view")
     if fmt not in exports.FORMATS:
         abort(404)
-    kind = request.args.get("kind", "contracts")
+    kind = request.values.get("kind", "contracts")
     if kind not in services.EXPORT_KINDS:
         abort(400)
     try:
@@ -80,7 +78,6 @@ def export(fmt: str):
     except RuleViolation as exc:
         abort(400, description=exc.message)
     exports.record_export(f, fmt, kind, current_user, "web")
-    db.session.commit()
     name = exports.filename(fmt, kind)
     if fmt == "xlsx":
         # openpyxl's write-only mode streams the sheets to disk; the finished file is sent from there.

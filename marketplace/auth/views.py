@@ -7,7 +7,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from marketplace.auth import services
 from marketplace.auth.forms import ChangePasswordForm, LoginForm, LogoutForm
 from marketplace.core.errors import RuleViolation
-from marketplace.extensions import db, limiter
+from marketplace.extensions import limiter
 
 bp = Blueprint("auth", __name__, url_prefix="/auth", template_folder="templates")
 
@@ -39,7 +39,6 @@ def login():
         else:
             login_user(user, remember=form.remember.data)
             services.record_login(user)
-            db.session.commit()
             flash(_("Signed in as %(email)s.", email=user.email), "success")
             return redirect(safe_next(request.args.get("next"), url_for("main.home")))
     return render_template("auth/login.html", form=form), (400 if form.errors else 200)
@@ -51,7 +50,6 @@ def logout():
     form = LogoutForm()
     if form.validate_on_submit():
         services.record_logout(current_user)
-        db.session.commit()
         logout_user()
         flash(_("Signed out."), "info")
     return redirect(url_for("main.home"))
@@ -67,7 +65,6 @@ def change_password():
         except RuleViolation as exc:
             getattr(form, exc.field or "new_password").errors.append(exc.message)
         else:
-            db.session.commit()
             flash(_("Your password was changed."), "success")
             return redirect(url_for("main.home"))
     return render_template("auth/change_password.html", form=form), (400 if form.errors else 200)

@@ -13,7 +13,6 @@ from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 
 from marketplace.contracts import delivery
-from marketplace.contracts import policy as _policy  # noqa: F401 - registers the contract.* rules
 from marketplace.contracts.blueprint import bp
 from marketplace.contracts.delivery_forms import (
     AcceptanceForm,
@@ -38,7 +37,8 @@ from marketplace.core import documents as document_store
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import can, require
 from marketplace.core.templating import money
-from marketplace.core.web import apply_violation, commit_verb, get_or_404, paginate
+from marketplace.core.transaction import abandon, run_verb
+from marketplace.core.web import apply_violation, get_or_404, paginate
 from marketplace.extensions import db
 
 # --- labels and the contract page's partial --------------------------------------------------------
@@ -128,10 +128,9 @@ def _run_with_files(form, verb) -> bool:
     try:
         verb(_uploads(form))
     except RuleViolation as exc:
-        db.session.rollback()
+        abandon()
         apply_violation(form, exc)
         return False
-    db.session.commit()
     return True
 
 
@@ -254,7 +253,7 @@ def reports(contract_id: int):
     done, status = _post(
         contract,
         form,
-        lambda: commit_verb(
+        lambda: run_verb(
             form,
             lambda: delivery.file_progress_report(
                 contract,
@@ -347,7 +346,7 @@ def submit_milestone(contract_id: int, milestone_id: int):
 def accept_milestone(contract_id: int, milestone_id: int):
     contract, milestone = _milestone_for(contract_id, milestone_id, "contract.manage")
     form = ActionForm()
-    if form.validate_on_submit() and commit_verb(
+    if form.validate_on_submit() and run_verb(
         form, lambda: delivery.accept_milestone(milestone, current_user)
     ):
         return _back_to_milestone(
@@ -367,7 +366,7 @@ def accept_milestone(contract_id: int, milestone_id: int):
 def reject_milestone(contract_id: int, milestone_id: int):
     contract, milestone = _milestone_for(contract_id, milestone_id, "contract.manage")
     form = RejectMilestoneForm()
-    if form.validate_on_submit() and commit_verb(
+    if form.validate_on_submit() and run_verb(
         form,
         lambda: delivery.reject_milestone(milestone, form.reason.data, current_user),
         default_field="reason",
@@ -404,7 +403,7 @@ def new_acceptance(contract_id: int):
             )
             for e in form.representatives
         ]
-        return commit_verb(
+        return run_verb(
             form,
             lambda: delivery.final_acceptance(
                 contract, form.result.data, form.summary.data, people, current_user
@@ -470,7 +469,7 @@ def payments(contract_id: int):
 
     def pay():
         milestone = db.session.get(Milestone, int(form.milestone.data)) if form.milestone.data else None
-        return commit_verb(
+        return run_verb(
             form,
             lambda: delivery.record_payment(
                 contract, form.paid_on.data, form.amount.data, form.reference.data, milestone, current_user

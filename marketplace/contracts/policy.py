@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 from marketplace.contracts.models import Contract
-from marketplace.core.permissions import ADMIN, AUDITOR, ORG_MEMBER, _authenticated, _role, _same_agency, rule
+from marketplace.core.permissions import ADMIN, AUDITOR, ORG_MEMBER, _authenticated, _role, _same_agency
 
 
 def is_buyer(user, contract) -> bool:
@@ -29,7 +29,6 @@ def is_supplier(user, contract) -> bool:
     )
 
 
-@rule("contract.view")
 def _contract_view(user, contract):
     """The full contract page: both parties, auditors and admins."""
     if not isinstance(contract, Contract) or not _authenticated(user):
@@ -37,19 +36,16 @@ def _contract_view(user, contract):
     return is_buyer(user, contract) or is_supplier(user, contract) or _role(user, AUDITOR, ADMIN)
 
 
-@rule("contract.manage")
 def _contract_manage(user, contract):
     """The buyer's side: draft, sign, approve variations, accept milestones, pay, accept, terminate."""
     return is_buyer(user, contract)
 
 
-@rule("contract.deliver")
 def _contract_deliver(user, contract):
     """The supplier's side: sign, log services, report, submit milestones, request variations."""
     return is_supplier(user, contract)
 
 
-@rule("contract.list")
 def _contract_list(user, obj=None):
     """The contracts list: officers (their agency's), organization members (their own), auditors, admins."""
     return _authenticated(user) and (
@@ -59,7 +55,6 @@ def _contract_list(user, obj=None):
     )
 
 
-@rule("contract.draft")
 def _contract_draft(user, tender):
     """Drafting a tender's contract: an officer of the procuring agency (the verb checks the award)."""
     from marketplace.tenders.models import Tender
@@ -67,13 +62,11 @@ def _contract_draft(user, tender):
     return isinstance(tender, Tender) and _same_agency(user, tender)
 
 
-@rule("contract.public")
 def _contract_public(user, contract):
     """The published summary: anyone, once the contract is signed (active, completed or terminated)."""
     return isinstance(contract, Contract) and contract.status in ("active", "completed", "terminated")
 
 
-@rule("contract.document")
 def _contract_document(user, document):
     """A contract document: the parties, auditors and admins; anyone for a public one of a published
     contract."""
@@ -86,3 +79,14 @@ def _contract_document(user, document):
     if contract is None:
         return False
     return _contract_view(user, contract) or (document.public and _contract_public(user, contract))
+
+
+RULES = {
+    "contract.view": _contract_view,
+    "contract.manage": _contract_manage,
+    "contract.deliver": _contract_deliver,
+    "contract.list": _contract_list,
+    "contract.draft": _contract_draft,
+    "contract.public": _contract_public,
+    "contract.document": _contract_document,
+}

@@ -480,14 +480,12 @@ def drafting_blocker(tender: Tender) -> str | None:
     award = award_services.current_award(tender)
     if award is None:
         return _("This tender has no valid award: a contract follows a final award.")
-    if award.status != "final":
+    if not award_services.award_is_final(tender):
         return _(
             "The award is not final yet: the contract is drafted after the challenge period ends on "
             "%(date)s with no open challenge (IR 54).",
             date=format_date(local_date(award.challenge_deadline), "medium"),
         )
-    if not award_services.can_draft_contract(tender):  # pragma: no cover - covered above
-        return _("The award is not final yet.")
     return None
 
 
@@ -502,6 +500,8 @@ def draft_contract(tender: Tender, data: ContractInput, actor) -> Contract:
     blocker = drafting_blocker(tender)
     if blocker:
         raise RuleViolation(blocker)
+    # The award became final when its window closed; the job may not have written it yet.
+    award_services.finalize_if_due(tender, actor)
     award = award_services.current_award(tender)
     bid = award.bid
     title, justification, scope, targets, milestones = _check_input(data)

@@ -12,7 +12,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace import clock
-from marketplace.contracts import policy as _policy  # noqa: F401 - registers the contract.* rules
 from marketplace.contracts import services
 from marketplace.contracts.blueprint import bp
 from marketplace.contracts.forms import (
@@ -30,8 +29,8 @@ from marketplace.contracts.policy import is_buyer, is_supplier
 from marketplace.core import documents as document_store
 from marketplace.core.permissions import can, require
 from marketplace.core.timeutil import local_date
+from marketplace.core.transaction import run_verb
 from marketplace.core.web import (
-    commit_verb,
     flash_form_errors,
     form_status,
     get_or_404,
@@ -226,9 +225,6 @@ def new(tender_id: int):
     award = award_services.current_award(tender)
     blocker = services.drafting_blocker(tender)
     if request.method == "GET":
-        if award is not None and award_services.finalize_if_due(tender, current_user):
-            db.session.commit()
-            blocker = services.drafting_blocker(tender)
         if blocker:
             return render_template(
                 "contracts/form.html", form=None, tender=tender, award=award, blocker=blocker
@@ -244,7 +240,7 @@ def new(tender_id: int):
         return render_template("contracts/form.html", form=form, tender=tender, award=award, blocker=None)
     form = ContractForm()
     created: list[Contract] = []
-    if form.validate_on_submit() and commit_verb(
+    if form.validate_on_submit() and run_verb(
         form,
         lambda: created.append(services.draft_contract(tender, form.contract_input(), current_user)),
         default_field=None,
@@ -277,7 +273,7 @@ def edit(contract_id: int):
             blocker=None,
         )
     form = ContractForm()
-    if form.validate_on_submit() and commit_verb(
+    if form.validate_on_submit() and run_verb(
         form, lambda: services.update_draft(contract, form.contract_input(), current_user)
     ):
         flash(_("The draft contract is saved."), "success")
@@ -309,7 +305,7 @@ def sign(contract_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
-    elif commit_verb(None, lambda: services.sign(contract, current_user)):
+    elif run_verb(None, lambda: services.sign(contract, current_user)):
         if contract.status == ACTIVE:
             flash(_("Both parties have signed: the contract is active."), "success")
         else:
@@ -339,7 +335,7 @@ def request_variation(contract_id: int):
         status = 200
     else:
         form = form_class()
-        if form.validate_on_submit() and commit_verb(
+        if form.validate_on_submit() and run_verb(
             form,
             lambda: services.request_variation(
                 contract, form.variation_input(), form.reason.data, current_user
@@ -370,7 +366,7 @@ def decide_variation(contract_id: int, variation_id: int):
     if not services.may_decide(variation, current_user):
         abort(403)
     form = DecideForm()
-    if form.validate_on_submit() and commit_verb(
+    if form.validate_on_submit() and run_verb(
         form,
         lambda: services.decide_variation(
             variation, form.decision.data == "approve", form.note.data, current_user
@@ -396,7 +392,7 @@ def terminate(contract_id: int):
         flash(_("Only an active contract can be terminated."), "warning")
         return redirect(url_for("contracts.detail", contract_id=contract.id))
     form = TerminateForm()
-    if form.validate_on_submit() and commit_verb(
+    if form.validate_on_submit() and run_verb(
         form,
         lambda: services.terminate(contract, form.reason.data, form.amount_paid.data, current_user),
         default_field="reason",
@@ -412,7 +408,7 @@ def upload_document(contract_id: int):
     contract = _contract(contract_id)
     _party(contract)
     form = DocumentForm()
-    if form.validate_on_submit() and commit_verb(
+    if form.validate_on_submit() and run_verb(
         form,
         lambda: services.add_document(
             contract,

@@ -65,6 +65,12 @@ def render_error(code: int, message: str | None = None):
     return render_template("errors/error.html", code=code, title=title, message=message), code
 
 
+def _internal_error(exc: InternalServerError):
+    """A 500 raised outside a view (an ``after_request`` commit, say): logged with its cause."""
+    log.error("internal error on %s %s", request.method, request.path, exc_info=exc.original_exception or exc)
+    return render_error(500)
+
+
 def register_error_handlers(app) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(exc):
@@ -90,4 +96,4 @@ def register_error_handlers(app) -> None:
             pass
         return render_error(500)
 
-    app.register_error_handler(InternalServerError, lambda exc: render_error(500))
+    app.register_error_handler(InternalServerError, _internal_error)

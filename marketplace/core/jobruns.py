@@ -8,6 +8,7 @@ import socket
 from datetime import datetime, timedelta
 
 from sqlalchemy import JSON, CheckConstraint, Integer, String, Text, func, or_, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace.core.db import UTCDateTime
@@ -58,16 +59,49 @@ def uses_advisory_locks() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def try_lock(name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-    """Claim the job's lock for the current transaction; False when another process holds it.
+class Claim:
+    """A job's lock, held from :func:`claim` until :meth:`release`, across the run's transactions.
 
-    PostgreSQL: a transaction-level advisory lock, released by the job's commit or rollback (a
-    crashed process releases it too). Elsewhere: the ``job_locks`` row, claimed by a conditional
-    UPDATE and committed at once so other processes see it; :func:`release` frees it and ``ttl``
-    bounds how long a crashed holder keeps it.
+    PostgreSQL: a session-level advisory lock on a connection of its own (a crashed process's
+    connection closes and frees it). Elsewhere: the ``job_locks`` row, claimed by a conditional UPDATE
+    that the caller commits at once so other processes see it; ``ttl`` bounds how long a crashed
+    holder keeps it.
     """
+
+    def __init__(self, name: str, holder: str, connection=None):
+        self.name, self.holder, self._connection = name, holder, connection
+
+    def release(self) -> None:
+        """Free the lock. The row's UPDATE joins the current transaction: the caller commits it."""
+        if self._connection is not None:
+            try:
+                self._connection.execute(select(func.pg_advisory_unlock(advisory_key(self.name))))
+            finally:
+                self._connection.close()
+                self._connection = None
+            return
+        db.session.execute(
+            update(JobLock)
+            .where(JobLock.name == self.name, JobLock.holder == self.holder)
+            .values(locked_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def claim(name: str, holder: str, now: datetime, ttl: timedelta) -> Claim | None:
+    """The job's lock, or None when another process holds it (see :class:`Claim`)."""
     if uses_advisory_locks():
-        return bool(db.session.scalar(select(func.pg_try_advisory_xact_lock(advisory_key(name)))))
+        # AUTOCOMMIT: the lock belongs to the connection, not to a transaction of the job's.
+        connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            got = connection.scalar(select(func.pg_try_advisory_lock(advisory_key(name))))
+        except BaseException:
+            connection.close()
+            raise
+        if not got:
+            connection.close()
+            return None
+        return Claim(name, holder, connection)
     if db.session.get(JobLock, name) is None:
         _insert_lock_row(name)
     claimed = db.session.execute(
@@ -76,27 +110,12 @@ def try_lock(name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
         .values(holder=holder, locked_until=now + ttl)
         .execution_options(synchronize_session=False)
     ).rowcount
-    db.session.commit()
-    return claimed == 1
+    return Claim(name, holder) if claimed == 1 else None
 
 
 def _insert_lock_row(name: str) -> None:
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
     stmt = sqlite_insert(JobLock).values(name=name, holder="", locked_until=None)
     db.session.execute(stmt.on_conflict_do_nothing(index_elements=["name"]))
-
-
-def release(name: str, holder: str) -> None:
-    """Free the lock row in the current transaction (nothing to do for an advisory lock)."""
-    if uses_advisory_locks():
-        return
-    db.session.execute(
-        update(JobLock)
-        .where(JobLock.name == name, JobLock.holder == holder)
-        .values(locked_until=None)
-        .execution_options(synchronize_session=False)
-    )
 
 
 def runs_query(job: str | None = None, status: str | None = None):

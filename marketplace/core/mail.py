@@ -1,4 +1,5 @@
-"""Email over SMTP: a notification's subject and body, sent only after its transaction commits.
+"""Email through Flask-Mailman's SMTP backend: a notification's subject and body, sent only after its
+transaction commits (``notifications`` holds them until then).
 
 Nothing is sent when ``MAIL_SERVER`` is unset (development, tests). A failing server is logged and
 never breaks the request or job that caused the mail: the in-app notification is the record.
@@ -9,10 +10,13 @@ from __future__ import annotations
 import logging
 import smtplib
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.header import Header
+from email.utils import make_msgid, parseaddr
 
 from flask import current_app
+from flask_mailman import EmailMessage
+
+from marketplace.extensions import mail as mailer
 
 log = logging.getLogger("marketplace.mail")
 
@@ -25,8 +29,13 @@ class OutgoingMail:
     link: str = ""
 
 
+def _settings():
+    """The settings Flask-Mailman took from the config in ``create_app``: what a connection uses."""
+    return current_app.extensions["mailman"]
+
+
 def enabled() -> bool:
-    return bool(current_app.config.get("MAIL_SERVER"))
+    return bool(_settings().server)
 
 
 def absolute_link(link: str) -> str:
@@ -40,42 +49,47 @@ def absolute_link(link: str) -> str:
     return f"{base.rstrip('/')}{link}" if base else link
 
 
-def build_message(mail: OutgoingMail) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = current_app.config["MAIL_FROM"]
-    message["To"] = mail.to
-    # Header folding keeps subjects on one line; the notification's subject may contain newlines.
-    message["Subject"] = " ".join(mail.subject.split())
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=current_app.config["MAIL_FROM"].rpartition("@")[2] or None)
+class NotificationMessage(EmailMessage):
+    def message(self):
+        message = super().message()
+        if not self.subject.isascii():
+            # Flask-Mailman encodes the subject without counting "Subject: " in the first line, so a long
+            # Chinese one would start on a continuation line, which readers show as a leading space.
+            message.replace_header("Subject", Header(self.subject, "utf-8", header_name="Subject"))
+        return message
+
+
+def build_message(mail: OutgoingMail) -> NotificationMessage:
+    """From ``MAIL_DEFAULT_SENDER``, in UTF-8, the link (absolute) under the body."""
     body = mail.body or ""
     link = absolute_link(mail.link)
     if link:
         body = f"{body}\n\n{link}" if body else link
-    message.set_content(body, charset="utf-8")
-    return message
+    sender_domain = parseaddr(_settings().default_sender)[1].rpartition("@")[2]
+    return NotificationMessage(
+        # One line: a header may not hold a newline, and a notification's subject may.
+        subject=" ".join(mail.subject.split()),
+        body=body,
+        to=[mail.to],
+        # The sender's domain, not this host's name (Flask-Mailman's default).
+        headers={"Message-ID": make_msgid(domain=sender_domain or None)},
+    )
 
 
 def send(mails: list[OutgoingMail]) -> int:
     """Send ``mails`` over one SMTP connection; returns how many were accepted. Never raises."""
     if not mails or not enabled():
         return 0
-    config = current_app.config
     sent = 0
+    connection = mailer.get_connection()
     try:
-        smtp_class = smtplib.SMTP_SSL if config.get("MAIL_USE_SSL") else smtplib.SMTP
-        with smtp_class(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]) as smtp:
-            if config.get("MAIL_USE_TLS") and not config.get("MAIL_USE_SSL"):
-                smtp.starttls()
-            if config.get("MAIL_USERNAME"):
-                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        with connection:  # opened once for the batch; send_messages leaves an open connection open
             for mail in mails:
                 try:
-                    smtp.send_message(build_message(mail))
-                    sent += 1
+                    sent += connection.send_messages([build_message(mail)])
                 except smtplib.SMTPException:
                     log.exception("mail to %s refused", mail.to)
     except (OSError, smtplib.SMTPException):
-        server = f"{config['MAIL_SERVER']}:{config['MAIL_PORT']}"
+        server = f"{connection.host}:{connection.port}"
         log.exception("could not send %d mail(s) via %s", len(mails) - sent, server)
     return sent

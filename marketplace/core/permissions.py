@@ -1,7 +1,9 @@
 """The policy module: one place answers "may this user do this?".
 
 Views call :func:`require` (403 on refusal); templates call :func:`can`. Each rule is a small
-function of (user, object); rules are looked up by action name so tests can enumerate them.
+function of (user, object) in its package's ``policy.py``, listed there in ``RULES`` and registered by
+``create_app`` (:func:`register_rules`); nothing registers itself on import. Rules are looked up by
+action name, so tests can enumerate them.
 """
 
 from __future__ import annotations
@@ -20,14 +22,6 @@ ROLES = (OFFICER, ORG_MEMBER, EVALUATOR, AUDITOR, ADMIN)
 _rules: dict[str, Callable] = {}
 
 
-def rule(action: str):
-    def deco(fn):
-        _rules[action] = fn
-        return fn
-
-    return deco
-
-
 def _authenticated(user) -> bool:
     return user is not None and getattr(user, "is_authenticated", False) and user.is_active
 
@@ -40,77 +34,14 @@ def _same_agency(user, tender) -> bool:
     return _role(user, OFFICER) and user.agency_id is not None and user.agency_id == tender.agency_id
 
 
-@rule("tender.create")
-def _tender_create(user, obj=None):
-    return _role(user, OFFICER) and user.agency_id is not None
+def register_rules(rules: dict[str, Callable]) -> None:
+    """Register a package's rules (its ``policy.RULES``); ``create_app`` calls this for every package.
 
-
-@rule("tender.view")
-def _tender_view(user, tender):
-    if tender.is_public:
-        return True
-    # Drafts: the owning agency's officers, auditors, admins.
-    return _same_agency(user, tender) or _role(user, AUDITOR, ADMIN)
-
-
-@rule("tender.edit")
-def _tender_edit(user, tender):
-    return _same_agency(user, tender) and tender.status == "draft"
-
-
-@rule("tender.publish")
-def _tender_publish(user, tender):
-    return _same_agency(user, tender) and tender.status == "draft"
-
-
-@rule("tender.delete_draft")
-def _tender_delete(user, tender):
-    return _same_agency(user, tender) and tender.status == "draft"
-
-
-@rule("tender.amend")
-def _tender_amend(user, tender):
-    return _same_agency(user, tender) and tender.status == "open"
-
-
-@rule("tender.cancel")
-def _tender_cancel(user, tender):
-    return _same_agency(user, tender) and tender.status in ("draft", "open")
-
-
-@rule("tender.manage")
-def _tender_manage(user, tender):
-    return _same_agency(user, tender)
-
-
-@rule("clarification.ask")
-def _clar_ask(user, tender):
-    return _role(user, ORG_MEMBER) and tender.status == "open"
-
-
-@rule("clarification.answer")
-def _clar_answer(user, tender):
-    return _same_agency(user, tender) and tender.status == "open"
-
-
-@rule("clarification.view_pending")
-def _clar_view_pending(user, tender):
-    return _same_agency(user, tender) or _role(user, AUDITOR, ADMIN)
-
-
-@rule("bid.prepare")
-def _bid_prepare(user, obj=None):
-    return _role(user, ORG_MEMBER) and user.organization_id is not None
-
-
-@rule("audit.view")
-def _audit_view(user, obj=None):
-    return _role(user, AUDITOR, ADMIN)
-
-
-@rule("officer.dashboard")
-def _officer_dashboard(user, obj=None):
-    return _role(user, OFFICER)
+    An action registered twice is a programming error: two packages would answer the same question."""
+    for action, fn in rules.items():
+        if action in _rules and _rules[action] is not fn:
+            raise LookupError(f"permission rule {action!r} registered twice")
+        _rules[action] = fn
 
 
 def can(user, action: str, obj=None) -> bool:

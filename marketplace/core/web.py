@@ -64,25 +64,6 @@ def paginate(query):
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 
-def commit_verb(form, verb, default_field: str | None = None) -> bool:
-    """Run a service verb as this request's transaction.
-
-    On success commit and return True. On a rule violation roll back (nothing is saved), show the
-    message next to its field (or flash it when there is no form to show), and return False.
-    """
-    try:
-        verb()
-    except RuleViolation as exc:
-        db.session.rollback()
-        if form is None:
-            flash(exc.message, "danger")
-        else:
-            apply_violation(form, exc, default_field)
-        return False
-    db.session.commit()
-    return True
-
-
 def flash_form_errors(form) -> None:
     for errors in form.errors.values():
         for message in errors:

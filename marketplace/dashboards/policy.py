@@ -4,9 +4,18 @@ organization's is for members of a registered organization (they see their own o
 
 from __future__ import annotations
 
-from marketplace.core.permissions import ORG_MEMBER, _role, rule
+from marketplace.core.permissions import OFFICER, ORG_MEMBER, _role
 
 
-@rule("organization.dashboard")
 def _organization_dashboard(user, obj=None):
     return _role(user, ORG_MEMBER) and user.organization_id is not None
+
+
+def _officer_dashboard(user, obj=None):
+    return _role(user, OFFICER)
+
+
+RULES = {
+    "officer.dashboard": _officer_dashboard,
+    "organization.dashboard": _organization_dashboard,
+}

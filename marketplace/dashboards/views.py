@@ -19,7 +19,6 @@ from marketplace import clock
 from marketplace.core.permissions import can, require
 from marketplace.core.templating import status_label
 from marketplace.core.timeutil import local_date
-from marketplace.dashboards import policy as _policy  # noqa: F401 - registers organization.dashboard
 from marketplace.dashboards import services
 
 bp = Blueprint("dashboards", __name__, url_prefix="/dashboard", template_folder="templates")

@@ -47,7 +47,6 @@ def inbox():
     if request.method == "POST":
         if form.validate_on_submit():
             n = notifications.mark_read(current_user)
-            db.session.commit()
             flash(_("%(n)d notifications marked as read.", n=n), "info")
         return redirect(url_for("main.inbox"))
     page, per_page = page_args()

@@ -6,7 +6,7 @@ only for their own organization.
 
 from __future__ import annotations
 
-from marketplace.core.permissions import ADMIN, AUDITOR, OFFICER, ORG_MEMBER, _role, rule
+from marketplace.core.permissions import ADMIN, AUDITOR, OFFICER, ORG_MEMBER, _role
 from marketplace.orgs.models import INFO_REQUESTED, PENDING, REJECTED, Organization
 
 EDITABLE_STATUSES = (PENDING, INFO_REQUESTED, REJECTED)
@@ -22,31 +22,35 @@ def is_member(user, org) -> bool:
     )
 
 
-@rule("org.mine")
 def _org_mine(user, obj=None):
     return _role(user, ORG_MEMBER) and user.organization_id is not None
 
 
-@rule("org.review")
 def _org_review(user, obj=None):
     return _role(user, OFFICER, ADMIN)
 
 
-@rule("org.sanction")
 def _org_sanction(user, obj=None):
     return _role(user, OFFICER, ADMIN)
 
 
-@rule("org.view_private")
 def _org_view_private(user, org=None):
     return _role(user, OFFICER, ADMIN, AUDITOR) or is_member(user, org)
 
 
-@rule("org.edit")
 def _org_edit(user, org):
     return is_member(user, org) and org.status in EDITABLE_STATUSES
 
 
-@rule("org.invite")
 def _org_invite(user, org):
     return is_member(user, org)
+
+
+RULES = {
+    "org.mine": _org_mine,
+    "org.review": _org_review,
+    "org.sanction": _org_sanction,
+    "org.view_private": _org_view_private,
+    "org.edit": _org_edit,
+    "org.invite": _org_invite,
+}

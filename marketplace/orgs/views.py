@@ -13,10 +13,10 @@ from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.districts import counties, streets_of
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import can, require
-from marketplace.core.web import abort_with, apply_violation, commit_verb, get_or_404, page_args
+from marketplace.core.transaction import abandon, run_verb
+from marketplace.core.web import abort_with, apply_violation, get_or_404, page_args
 from marketplace.extensions import db, limiter
 from marketplace.orgs import labels, services
-from marketplace.orgs import policy as _policy  # noqa: F401 - registers the org.* permission rules
 from marketplace.orgs.forms import (
     DOCUMENT_EXTENSIONS,
     MAX_DOCUMENT_BYTES,
@@ -176,10 +176,9 @@ def register():
             )
             auth_services.record_login(user)
         except RuleViolation as exc:
-            db.session.rollback()
+            abandon()
             apply_violation(form, exc)
         else:
-            db.session.commit()
             login_user(user)
             flash(
                 _(
@@ -242,10 +241,9 @@ def edit():
             for kind, stored in docs:
                 services.add_document(org, stored, kind, current_user)
         except RuleViolation as exc:
-            db.session.rollback()
+            abandon()
             apply_violation(form, exc)
         else:
-            db.session.commit()
             flash(
                 _("Your corrections are saved and the registration is back in the review queue."), "success"
             )
@@ -260,7 +258,7 @@ def invite():
     require(current_user, "org.invite", org)
     form = InviteForm()
     tokens: list[str] = []
-    if form.validate_on_submit() and commit_verb(
+    if form.validate_on_submit() and run_verb(
         form,
         lambda: tokens.append(services.invite_member(org, form.email.data, current_user)),
         default_field="email",
@@ -305,7 +303,7 @@ def accept_invitation(token: str):
         auth_services.record_login(user)
         users.append(user)
 
-    if form.validate_on_submit() and commit_verb(form, _accept, default_field="password"):
+    if form.validate_on_submit() and run_verb(form, _accept, default_field="password"):
         login_user(users[0])
         flash(_("Welcome! You are now a member of %(name)s.", name=invitation.organization.name), "success")
         return redirect(url_for("orgs.mine"))
@@ -363,7 +361,7 @@ def _decide(org_id: int, permission: str, form_name: str, make_form, verb, messa
     org = get_or_404(Organization, org_id)
     require(current_user, permission, org)
     form = make_form()
-    if form.validate_on_submit() and commit_verb(form, lambda: verb(org, form)):
+    if form.validate_on_submit() and run_verb(form, lambda: verb(org, form)):
         flash(message, "success")
         return redirect(url_for("orgs.review", org_id=org.id))
     # A rule about the organization's state (not a field) goes on top: its form may not be shown.

@@ -11,24 +11,21 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 
 from marketplace.contracts.policy import is_buyer
-from marketplace.core.permissions import ADMIN, EVALUATOR, _authenticated, _role, can, rule
+from marketplace.core.permissions import ADMIN, EVALUATOR, _authenticated, _role, can
 from marketplace.extensions import db
 from marketplace.performance.models import Evaluation
 
 
-@rule("performance.templates")
 def _perf_templates(user, obj=None):
     """The indicator templates: admins."""
     return _role(user, ADMIN)
 
 
-@rule("performance.assign")
 def _perf_assign(user, contract):
     """Assigning assessors to a contract's rounds: the buying agency's officers."""
     return is_buyer(user, contract)
 
 
-@rule("performance.mine")
 def _perf_mine(user, obj=None):
     """The "My assessments" list: evaluators with at least one round assigned."""
     return _role(user, EVALUATOR) and bool(
@@ -36,15 +33,22 @@ def _perf_mine(user, obj=None):
     )
 
 
-@rule("performance.assess")
 def _perf_assess(user, evaluation):
     """Declaring and scoring a round: its assessor."""
     return isinstance(evaluation, Evaluation) and _authenticated(user) and evaluation.assessor_id == user.id
 
 
-@rule("performance.report")
 def _perf_report(user, evaluation):
     """A submitted round's report: the assessor, and whoever may see the contract."""
     if not isinstance(evaluation, Evaluation) or evaluation.status != "submitted":
         return False
     return can(user, "performance.assess", evaluation) or can(user, "contract.view", evaluation.contract)
+
+
+RULES = {
+    "performance.templates": _perf_templates,
+    "performance.assign": _perf_assign,
+    "performance.mine": _perf_mine,
+    "performance.assess": _perf_assess,
+    "performance.report": _perf_report,
+}

@@ -13,20 +13,30 @@ from __future__ import annotations
 import io
 
 import segno
-from flask import Response, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import RadioField, TextAreaField
 from wtforms.validators import InputRequired
 
-from marketplace.contracts import policy as _contract_policy  # noqa: F401 - registers contract.* rules
 from marketplace.contracts.models import Contract
 from marketplace.contracts.policy import is_buyer
 from marketplace.core.permissions import ADMIN, AUDITOR, can, require
-from marketplace.core.web import commit_verb, form_status, get_or_404
-from marketplace.extensions import db, limiter
-from marketplace.orgs import policy as _org_policy  # noqa: F401 - registers org.* rules
+from marketplace.core.transaction import run_verb
+from marketplace.core.web import form_status, get_or_404
+from marketplace.extensions import limiter
 from marketplace.performance import surveys
 from marketplace.performance import track_record as records
 from marketplace.performance.blueprint import bp
@@ -115,7 +125,7 @@ def survey(key: str):
         answers = {key: getattr(form, key).data for key, _label in surveys.QUESTIONS}
         # A new cookie on a POST means the browser sent none: refused (one answer per device).
         device = None if fresh else token
-        if commit_verb(
+        if run_verb(
             form,
             lambda: surveys.answer(survey, answers, form.comment.data, device, request.remote_addr or ""),
             "comment",
@@ -169,8 +179,7 @@ def survey_results(contract_id: int):
     contract = get_or_404(Contract, contract_id)
     if not can(current_user, "contract.view", contract):
         abort(404)
-    survey = surveys.survey_of(contract, current_user)  # made the first time a party asks for it
-    db.session.commit()
+    survey = surveys.find_survey(contract)
     return render_template(
         "performance/survey_results.html",
         contract=contract,
@@ -179,7 +188,23 @@ def survey_results(contract_id: int):
         results=surveys.results(survey),
         questions=surveys.QUESTIONS,
         show_comments=sees_comments(current_user, contract),
+        make_form=FlaskForm() if survey is None and surveys.may_make_survey(contract, current_user) else None,
     )
+
+
+@bp.route("/contracts/<int:contract_id>/survey", methods=["POST"])
+@login_required
+def make_survey(contract_id: int):
+    contract = get_or_404(Contract, contract_id)
+    if not can(current_user, "contract.view", contract):
+        abort(404)
+    if not surveys.may_make_survey(contract, current_user):
+        abort(403)
+    if FlaskForm().validate_on_submit() and run_verb(
+        None, lambda: surveys.make_survey(contract, current_user)
+    ):
+        flash(_("The survey link is ready: print the QR code or share the link."), "success")
+    return redirect(url_for("performance.survey_results", contract_id=contract.id))
 
 
 @bp.app_template_global()

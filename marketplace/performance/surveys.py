@@ -82,25 +82,28 @@ def survey_for(contract: Contract) -> Survey:
     return survey
 
 
-def survey_of(contract: Contract, viewer) -> Survey | None:
-    """The contract's survey as ``viewer`` sees it: made (with its key, audited) the first time one of
-    the contract's parties asks for it while the contract is active; else None until then."""
+def may_make_survey(contract: Contract, user) -> bool:
+    """A party to an active contract may make its survey link."""
+    return contract.status == ACTIVE and (is_buyer(user, contract) or is_supplier(user, contract))
+
+
+def make_survey(contract: Contract, actor) -> Survey:
+    """Make the contract's survey link (its unguessable key), audited; idempotent."""
+    if not may_make_survey(contract, actor):
+        raise RuleViolation(_("Only the parties to an active contract can make its survey link."))
     survey = find_survey(contract)
-    if (
-        survey is None
-        and contract.status == ACTIVE
-        and (is_buyer(viewer, contract) or is_supplier(viewer, contract))
-    ):
-        survey = survey_for(contract)
-        audit.record(
-            viewer,
-            "survey.create",
-            "contract",
-            contract.id,
-            f"Satisfaction survey link made for contract {contract.id}",
-            {"survey_id": survey.id},
-            tender_id=contract.tender_id,
-        )
+    if survey is not None:
+        return survey
+    survey = survey_for(contract)
+    audit.record(
+        actor,
+        "survey.create",
+        "contract",
+        contract.id,
+        f"Satisfaction survey link made for contract {contract.id}",
+        {"survey_id": survey.id},
+        tender_id=contract.tender_id,
+    )
     return survey
 
 

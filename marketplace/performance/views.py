@@ -15,10 +15,10 @@ from marketplace.auth.models import User
 from marketplace.contracts.models import Contract
 from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.permissions import EVALUATOR, can, require
-from marketplace.core.web import commit_verb, form_status, get_or_404
+from marketplace.core.transaction import run_verb
+from marketplace.core.web import form_status, get_or_404
 from marketplace.extensions import db
 from marketplace.performance import indicators, services
-from marketplace.performance import policy as _policy  # noqa: F401 - registers the perf.* rules
 from marketplace.performance.blueprint import bp
 from marketplace.performance.forms import (
     AssignForm,
@@ -120,7 +120,6 @@ def templates():
 def create_default_template():
     require(current_user, "performance.templates")  # the CSRF token is checked by CSRFProtect
     indicators.default_template(current_user)  # idempotent: found, or made and audited
-    db.session.commit()
     return redirect(url_for("performance.templates"))
 
 
@@ -144,7 +143,7 @@ def copy_template(template_id: int):
     template = _template(template_id)
     form = CopyForm()
     created: list[IndicatorTemplate] = []
-    if form.validate_on_submit() and commit_verb(
+    if form.validate_on_submit() and run_verb(
         form,
         lambda: created.append(
             indicators.copy_template(template, form.category.data, current_user, form.name.data or "")
@@ -180,7 +179,7 @@ def edit_template(template_id: int):
             spec = indicators.TemplateSpec(form.name.data or "", indicators.parse_outline(form.outline.data))
             result.append(indicators.update_template(template, spec, current_user))
 
-        if form.validate_on_submit() and commit_verb(form, verb, default_field="outline"):
+        if form.validate_on_submit() and run_verb(form, verb, default_field="outline"):
             if result[0].id != template.id:
                 flash(
                     _("The template is in use, so a new version (%(v)d) was made.", v=result[0].version),
@@ -220,7 +219,7 @@ def assign(contract_id: int):
                 )
                 services.assign(contract, form.stage.data, assessor, template, current_user)
 
-            if commit_verb(form, verb, default_field="assessor"):
+            if run_verb(form, verb, default_field="assessor"):
                 flash(_("The assessor is assigned and notified."), "success")
                 return redirect(url_for("contracts.detail", contract_id=contract.id) + "#evaluations")
         elif not form.errors:
@@ -305,7 +304,7 @@ def assess(evaluation_id: int):
                         )
                         for leaf in leaves
                     }
-                    if commit_verb(
+                    if run_verb(
                         form,
                         lambda: services.save_scores(
                             evaluation,
@@ -348,7 +347,7 @@ def declare(evaluation_id: int):
     form = DeclareForm()
     outcome: list[bool] = []
     if form.validate_on_submit():
-        if commit_verb(
+        if run_verb(
             form,
             lambda: outcome.append(
                 services.declare(

@@ -15,9 +15,9 @@ from marketplace.core.districts import counties, streets_of
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import can, require
 from marketplace.core.timeutil import local_to_utc, to_local
+from marketplace.core.transaction import abandon, run_verb
 from marketplace.core.web import (
     apply_violation,
-    commit_verb,
     flash_form_errors,
     form_status,
     get_or_404,
@@ -128,8 +128,6 @@ def detail(tender_id: int):
     require(current_user, "tender.view", tender)
     from marketplace.tenders.bids import services as bid_services  # bids build on tenders
 
-    if bid_services.open_if_due(tender):
-        db.session.commit()
     opening = bid_services.opening_of(tender)
     pending = []
     if can(current_user, "clarification.view_pending", tender):
@@ -269,10 +267,9 @@ def create():
             for stored in files:
                 services.add_document(tender, stored, current_user)
         except RuleViolation as exc:
-            db.session.rollback()
+            abandon()
             apply_violation(form, exc)
         else:
-            db.session.commit()
             flash(_("Draft saved. Check the preview, then publish."), "success")
             return redirect(url_for("tenders.preview", tender_id=tender.id))
     return render_template("tenders/form.html", form=form, tender=None), form_status(form)
@@ -293,10 +290,9 @@ def edit(tender_id: int):
             for stored in files:
                 services.add_document(tender, stored, current_user)
         except RuleViolation as exc:
-            db.session.rollback()
+            abandon()
             apply_violation(form, exc)
         else:
-            db.session.commit()
             flash(_("Draft saved."), "success")
             return redirect(url_for("tenders.preview", tender_id=tender.id))
     return render_template(
@@ -314,7 +310,6 @@ def delete_document(tender_id: int, doc_id: int):
         abort(404)
     if DeleteForm().validate_on_submit():
         services.remove_document(tender, doc, current_user)
-        db.session.commit()
         flash(_("Document removed."), "info")
     return redirect(url_for("tenders.edit", tender_id=tender.id))
 
@@ -340,7 +335,7 @@ def publish(tender_id: int):
     tender = get_or_404(Tender, tender_id)
     require(current_user, "tender.publish", tender)
     form = PublishForm()
-    if form.validate_on_submit() and commit_verb(
+    if form.validate_on_submit() and run_verb(
         form,
         lambda: services.publish(tender, current_user, confirm_not_excluded=form.confirm_not_excluded.data),
         default_field="confirm_not_excluded",
@@ -396,10 +391,9 @@ def amend(tender_id: int):
                 current_user,
             )
         except RuleViolation as exc:
-            db.session.rollback()
+            abandon()
             apply_violation(form, exc, default_field="reason")
         else:
-            db.session.commit()
             flash(_("The amendment is published."), "success")
             return redirect(url_for("tenders.detail", tender_id=tender.id))
     days_left = (tender.bid_deadline - clock.now()).total_seconds() / 86400
@@ -418,7 +412,7 @@ def cancel(tender_id: int):
     tender = get_or_404(Tender, tender_id)
     require(current_user, "tender.cancel", tender)
     form = CancelForm()
-    if form.validate_on_submit() and commit_verb(
+    if form.validate_on_submit() and run_verb(
         form, lambda: services.cancel(tender, form.reason.data, current_user), default_field="reason"
     ):
         flash(_("The tender is cancelled."), "warning")
@@ -436,7 +430,7 @@ def ask(tender_id: int):
     require(current_user, "clarification.ask", tender)
     form = QuestionForm()
     if form.validate_on_submit():
-        if commit_verb(None, lambda: services.ask_clarification(tender, form.question.data, current_user)):
+        if run_verb(None, lambda: services.ask_clarification(tender, form.question.data, current_user)):
             flash(
                 _("Your question was sent. The answer will appear on this page; your name is not shown."),
                 "success",
@@ -457,7 +451,7 @@ def answer(tender_id: int, question_id: int):
         abort(404)
     form = AnswerForm()
     if form.validate_on_submit():
-        if commit_verb(
+        if run_verb(
             None, lambda: services.answer_clarification(clarification, form.answer.data, current_user)
         ):
             flash(_("The answer is published."), "success")

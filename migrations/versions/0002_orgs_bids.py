@@ -220,6 +220,26 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_users_organization_id'))
         batch_op.drop_column('organization_id')
 
+    # This schema has no bid opening: opened tenders are closed again (their bids go with the tables
+    # below), failed ones end as cancelled, the failure reason kept as the cancellation reason.
+    tenders = sa.table(
+        'tenders',
+        sa.column('status', sa.String),
+        sa.column('failure_reason', sa.Text),
+        sa.column('cancel_reason', sa.Text),
+        sa.column('cancelled_at', sa.DateTime),
+        sa.column('updated_at', sa.DateTime),
+    )
+    op.execute(tenders.update().where(tenders.c.status == 'opened').values(status='closed'))
+    op.execute(
+        tenders.update()
+        .where(tenders.c.status == 'failed')
+        .values(
+            status='cancelled',
+            cancel_reason=sa.func.coalesce(tenders.c.cancel_reason, tenders.c.failure_reason),
+            cancelled_at=sa.func.coalesce(tenders.c.cancelled_at, tenders.c.updated_at),
+        )
+    )
     with op.batch_alter_table('tenders', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('ck_tenders_status'), type_='check')
         batch_op.create_check_constraint('status', "status IN ('draft', 'open', 'closed', 'cancelled')")

@@ -312,9 +312,12 @@ def save_draft(
     bid.responses = responses
     bid.declarations = sorted(set(data.declarations or []))
     try:
-        db.session.flush()
+        if created:  # a savepoint, so a lost race undoes only this insert, not the request's transaction
+            with db.session.begin_nested():
+                db.session.flush()
+        else:
+            db.session.flush()
     except IntegrityError:  # a concurrent first save from the same organization won the race
-        db.session.rollback()
         raise RuleViolation(
             _("Your organization already has a bid for this tender. Reload the page.")
         ) from None

@@ -12,7 +12,8 @@ from marketplace.core import documents as document_store
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import require
 from marketplace.core.timeutil import to_local
-from marketplace.core.web import apply_violation, commit_verb, form_status, get_or_404, page_args
+from marketplace.core.transaction import abandon, run_verb
+from marketplace.core.web import apply_violation, form_status, get_or_404, page_args
 from marketplace.extensions import db
 from marketplace.tenders.bids import services
 from marketplace.tenders.bids.forms import ConfirmForm, PlainForm, bid_form_class
@@ -59,8 +60,6 @@ def edit(tender_id: int):
     tender = get_or_404(Tender, tender_id)
     require(current_user, "tender.view", tender)
     org = _org_or_403()
-    if services.open_if_due(tender):
-        db.session.commit()
     bid = services.active_bid(tender, org.id)
     declarations = services.required_declarations(tender)
     form = bid_form_class(tender, declarations)()
@@ -84,10 +83,9 @@ def edit(tender_id: int):
             saved = services.save_draft(tender, org, data, current_user, stored)
             receipt = services.submit(saved, current_user) if submitting else None
         except RuleViolation as exc:
-            db.session.rollback()
+            abandon()
             apply_violation(form, exc)
         else:
-            db.session.commit()
             if receipt is not None:
                 flash(_("Your bid is submitted. Keep the receipt."), "success")
                 return redirect(url_for("bids.receipt", bid_id=saved.id))
@@ -125,7 +123,7 @@ def detail(bid_id: int):
 def submit(bid_id: int):
     bid = _own_bid(bid_id)
     form = PlainForm()
-    if form.validate_on_submit() and commit_verb(None, lambda: services.submit(bid, current_user)):
+    if form.validate_on_submit() and run_verb(None, lambda: services.submit(bid, current_user)):
         flash(_("Your bid is submitted. Keep the receipt."), "success")
         return redirect(url_for("bids.receipt", bid_id=bid.id))
     return redirect(url_for("bids.edit", tender_id=bid.tender_id))
@@ -138,7 +136,7 @@ def withdraw(bid_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         flash(_("Tick the box to confirm the withdrawal."), "warning")
-    elif commit_verb(None, lambda: services.withdraw(bid, current_user)):
+    elif run_verb(None, lambda: services.withdraw(bid, current_user)):
         flash(_("Your bid is withdrawn."), "info")
     return redirect(url_for("bids.edit", tender_id=bid.tender_id))
 
@@ -160,7 +158,7 @@ def delete_attachment(bid_id: int, attachment_id: int):
     att = db.session.get(BidAttachment, attachment_id)
     if att is None or att.bid_id != bid.id:
         abort(404)
-    if PlainForm().validate_on_submit() and commit_verb(
+    if PlainForm().validate_on_submit() and run_verb(
         None, lambda: services.remove_attachment(bid, att, current_user)
     ):
         flash(_("Attachment removed."), "info")
@@ -209,8 +207,6 @@ def receipt(bid_id: int):
 def opening(tender_id: int):
     tender = get_or_404(Tender, tender_id)
     require(current_user, "tender.view", tender)
-    if services.open_if_due(tender):
-        db.session.commit()
     record = services.opening_of(tender)
     if not services.may_view_opening(current_user, tender, record):
         abort(404)

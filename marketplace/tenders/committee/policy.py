@@ -1,4 +1,4 @@
-"""Permission rules for the evaluation and award stage. Imported by ``award.views`` so they register.
+"""Permission rules for the evaluation and award stage. Registered by ``create_app``.
 
 The procuring agency's officers run the stage; committee members act only on their own seat; auditors
 and admins read the report; the bidders file challenges. Nobody else changes anything.
@@ -16,7 +16,6 @@ from marketplace.core.permissions import (
     _authenticated,
     _role,
     _same_agency,
-    rule,
 )
 from marketplace.extensions import db
 from marketplace.tenders.bids import services as bid_services
@@ -29,13 +28,11 @@ def _has_seat(user) -> bool:
     return bool(db.session.scalar(select(exists().where(CommitteeMember.user_id == user.id))))
 
 
-@rule("committee.manage")
 def _award_manage(user, tender):
     """Form the committee, qualify, conclude, award, answer challenges: the agency's officers."""
     return isinstance(tender, Tender) and _same_agency(user, tender)
 
 
-@rule("committee.report")
 def _award_report(user, tender):
     """The evaluation report: the agency's officers, auditors, admins and the active committee members."""
     if not isinstance(tender, Tender) or not _authenticated(user):
@@ -46,7 +43,6 @@ def _award_report(user, tender):
     return member is not None and member.active
 
 
-@rule("committee.challenge")
 def _award_challenge(user, tender):
     """A member of an organization whose bid was opened for this tender."""
     if not isinstance(tender, Tender) or not _authenticated(user) or user.organization_id is None:
@@ -56,13 +52,20 @@ def _award_challenge(user, tender):
     }
 
 
-@rule("committee.mine")
 def _evaluation_mine(user, obj=None):
     """Evaluators, and officers who sit on a committee as the buyer's representative."""
     return _role(user, EVALUATOR) or (_role(user, OFFICER) and _has_seat(user))
 
 
-@rule("committee.seat")
 def _evaluation_member(user, member):
     """Acting on a committee seat: only the person who holds it."""
     return isinstance(member, CommitteeMember) and _authenticated(user) and member.user_id == user.id
+
+
+RULES = {
+    "committee.manage": _award_manage,
+    "committee.report": _award_report,
+    "committee.challenge": _award_challenge,
+    "committee.mine": _evaluation_mine,
+    "committee.seat": _evaluation_member,
+}

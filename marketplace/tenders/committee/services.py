@@ -877,9 +877,19 @@ def finalize_if_due(tender: Tender, actor=None) -> bool:
     return True
 
 
+def award_status(tender: Tender, award: Award | None = None) -> str | None:
+    """The award's status as of now: ``final`` once the challenge window closed with no open challenge,
+    even before the ``finalize-awards`` job has written it (pages never write; IR 54)."""
+    award = award if award is not None else current_award(tender)
+    if award is None:
+        return None
+    if award.status == "notice" and clock.now() > award.challenge_deadline and not open_challenges(tender):
+        return "final"
+    return award.status
+
+
 def award_is_final(tender: Tender) -> bool:
-    award = current_award(tender)
-    return award is not None and award.status == "final"
+    return award_status(tender) == "final"
 
 
 def can_draft_contract(tender: Tender) -> bool:

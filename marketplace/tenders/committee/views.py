@@ -17,12 +17,12 @@ from marketplace.auth.models import User
 from marketplace.core import documents as document_store
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import EVALUATOR, OFFICER, can, require
-from marketplace.core.web import abort_with, apply_violation, commit_verb, form_status, get_or_404, paginate
+from marketplace.core.transaction import abandon, run_verb
+from marketplace.core.web import abort_with, apply_violation, form_status, get_or_404, paginate
 from marketplace.extensions import db
 from marketplace.tenders import procedures
 from marketplace.tenders.bids import services as bid_services
 from marketplace.tenders.bids.models import Bid
-from marketplace.tenders.committee import policy as _policy  # noqa: F401 - registers the award.* and evaluation.* rules
 from marketplace.tenders.committee import services
 from marketplace.tenders.committee.forms import (
     ActionForm,
@@ -45,6 +45,12 @@ STAGE_STATUSES = (OPENED, EVALUATION, AWARDED, FAILED)
 
 
 # --- labels and the tender page's link ------------------------------------------------------------
+
+
+@bp.app_template_global("award_status")
+def award_status(tender, award) -> str | None:
+    """The award's status as of now (final once the challenge window closed), for the pages."""
+    return services.award_status(tender, award)
 
 
 @bp.app_template_filter()
@@ -303,8 +309,6 @@ def _dashboard(
 @login_required
 def dashboard(tender_id: int):
     tender = _stage_tender(tender_id)
-    if services.finalize_if_due(tender, current_user):
-        db.session.commit()
     return _dashboard(tender)
 
 
@@ -321,7 +325,7 @@ def form_committee(tender_id: int):
         if form.buyer_rep.data:
             rep = int(form.buyer_rep.data)
             appointments.append(services.Appointment(users[rep], "buyer_rep", rep == chair))
-        if commit_verb(
+        if run_verb(
             form, lambda: services.form_committee(tender, appointments, current_user), default_field="members"
         ):
             flash(
@@ -342,7 +346,7 @@ def replace_member(tender_id: int, member_id: int):
     form = _replace_form(tender)
     if form.validate_on_submit():
         new_user = db.session.get(User, int(form.user.data))
-        if commit_verb(
+        if run_verb(
             form, lambda: services.replace_member(member, new_user, current_user), default_field="user"
         ):
             flash(_("The replacement is appointed."), "success")
@@ -356,7 +360,7 @@ def qualify(tender_id: int, bid_id: int):
     tender = _stage_tender(tender_id)
     bid = _opened_bid(tender, bid_id)
     form = QualifyForm()
-    if form.validate_on_submit() and commit_verb(
+    if form.validate_on_submit() and run_verb(
         form,
         lambda: services.qualify(tender, bid, form.result.data == "pass", form.reason.data, current_user),
     ):
@@ -371,7 +375,7 @@ def review_price(tender_id: int, bid_id: int):
     tender = _stage_tender(tender_id)
     bid = _opened_bid(tender, bid_id)
     form = PriceReviewForm()
-    if form.validate_on_submit() and commit_verb(
+    if form.validate_on_submit() and run_verb(
         form,
         lambda: services.review_price(
             tender, bid, form.decision.data == "accept", form.justification.data, current_user
@@ -387,7 +391,7 @@ def review_price(tender_id: int, bid_id: int):
 def conclude(tender_id: int):
     tender = _stage_tender(tender_id)
     form = ActionForm()
-    if form.validate_on_submit() and commit_verb(form, lambda: services.conclude(tender, current_user)):
+    if form.validate_on_submit() and run_verb(form, lambda: services.conclude(tender, current_user)):
         if tender.status == FAILED:
             flash(_("The tender failed: %(reason)s", reason=tender.failure_reason), "warning")
         else:
@@ -403,7 +407,7 @@ def confirm_award(tender_id: int):
     form = _award_form(tender)
     if form.validate_on_submit():
         bid = db.session.get(Bid, int(form.bid.data))
-        if commit_verb(form, lambda: services.confirm_award(tender, bid, form.reason.data, current_user)):
+        if run_verb(form, lambda: services.confirm_award(tender, bid, form.reason.data, current_user)):
             flash(_("The award notice is published."), "success")
             return redirect(url_for("committee.dashboard", tender_id=tender.id, _anchor="award"))
     return _dashboard(tender, 400, award_form=form)
@@ -417,7 +421,7 @@ def answer_challenge(tender_id: int, challenge_id: int):
     if challenge.tender_id != tender.id:
         abort(404)
     form = AnswerChallengeForm()
-    if form.validate_on_submit() and commit_verb(
+    if form.validate_on_submit() and run_verb(
         form,
         lambda: services.answer_challenge(
             challenge,
@@ -438,7 +442,7 @@ def retender(tender_id: int):
     tender = _stage_tender(tender_id)
     form = ActionForm()
     drafts: list[Tender] = []
-    if form.validate_on_submit() and commit_verb(
+    if form.validate_on_submit() and run_verb(
         form, lambda: drafts.append(services.retender(tender, current_user))
     ):
         flash(_("A new draft copies the failed tender. Check it, then publish it."), "success")
@@ -548,7 +552,7 @@ def declare(member_id: int):
             for b in bids
         }
         outcome: list[bool] = []
-        if commit_verb(form, lambda: outcome.append(services.declare(member, conflicts, current_user))):
+        if run_verb(form, lambda: outcome.append(services.declare(member, conflicts, current_user))):
             if outcome[0]:
                 flash(_("Your declaration is recorded. You can now read and score the bids."), "success")
                 return redirect(url_for("committee.score", member_id=member.id))
@@ -595,7 +599,7 @@ def score(member_id: int):
             for c in criteria
         }
         submitting = bool(form.submit_scores.data)
-        if commit_verb(form, lambda: services.save_scores(member, entries, current_user, submit=submitting)):
+        if run_verb(form, lambda: services.save_scores(member, entries, current_user, submit=submitting)):
             if submitting:
                 flash(_("Your scores are submitted. You can now see the other members' scores."), "success")
             else:
@@ -626,7 +630,7 @@ def score(member_id: int):
 def sign_off(member_id: int):
     member = _seat(member_id)
     form = ActionForm()
-    if form.validate_on_submit() and commit_verb(form, lambda: services.sign_off(member, current_user)):
+    if form.validate_on_submit() and run_verb(form, lambda: services.sign_off(member, current_user)):
         flash(_("You signed the evaluation report."), "success")
         return redirect(url_for("committee.score", member_id=member.id))
     abort_with(400, "; ".join(form.form_errors) or _("The report could not be signed."))
@@ -668,7 +672,9 @@ def _notice(tender: Tender, award: Award, form: ChallengeForm | None = None, sta
                     .order_by(Challenge.id)
                 )
             )
-    may_challenge = award.status == "notice" and can(current_user, "committee.challenge", tender)
+    may_challenge = services.award_status(tender, award) == "notice" and can(
+        current_user, "committee.challenge", tender
+    )
     return render_template(
         "committee/notice.html",
         tender=tender,
@@ -692,8 +698,6 @@ def notice(tender_id: int):
     award = latest_award(tender)
     if award is None:
         abort(404)
-    if services.finalize_if_due(tender):
-        db.session.commit()
     return _notice(tender, award)
 
 
@@ -712,10 +716,9 @@ def file_challenge(tender_id: int):
             stored = [document_store.store(f) for f in uploads]
             services.file_challenge(award, form.grounds.data, stored, current_user)
         except RuleViolation as exc:
-            db.session.rollback()
+            abandon()
             apply_violation(form, exc, default_field="grounds")
         else:
-            db.session.commit()
             flash(_("Your challenge is filed. The agency answers it within 7 working days."), "success")
             return redirect(url_for("committee.notice", tender_id=tender.id))
     return _notice(tender, award, form=form, status=400)

@@ -1,0 +1,99 @@
+"""The transaction edge: one commit per request, per job item and per CLI command.
+
+Services never commit (STYLE.md rule 2); they change rows and record audit events inside whatever
+transaction is open. The edge decides its fate:
+
+- **a request** commits once, after the view returned a response below 400, unless something doomed
+  it (a rule violation shown on the page); any error response or exception rolls it back. GET, HEAD
+  and OPTIONS always roll back: reading a page never changes the procurement.
+- **a job item** (see :mod:`marketplace.jobs.runner`) commits after the item and rolls back alone
+  when it fails, so one bad tender neither undoes nor blocks the others.
+- **a CLI command** decorated with :func:`command` commits when it returns and rolls back when it
+  raises.
+
+Mail and other side effects queued during the transaction leave only after its commit (the
+``after_commit`` hooks in :mod:`marketplace.core.notifications`); a rollback discards them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+from flask import Flask, flash, g, has_request_context, request
+
+from marketplace.core.errors import RuleViolation
+from marketplace.core.web import apply_violation
+from marketplace.extensions import db
+
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_DOOMED = "_transaction_doomed"
+
+
+def doom() -> None:
+    """Make this request end in a rollback whatever its response (a rule violation was shown)."""
+    if has_request_context():
+        setattr(g, _DOOMED, True)
+
+
+def abandon() -> None:
+    """Roll back now, and keep the request from committing anything done after this point."""
+    db.session.rollback()
+    doom()
+
+
+def run_verb(form, verb: Callable[[], object], default_field: str | None = None) -> bool:
+    """Run a service verb as part of this request's transaction.
+
+    True when it succeeded (the edge commits it with the response). On a rule violation nothing is
+    kept: the transaction is abandoned, the message goes next to its field (or is flashed when there
+    is no form) and the result is False.
+    """
+    try:
+        verb()
+    except RuleViolation as exc:
+        abandon()
+        if form is None:
+            flash(exc.message, "danger")
+        else:
+            apply_violation(form, exc, default_field)
+        return False
+    return True
+
+
+def end_request(response):
+    """``after_request``: commit a successful writing request, roll back everything else."""
+    if request.method in READ_ONLY_METHODS or response.status_code >= 400 or getattr(g, _DOOMED, False):
+        db.session.rollback()
+    else:
+        db.session.commit()
+    return response
+
+
+def command(fn: Callable) -> Callable:
+    """A CLI command's edge: commit when the command returns, roll back when it raises.
+
+    ``SystemExit`` with a non-zero code (``sys.exit(2)`` after an error message) rolls back too.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            result = fn(*args, **kwargs)
+        except SystemExit as exc:
+            if exc.code in (None, 0):
+                db.session.commit()
+            else:
+                db.session.rollback()
+            raise
+        except BaseException:
+            db.session.rollback()
+            raise
+        db.session.commit()
+        return result
+
+    return wrapper
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(end_request)

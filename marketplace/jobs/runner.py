@@ -1,0 +1,143 @@
+"""Running one job: the job's transaction edge.
+
+:func:`run_job` claims the job's lock (so it runs once even when several processes are up), then
+commits each due item on its own: a failing item is rolled back alone, recorded on the run with its
+error, and the others go on (the next run tries it again). A set-based job is one unit. The run's
+record (``JobRun``) is committed last, with a summary: counts and at most the first
+``DETAIL_IDS`` keys, never every id. A run that finds the lock taken is recorded as ``skipped``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from marketplace import clock
+from marketplace.core import jobruns
+from marketplace.core.jobruns import JobRun
+from marketplace.extensions import db
+from marketplace.jobs.registry import Job, get
+
+log = logging.getLogger("marketplace.jobs")
+
+DETAIL_IDS = 20  # keys listed in a run's details; the counts cover the rest
+
+
+def _record(name: str, holder: str, started: datetime, status: str, changed: int, details: dict, error=None):
+    run = JobRun(
+        job=name,
+        started_at=started,
+        finished_at=clock.now(),
+        status=status,
+        changed=changed,
+        details=details,
+        error=error,
+        host=holder,
+    )
+    db.session.add(run)
+    return run
+
+
+def _error_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc, limit=-8))[-4000:]
+
+
+class _Outcome:
+    def __init__(self, job: Job):
+        self.job, self.changed, self.details, self.failures = job, 0, {}, []
+        self.changed_keys: list = []
+
+    def add(self, key, result) -> None:
+        if isinstance(result, dict):
+            result = dict(result)
+            self.changed += int(result.pop("changed", 0))
+            self.details.update(result)
+        elif result:
+            self.changed += 1
+            self.changed_keys.append(key)
+
+    def fail(self, key, exc: BaseException) -> None:
+        self.failures.append((key, exc))
+
+    def summary(self) -> dict:
+        details = dict(self.details)
+        if self.job.due is not None:
+            details[self.job.label] = self.changed_keys[:DETAIL_IDS]
+            if len(self.changed_keys) > DETAIL_IDS:
+                details[f"{self.job.label}_count"] = len(self.changed_keys)
+        if self.failures:
+            first = self.failures[0][1]
+            details["exception"] = type(first).__name__
+            details["failed"] = [
+                {"item": key, "error": f"{type(exc).__name__}: {exc}"[:300]}
+                for key, exc in self.failures[:DETAIL_IDS]
+            ]
+            details["failed_count"] = len(self.failures)
+        return details
+
+
+def _run_units(job: Job, started: datetime) -> _Outcome:
+    outcome = _Outcome(job)
+    if job.due is None:
+        keys = [None]
+    else:
+        keys = list(job.due(started))
+        db.session.commit()  # end the read; each item gets its own transaction
+    for key in keys:
+        try:
+            result = job.run(started) if job.due is None else job.run(started, key)
+            db.session.commit()
+        except Exception as exc:  # noqa: BLE001 - recorded on the run; the other items go on
+            db.session.rollback()
+            log.exception("job %s failed on %r", job.name, key)
+            outcome.fail(key, exc)
+            continue
+        outcome.add(key, result)
+    return outcome
+
+
+def run_job(name: str) -> JobRun:
+    """Run one job now under its lock. Never raises for a failing job or item (the error is recorded
+    and logged); raises :class:`~marketplace.jobs.registry.UnknownJob` for a bad name."""
+    job = get(name)
+    holder = jobruns.holder_name()
+    started = clock.now()
+    ttl = timedelta(seconds=int(current_app.config["JOB_LOCK_SECONDS"]))
+    claim = None
+    try:
+        claim = jobruns.claim(name, holder, started, ttl)
+        db.session.commit()  # the lock row (SQLite) must be seen by the other processes now
+        if claim is None:
+            run = _record(
+                name, holder, started, "skipped", 0, {"reason": "locked: another process is running this job"}
+            )
+            db.session.commit()
+            log.info("job %s skipped: locked by another process", name)
+            return run
+        outcome = _run_units(job, started)
+    except Exception as exc:  # noqa: BLE001 - the lock or the due-list query failed
+        db.session.rollback()
+        log.exception("job %s failed", name)
+        run = _record(name, holder, started, "error", 0, {"exception": type(exc).__name__}, _error_text(exc))
+        if claim is not None:
+            claim.release()
+        db.session.commit()
+        return run
+    status = "error" if outcome.failures else "ok"
+    error = _error_text(outcome.failures[0][1]) if outcome.failures else None
+    run = _record(name, holder, started, status, outcome.changed, outcome.summary(), error)
+    claim.release()
+    db.session.commit()
+    log.info(
+        "job %s %s: %d changed %s", name, status, outcome.changed, json.dumps(run.details, ensure_ascii=False)
+    )
+    return run
+
+
+def describe(run: JobRun) -> str:
+    details = json.dumps(run.details or {}, ensure_ascii=False, sort_keys=True)
+    return f"{run.job}: {run.status}, {run.changed} changed {details}"

@@ -1,0 +1,72 @@
+"""Permission rules for tenders and their clarifications, and who may prepare a bid."""
+
+from __future__ import annotations
+
+from marketplace.core.permissions import ADMIN, AUDITOR, OFFICER, ORG_MEMBER, _role, _same_agency
+
+
+def _tender_create(user, obj=None):
+    return _role(user, OFFICER) and user.agency_id is not None
+
+
+def _tender_view(user, tender):
+    if tender.is_public:
+        return True
+    # Drafts: the owning agency's officers, auditors, admins.
+    return _same_agency(user, tender) or _role(user, AUDITOR, ADMIN)
+
+
+def _tender_edit(user, tender):
+    return _same_agency(user, tender) and tender.status == "draft"
+
+
+def _tender_publish(user, tender):
+    return _same_agency(user, tender) and tender.status == "draft"
+
+
+def _tender_delete(user, tender):
+    return _same_agency(user, tender) and tender.status == "draft"
+
+
+def _tender_amend(user, tender):
+    return _same_agency(user, tender) and tender.status == "open"
+
+
+def _tender_cancel(user, tender):
+    return _same_agency(user, tender) and tender.status in ("draft", "open")
+
+
+def _tender_manage(user, tender):
+    return _same_agency(user, tender)
+
+
+def _clar_ask(user, tender):
+    return _role(user, ORG_MEMBER) and tender.status == "open"
+
+
+def _clar_answer(user, tender):
+    return _same_agency(user, tender) and tender.status == "open"
+
+
+def _clar_view_pending(user, tender):
+    return _same_agency(user, tender) or _role(user, AUDITOR, ADMIN)
+
+
+def _bid_prepare(user, obj=None):
+    return _role(user, ORG_MEMBER) and user.organization_id is not None
+
+
+RULES = {
+    "tender.create": _tender_create,
+    "tender.view": _tender_view,
+    "tender.edit": _tender_edit,
+    "tender.publish": _tender_publish,
+    "tender.delete_draft": _tender_delete,
+    "tender.amend": _tender_amend,
+    "tender.cancel": _tender_cancel,
+    "tender.manage": _tender_manage,
+    "clarification.ask": _clar_ask,
+    "clarification.answer": _clar_answer,
+    "clarification.view_pending": _clar_view_pending,
+    "bid.prepare": _bid_prepare,
+}

@@ -49,7 +49,7 @@ bench: setup
 	$(BIN)/python -m bench   # BENCH_DATABASE_URL=postgresql+psycopg://... adds PostgreSQL
 
 extract: setup
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o marketplace/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o marketplace/translations/messages.pot .
 	$(BIN)/pybabel update -i marketplace/translations/messages.pot -d marketplace/translations --no-fuzzy-matching
 
 clean:

@@ -29,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     _configure_logging(app)
     register_extensions(app)
     register_policies(app)
+    register_state_labels(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_transaction_edge(app)
@@ -157,6 +158,21 @@ def register_policies(app: Flask) -> None:
         jobs_policy,
     ):
         register_rules(policy.RULES)
+
+
+def register_state_labels(app: Flask) -> None:
+    """Every package's state-machine labels, registered here (``core.labels``)."""
+    from marketplace.contracts import labels as contract_labels
+    from marketplace.core import labels, messages
+    from marketplace.orgs import labels as org_labels
+    from marketplace.performance import labels as performance_labels
+    from marketplace.tenders import labels as tender_labels
+    from marketplace.tenders.committee import labels as committee_labels
+
+    for package in (tender_labels, committee_labels, org_labels, contract_labels, performance_labels):
+        labels.register_labels(package.LABELS)
+    labels.init_app(app)
+    messages.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -50,6 +50,8 @@ HASHED_FIELDS = (
     "changes",
     "tender_id",
 )
+# Hashed only when set, so events written before they existed keep their hashes.
+OPTIONAL_HASHED_FIELDS = ("params",)
 # A fixed signed 64-bit key for pg_advisory_xact_lock (jobruns derives its keys the same way).
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"marketplace.audit_chain").digest()[:8], "big", signed=True)
 LINK_BATCH = 500  # events read back per statement while linking
@@ -57,7 +59,7 @@ LINK_BATCH = 500  # events read back per statement while linking
 _events = AuditEvent.__table__
 _heads = AuditChainHead.__table__
 _columns = (_events.c.id, _events.c.seq, _events.c.prev_hash, _events.c.hash) + tuple(
-    _events.c[name] for name in HASHED_FIELDS
+    _events.c[name] for name in HASHED_FIELDS + OPTIONAL_HASHED_FIELDS
 )
 
 
@@ -73,6 +75,7 @@ def canonical_content(event: Mapping, seq: int, prev_hash: str) -> bytes:
     """The bytes an event's hash covers: its content fields as read from the database, its position
     and the previous hash, as JSON with sorted keys and no spaces, UTF-8."""
     content = {name: event[name] for name in HASHED_FIELDS}
+    content.update({name: event[name] for name in OPTIONAL_HASHED_FIELDS if event.get(name) is not None})
     content["occurred_at"] = _timestamp(content["occurred_at"])
     content["seq"] = seq
     content["prev_hash"] = prev_hash

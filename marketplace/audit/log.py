@@ -65,8 +65,12 @@ def record(
     summary: str,
     changes: dict | None = None,
     tender_id: int | None = None,
+    params: dict | None = None,
 ) -> AuditEvent:
-    """Add an audit event to the current transaction (the caller commits)."""
+    """Add an audit event to the current transaction (the request's or job's edge commits it).
+
+    ``summary`` is a message id marked with ``N_`` and ``params`` fills its placeholders; both are
+    stored, and the reader sees the summary in their own language (``core.messages.render``)."""
     if actor is None or getattr(actor, "is_anonymous", False):
         actor_id, label = None, "system"
     else:
@@ -82,6 +86,7 @@ def record(
         object_id=str(obj_id),
         summary=summary,
         changes=_jsonable(changes) if changes else None,
+        params=_jsonable(params) if params else None,
         tender_id=tender_id,
     )
     db.session.add(ev)

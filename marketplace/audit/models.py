@@ -24,6 +24,8 @@ class AuditEvent(db.Model):
     object_id: Mapped[str] = mapped_column(String(64), nullable=False)
     summary: Mapped[str] = mapped_column(Text, nullable=False)
     changes: Mapped[dict | None] = mapped_column(JSON)
+    # The summary is a message id; its parameters, when it has any (rendered in the reader's language).
+    params: Mapped[dict | None] = mapped_column(JSON)
     # The tender an event belongs to, if any: bid events stay hidden until that tender's bids are opened.
     tender_id: Mapped[int | None] = mapped_column(ForeignKey("tenders.id"), index=True)
     # The hash chain. Empty between the INSERT and the commit that links the event (only the inserting

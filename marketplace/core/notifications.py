@@ -1,7 +1,8 @@
 """In-app notifications (an inbox per user), and the same text by email when SMTP is configured.
 
-Texts are stored in both languages ("中文 / English"): the recipient's language is not known when
-the notification is written.
+Subjects and bodies are stored as message ids with parameters (:mod:`marketplace.core.messages`):
+the inbox shows them in the reader's language; a mail is rendered in the platform's default
+language when it is queued.
 
 Email follows the transaction: :func:`notify` queues the mail in ``session.info``; a session
 ``after_commit`` listener sends it, a rollback discards it. A mail never announces a change that was
@@ -13,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from flask import has_app_context
-from sqlalchemy import ForeignKey, String, Text, event, func, insert, select
+from flask import current_app, has_app_context
+from sqlalchemy import JSON, ForeignKey, String, Text, event, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from marketplace import clock
 from marketplace.core import mail
 from marketplace.core.db import UTCDateTime
+from marketplace.core.messages import render_in
 from marketplace.extensions import db
 
 _OUTBOX = "marketplace.outgoing_mail"
@@ -34,12 +36,17 @@ class Notification(db.Model):
     subject: Mapped[str] = mapped_column(String(300), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False, default="")
     link: Mapped[str] = mapped_column(String(300), nullable=False, default="")
+    params: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-def notify(users: Iterable, kind: str, subject: str, body: str = "", link: str = "") -> int:
-    """Queue one notification per user in the current transaction (and its email); returns how many."""
+def notify(
+    users: Iterable, kind: str, subject: str, body: str = "", link: str = "", params: dict | None = None
+) -> int:
+    """Queue one notification per user in the current transaction (and its email); returns how many.
+
+    ``subject`` and ``body`` are message ids (marked ``N_``); ``params`` fills their placeholders."""
     n = 0
     for user in users:
         db.session.add(
@@ -49,17 +56,18 @@ def notify(users: Iterable, kind: str, subject: str, body: str = "", link: str =
                 subject=subject[:300],
                 body=body,
                 link=link,
+                params=params or None,
                 created_at=clock.now(),
             )
         )
-        queue_mail(user.email, subject, body, link)
+        queue_mail(user.email, subject, body, link, params)
         n += 1
     return n
 
 
 def notify_rows(rows: list[dict]) -> int:
     """Many notifications in one INSERT (the scheduled jobs' path). Each row: user_id, email, kind,
-    subject, body, link. Returns how many."""
+    subject, body, link and optionally params. Returns how many."""
     if not rows:
         return 0
     now = clock.now()
@@ -72,24 +80,31 @@ def notify_rows(rows: list[dict]) -> int:
                 "subject": r["subject"][:300],
                 "body": r.get("body", ""),
                 "link": r.get("link", ""),
+                "params": r.get("params") or None,
                 "created_at": now,
             }
             for r in rows
         ],
     )
     for r in rows:
-        queue_mail(r.get("email"), r["subject"], r.get("body", ""), r.get("link", ""))
+        queue_mail(r.get("email"), r["subject"], r.get("body", ""), r.get("link", ""), r.get("params"))
     return len(rows)
 
 
-def queue_mail(to: str | None, subject: str, body: str = "", link: str = "") -> None:
+def queue_mail(
+    to: str | None, subject: str, body: str = "", link: str = "", params: dict | None = None
+) -> None:
     """Hold an email until the current transaction commits (nothing when mail is not configured)."""
     if not to or not has_app_context() or not mail.enabled():
         return
+    locale = current_app.config["BABEL_DEFAULT_LOCALE"]
+    outgoing = mail.OutgoingMail(
+        to, render_in(locale, subject, params), render_in(locale, body, params), link
+    )
     session = db.session()
     # Tagged with the innermost transaction, so a rolled-back savepoint takes its own mails with it.
     transaction = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_OUTBOX, []).append((transaction, mail.OutgoingMail(to, subject, body, link)))
+    session.info.setdefault(_OUTBOX, []).append((transaction, outgoing))
 
 
 def pending_mail(session: Session | None = None) -> list:

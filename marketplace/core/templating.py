@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from marketplace.core import permissions
+from marketplace.core import labels, permissions
 from marketplace.core.catalogue import FUNDING_SOURCES, SERVICE_CATEGORIES
 
 
@@ -28,40 +28,6 @@ def localtime(value, fmt: str = "yyyy-MM-dd HH:mm") -> str:
 
 def nl2br(value: str) -> Markup:
     return Markup("<br>").join(escape(value or "").split("\n"))
-
-
-def status_label(status: str) -> str:
-    return {
-        "draft": _("Draft"),
-        "open": _("Open for bids"),
-        "closed": _("Bidding closed"),
-        "opened": _("Bids opened"),
-        "evaluation": _("Under evaluation"),
-        "awarded": _("Awarded"),
-        "failed": _("Failed"),
-        "cancelled": _("Cancelled"),
-    }.get(status, status)
-
-
-def status_badge(status: str) -> str:
-    return {
-        "draft": "secondary",
-        "open": "success",
-        "closed": "dark",
-        "opened": "info",
-        "evaluation": "primary",
-        "awarded": "success",
-        "failed": "warning",
-        "cancelled": "danger",
-    }.get(status, "light")
-
-
-def bid_status_label(status: str) -> str:
-    return {
-        "draft": _("Draft (not submitted)"),
-        "submitted": _("Submitted"),
-        "withdrawn": _("Withdrawn"),
-    }.get(status, status)
 
 
 def isodatetime(value: str) -> str:
@@ -88,10 +54,10 @@ def init_app(app) -> None:
         money=money,
         localtime=localtime,
         nl2br=nl2br,
-        status_label=status_label,
-        status_badge=status_badge,
+        status_label=lambda status: labels.label("tender", status),
+        status_badge=lambda status: labels.badge("tender", status),
         role_label=role_label,
-        bid_status_label=bid_status_label,
+        bid_status_label=lambda status: labels.label("bid", status),
         isodatetime=isodatetime,
         category_label=lambda c: SERVICE_CATEGORIES.get(c, c),
         funding_label=lambda c: FUNDING_SOURCES.get(c, c),

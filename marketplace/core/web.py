@@ -6,6 +6,7 @@ from flask import abort, current_app, flash, request
 from werkzeug.exceptions import default_exceptions
 
 from marketplace.core.errors import RuleViolation
+from marketplace.core.schemas import InputErrors, apply_to_form
 from marketplace.extensions import db
 
 
@@ -15,7 +16,11 @@ def form_status(form) -> int:
 
 
 def apply_violation(form, exc: RuleViolation, default_field: str | None = None) -> None:
-    """Show a service-layer rule violation next to the field it concerns (or as a form error)."""
+    """Show a service-layer rule violation next to the field it concerns (or as a form error); an
+    input schema's :class:`~marketplace.core.schemas.InputErrors` shows every field's messages."""
+    if isinstance(exc, InputErrors):
+        apply_to_form(form, exc)
+        return
     name = exc.field if exc.field and hasattr(form, exc.field) else default_field
     if name and hasattr(form, name):
         field = getattr(form, name)

@@ -1,0 +1,25 @@
+"""The labels of the tender and bid state machines (see :mod:`marketplace.core.labels`)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from marketplace.core.labels import Label
+
+LABELS = {
+    "tender": {
+        "draft": Label(_l("Draft"), "secondary"),
+        "open": Label(_l("Open for bids"), "success"),
+        "closed": Label(_l("Bidding closed"), "dark"),
+        "opened": Label(_l("Bids opened"), "info"),
+        "evaluation": Label(_l("Under evaluation"), "primary"),
+        "awarded": Label(_l("Awarded"), "success"),
+        "failed": Label(_l("Failed"), "warning"),
+        "cancelled": Label(_l("Cancelled"), "danger"),
+    },
+    "bid": {
+        "draft": Label(_l("Draft (not submitted)"), "secondary"),
+        "submitted": Label(_l("Submitted"), "success"),
+        "withdrawn": Label(_l("Withdrawn"), "warning"),
+    },
+}

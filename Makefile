@@ -8,7 +8,7 @@ PORT ?= 5000
 # `make run` is the developer's server: no SECRET_KEY needed. Production sets SECRET_KEY instead.
 export MARKETPLACE_ENV ?= development
 
-.PHONY: run test lint format bench setup translations migrate seed clean
+.PHONY: run test lint format bench bench-rush setup translations migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ format: setup
 
 bench: setup
 	$(BIN)/python -m bench   # BENCH_DATABASE_URL=postgresql+psycopg://... adds PostgreSQL
+
+# The deadline rush over HTTP on gunicorn + PostgreSQL (docs/bidding.md); writes docs/benchmarks.md.
+bench-rush: setup
+	$(BIN)/python -m bench.rush --write
 
 extract: setup
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o marketplace/translations/messages.pot .

@@ -33,8 +33,8 @@ def populate(app) -> int:
     """Bulk-insert the data set; returns the id of the agency holding ``N_SMALL`` contracts."""
     from flask_migrate import upgrade
 
+    from marketplace.audit.export_columns import EXPORT_KINDS  # noqa: F401 - fail early if the module breaks
     from marketplace.audit.models import AuditEvent
-    from marketplace.audit.services import EXPORT_KINDS  # noqa: F401 - fail early if the module breaks
     from marketplace.auth import services as auth_services
     from marketplace.contracts.models import Contract, Milestone, Payment, ServiceRecord
     from marketplace.core import districts
@@ -271,7 +271,7 @@ def _child(database_url: str, fmt: str, kind: str, agency_id: int) -> None:
 
     from marketplace import create_app
     from marketplace.audit.exports import export_contracts
-    from marketplace.audit.services import ContractFilter
+    from marketplace.audit.filters import ContractFilter
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "LOG_LEVEL": "WARNING"})
     with app.app_context(), tempfile.TemporaryFile() as out:

@@ -31,11 +31,13 @@ def create_app(config: dict | None = None) -> Flask:
     register_policies(app)
     register_state_labels(app)
     register_blueprints(app)
+    register_signals()
     register_errorhandlers(app)
     register_transaction_edge(app)
     register_template_helpers(app)
     register_cli(app)
     register_request_logging(app)
+    register_received_at(app)
     register_jobs(app)
     return app
 
@@ -120,19 +122,25 @@ def _migrations_dir():
 
 
 def _configure_sqlite(engine) -> None:
-    """Foreign keys on, and real SAVEPOINT/transaction control (pysqlite's own is off by default)."""
+    """SQLite for many writers: WAL (readers never wait for a writer), a busy timeout, foreign keys,
+    and ``BEGIN IMMEDIATE`` for every transaction that may write, so a writer waits for the lock at
+    its start (the busy timeout applies) instead of failing with "database is locked" when it first
+    writes after reading. Only read-only requests begin deferred (core.transaction.writes_expected)."""
+    from marketplace.core.transaction import writes_expected
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None
+        dbapi_connection.isolation_level = None  # pysqlite's own transaction control off
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute(f"PRAGMA busy_timeout={int(engine.url.query.get('busy_timeout', 30000))}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes_expected() else "BEGIN")
 
 
 def register_policies(app: Flask) -> None:
@@ -164,15 +172,32 @@ def register_state_labels(app: Flask) -> None:
     """Every package's state-machine labels, registered here (``core.labels``)."""
     from marketplace.contracts import labels as contract_labels
     from marketplace.core import labels, messages
+    from marketplace.dashboards import labels as dashboard_labels
     from marketplace.orgs import labels as org_labels
     from marketplace.performance import labels as performance_labels
     from marketplace.tenders import labels as tender_labels
     from marketplace.tenders.committee import labels as committee_labels
+    from marketplace.transparency import labels as transparency_labels
 
-    for package in (tender_labels, committee_labels, org_labels, contract_labels, performance_labels):
+    for package in (
+        tender_labels,
+        committee_labels,
+        org_labels,
+        contract_labels,
+        performance_labels,
+        dashboard_labels,
+        transparency_labels,
+    ):
         labels.register_labels(package.LABELS)
     labels.init_app(app)
     messages.init_app(app)
+
+
+def register_signals() -> None:
+    """Connect the receivers of domain signals (tender amended or cancelled: notify subscribers)."""
+    from marketplace.tenders.subscriptions import connect_signals
+
+    connect_signals()
 
 
 def register_blueprints(app: Flask) -> None:
@@ -187,7 +212,9 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.legacy_urls import bp as legacy_bp
     from marketplace.main.views import bp as main_bp
     from marketplace.ocds.views import bp as ocds_bp
-    from marketplace.orgs.views import bp as orgs_bp
+    from marketplace.orgs import review_views as org_review_views  # noqa: F401 - routes on orgs_bp
+    from marketplace.orgs import views as org_views  # noqa: F401 - routes on orgs_bp
+    from marketplace.orgs.blueprint import bp as orgs_bp
     from marketplace.performance import survey_views  # noqa: F401 - routes on evaluation_bp
     from marketplace.performance import views as performance_views  # noqa: F401
     from marketplace.performance.blueprint import bp as performance_bp
@@ -248,6 +275,17 @@ def register_jobs(app: Flask) -> None:
     install_mail_hooks()
     app.cli.add_command(jobs_cli)
     scheduler.start_in_process(app)
+
+
+def register_received_at(app: Flask) -> None:
+    """The outermost WSGI layer stamps each request's arrival (the time a bid is judged by)."""
+    from marketplace.core.received import ReceivedAt
+
+    app.wsgi_app = ReceivedAt(
+        app.wsgi_app,
+        header=app.config.get("TRUSTED_PROXY_TIME_HEADER") or None,
+        max_age_seconds=float(app.config.get("TRUSTED_PROXY_TIME_MAX_AGE", 30)),
+    )
 
 
 def register_request_logging(app: Flask) -> None:

@@ -83,6 +83,16 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SURVEY_COMMENT_MAX": _int("SURVEY_COMMENT_MAX", 500),
         # Share of the final milestone's amount held back while the ex-post grade is poor (差).
         "FINAL_PAYMENT_HOLDBACK_SHARE": os.environ.get("FINAL_PAYMENT_HOLDBACK_SHARE", "0.10"),
+        # A bid's receipt time is when its request reached the server (docs/bidding.md). Behind our own
+        # reverse proxy, the header it stamps the arrival in (nginx: X-Request-Start "t=$msec"); unset,
+        # the application's own stamp at the start of the request. A header more than MAX_AGE seconds
+        # older than our stamp (or in the future) is ignored.
+        "TRUSTED_PROXY_TIME_HEADER": os.environ.get("TRUSTED_PROXY_TIME_HEADER", ""),
+        "TRUSTED_PROXY_TIME_MAX_AGE": _int("TRUSTED_PROXY_TIME_MAX_AGE", 30),
+        # The bids are opened this many seconds after the deadline, once every request that arrived
+        # before it has been processed: keep it at least the proxy header's MAX_AGE plus the web
+        # workers' request timeout (deploy/gunicorn.conf.py, 60 s).
+        "BID_OPENING_GRACE_SECONDS": _int("BID_OPENING_GRACE_SECONDS", 90),
         "PER_PAGE": _int("PER_PAGE", 20),
         "MAX_PER_PAGE": 100,
         # Procedure profile overrides: {"public_tender": {"min_days": 25}} (provinces set their own).
@@ -97,6 +107,8 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Scheduled jobs: how often each runs (seconds), and the notice periods they apply.
         "JOB_FAST_INTERVAL": _int("JOB_FAST_INTERVAL", 60),  # open-bids, finalize-awards
         "JOB_SLOW_INTERVAL": _int("JOB_SLOW_INTERVAL", 600),  # flag-overdue, reminders, contract deadlines
+        # How often new audit events are sealed into the hash chain (seconds; docs/audit.md).
+        "AUDIT_SEAL_INTERVAL": _int("AUDIT_SEAL_INTERVAL", 5),
         "JOB_LOCK_SECONDS": _int("JOB_LOCK_SECONDS", 900),  # a crashed run's lock row expires after this
         "REMINDER_DAYS": _int("REMINDER_DAYS", 7),
         "EXPIRY_NOTICE_DAYS": _int("EXPIRY_NOTICE_DAYS", 30),
@@ -124,6 +136,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # werkzeug's default (scrypt). The test suite lowers it: hashing is not what it tests.
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
     }
+
+    if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        # A connection per gunicorn thread (deploy/gunicorn.conf.py: GUNICORN_THREADS, default 16).
+        config["SQLALCHEMY_ENGINE_OPTIONS"].update(
+            pool_size=_int("DB_POOL_SIZE", 16), max_overflow=_int("DB_MAX_OVERFLOW", 8), pool_timeout=30
+        )
 
     extra = os.environ.get("MARKETPLACE_SETTINGS")
     if extra:

@@ -16,7 +16,12 @@ from marketplace.core.documents import store
 from marketplace.extensions import db
 from marketplace.orgs.models import VERIFIED, Organization
 from marketplace.orgs.uscc import with_check_character
-from marketplace.tenders.bids import services as bid_services
+from marketplace.tenders.bids.submission import (
+    ATTACHMENT_TYPES,
+    required_declarations,
+    save_draft,
+    submit,
+)
 from tests.factories import PASSWORD
 
 _counter = iter(range(1, 10_000))
@@ -64,27 +69,27 @@ def organization(
     return org, member
 
 
-def bid_input(tender, price="300000.00", marker="", **overrides) -> bid_services.BidInput:
+def bid_input(tender, price="300000.00", marker="", **overrides) -> dict:
     data = dict(
         price=Decimal(price),
         responses={c.id: f"{c.name} response {marker}" for c in tender.technical_criteria},
-        declarations=list(bid_services.required_declarations(tender)),
+        declarations=list(required_declarations(tender)),
     )
     data.update(overrides)
-    return bid_services.BidInput(**data)
+    return data
 
 
 def attachment(name: str, payload: bytes):
     return store(
         FileStorage(stream=io.BytesIO(payload), filename=name, content_type="application/pdf"),
-        allowed=bid_services.ATTACHMENT_TYPES,
+        allowed=ATTACHMENT_TYPES,
     )
 
 
 def submitted_bid(tender, org, member, price="300000.00", marker="", files=()):
-    bid = bid_services.save_draft(
+    bid = save_draft(
         tender, org, bid_input(tender, price, marker), member, [attachment(n, p) for n, p in files]
     )
-    receipt = bid_services.submit(bid, member)
+    receipt = submit(bid, member)
     db.session.flush()
     return bid, receipt

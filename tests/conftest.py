@@ -55,6 +55,8 @@ def app(database_url, tmp_path_factory):
             "BABEL_DEFAULT_LOCALE": "en",
             "LOG_LEVEL": "WARNING",
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+            # Tests open the bids at the deadline itself; tests/test_deadline_rush.py sets the grace.
+            "BID_OPENING_GRACE_SECONDS": 0,
         }
     )
     with app.app_context():

@@ -15,9 +15,12 @@ from marketplace.auth import services as auth_services
 from marketplace.contracts.models import ACTIVE, Contract, ContractTarget, Milestone
 from marketplace.core.timeutil import start_of_local_day
 from marketplace.extensions import db
-from marketplace.tenders.bids import services as bid_services
-from marketplace.tenders.committee import services as award_services
-from marketplace.tenders.committee.services import Appointment
+from marketplace.tenders.bids.opening import open_bids
+from marketplace.tenders.committee.awards import confirm_award, finalize_if_due
+from marketplace.tenders.committee.members import Appointment, declare, form_committee
+from marketplace.tenders.committee.ranking import conclude, sign_off
+from marketplace.tenders.committee.review import qualify
+from marketplace.tenders.committee.scores import save_scores
 from tests import bid_factories as bf
 from tests import factories
 from tests.factories import PASSWORD
@@ -38,36 +41,36 @@ def final_award(world, prices=("300000.00", "280000.00", "320000.00")):
     bidders = [bf.organization(f"合同测试机构{n}-{i}") for i in range(len(prices))]
     bids = [bf.submitted_bid(tender, org, m, price=p)[0] for (org, m), p in zip(bidders, prices, strict=True)]
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
-    bid_services.open_bids(tender)
+    open_bids(tender)
     experts = [
         auth_services.create_user(email=f"cx{n}-{i}@test.org", role="evaluator", password=PASSWORD)
         for i in range(4)
     ]
-    members = award_services.form_committee(
+    members = form_committee(
         tender,
         [Appointment(e, "expert", i == 0) for i, e in enumerate(experts)]
         + [Appointment(world["officer"], "buyer_rep")],
         world["officer"],
     )
     for m in members:
-        award_services.declare(m, {b.id: (False, "") for b in bids}, m.user)
+        declare(m, {b.id: (False, "") for b in bids}, m.user)
     for b in bids:
-        award_services.qualify(tender, b, True, "", world["officer"])
+        qualify(tender, b, True, "", world["officer"])
     for m in members:
-        award_services.save_scores(
+        save_scores(
             m,
             {(b.id, c.id): (c.weight, "") for b in bids for c in tender.technical_criteria},
             m.user,
             submit=True,
         )
-    ranking = award_services.conclude(tender, world["officer"])
+    ranking = conclude(tender, world["officer"])
     for m in members:
-        award_services.sign_off(m, m.user)
+        sign_off(m, m.user)
     first = next(r for r in ranking if r.rank == 1)
     winner = next(b for b in bids if b.id == first.bid_id)
-    award = award_services.confirm_award(tender, winner, "", world["officer"])
+    award = confirm_award(tender, winner, "", world["officer"])
     clock.set_now(award.challenge_deadline + timedelta(minutes=1))
-    assert award_services.finalize_if_due(tender)
+    assert finalize_if_due(tender)
     org, member = next((o, m) for o, m in bidders if o.id == winner.organization_id)
     db.session.flush()
     return tender, award, org, member

@@ -8,10 +8,10 @@ from decimal import Decimal
 from marketplace import clock
 from marketplace.auth import services as auth_services
 from marketplace.core import districts
-from marketplace.core.timeutil import start_of_local_day
+from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.extensions import db
-from marketplace.tenders import services as tender_services
-from marketplace.tenders.services import CriterionInput, TenderInput
+from marketplace.tenders.drafting import create_draft
+from marketplace.tenders.publication import publish
 
 PASSWORD = "correct-horse-battery"
 
@@ -40,13 +40,11 @@ def world() -> dict:
 
 def deadline_in(days: int, hour: int = 9) -> datetime:
     """A deadline ``days`` local days from the (frozen) clock, at ``hour`` local time."""
-    from marketplace.core.timeutil import local_date
-
     day = local_date(clock.now()) + timedelta(days=days)
     return start_of_local_day(day) + timedelta(hours=hour)
 
 
-def tender_input(**overrides) -> TenderInput:
+def tender_input(**overrides) -> dict:
     data = dict(
         title="居家养老上门服务 Home care visits",
         description="为辖区独居老人提供上门服务。Home visits for older people living alone.",
@@ -62,24 +60,24 @@ def tender_input(**overrides) -> TenderInput:
         bid_deadline=deadline_in(30),
         price_weight=30,
         criteria=[
-            CriterionInput("服务方案 Plan", 40),
-            CriterionInput("团队 Team", 20),
-            CriterionInput("经验", 10),
+            {"name": "服务方案 Plan", "weight": 40},
+            {"name": "团队 Team", "weight": 20},
+            {"name": "经验", "weight": 10},
         ],
         contact_name="王老师",
         contact_phone="010-12345678",
         contact_email="buyer@test.org",
     )
     data.update(overrides)
-    return TenderInput(**data)
+    return data
 
 
 def draft(officer, **overrides):
-    return tender_services.create_draft(tender_input(**overrides), officer)
+    return create_draft(tender_input(**overrides), officer)
 
 
 def published(officer, **overrides):
     t = draft(officer, **overrides)
-    tender_services.publish(t, officer, confirm_not_excluded=True)
+    publish(t, officer, confirm_not_excluded=True)
     db.session.flush()
     return t

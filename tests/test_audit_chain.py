@@ -1,5 +1,5 @@
-"""The audit log's hash chain: linking at commit, ``flask audit verify``, the backfilling migration, and
-concurrent writers (PostgreSQL).
+"""The audit log's hash chain: sealing by the ``seal-audit`` job, ``flask audit verify``, the backfilling
+migration, and concurrent writers that take no chain lock (PostgreSQL).
 
 Tampering is done the way an intruder with database access would: raw SQL or Core statements, past the
 ORM guards that refuse updates and deletes.
@@ -26,11 +26,19 @@ from tests.conftest import PG_URL
 events_table = AuditEvent.__table__
 
 
+def _seal() -> int:
+    """What the seal-audit job does: seal every committed event, in its own transaction."""
+    n = audit_chain.seal_all()
+    _db.session.commit()
+    return n
+
+
 def _write(n: int, start: int = 1, actor=None) -> None:
-    """``n`` events in one committed transaction."""
+    """``n`` events in one committed transaction, then sealed."""
     for i in range(start, start + n):
         audit.record(actor, "test.event", "thing", i, f"第 {i} 件事 event {i}", {"i": i, "名称": "社区养老"})
     _db.session.commit()
+    _seal()
 
 
 def _verify(app, *args):
@@ -106,15 +114,18 @@ def test_empty_log_verifies(app, db):
     assert "audit chain OK: 0 events" in r.output
 
 
-def test_events_are_linked_at_commit_in_insertion_order(app, db):
+def test_events_are_sealed_by_the_sealer_in_id_order(app, db):
     first = audit.record(None, "test.event", "thing", 1, "first")
-    db.session.flush()
-    assert first.seq is None  # linked when the transaction commits, not before
     second = audit.record(None, "test.event", "thing", 2, "second")
     db.session.commit()
-    # The objects carry their links without a reload.
+    assert (first.seq, second.seq) == (None, None)  # writing an event takes no chain lock
+    r = _verify(app)
+    assert r.exit_code == 0 and "not sealed yet: 2 events" in r.output, r.output
+    assert _seal() == 2
+    db.session.expire_all()
     assert (first.seq, second.seq) == (1, 2)
     assert first.prev_hash == GENESIS_HASH and second.prev_hash == first.hash
+    assert _seal() == 0  # idempotent
     _write(3, start=3)
     rows = _chain()
     _assert_linked(rows)
@@ -122,8 +133,22 @@ def test_events_are_linked_at_commit_in_insertion_order(app, db):
     assert (head.seq, head.hash) == (5, rows[-1].hash)
     r = _verify(app)
     assert r.exit_code == 0, r.output
-    assert "audit chain OK: 5 events" in r.output
+    assert "audit chain OK: 5 events" in r.output and "not sealed yet" not in r.output
     assert f"head: seq 5 sha256 {rows[-1].hash}" in r.output
+
+
+def test_the_seal_job_seals_and_leaves_no_idle_runs(app, db):
+    from marketplace.core.jobruns import JobRun
+    from marketplace.jobs.runner import run_job
+
+    audit.record(None, "test.event", "thing", 1, "to seal")
+    db.session.commit()
+    run = run_job("seal-audit")
+    assert run.status == "ok" and run.changed == 1
+    assert run_job("seal-audit").changed == 0
+    runs = db.session.scalars(select(JobRun).where(JobRun.job == "seal-audit")).all()
+    assert [r.changed for r in runs] == [1]  # an idle run leaves no row
+    assert verify_chain().ok
 
 
 def test_verb_events_verify(app, world, db):
@@ -131,6 +156,7 @@ def test_verb_events_verify(app, world, db):
 
     factories.published(world["officer"])
     db.session.commit()
+    _seal()
     assert (
         db.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.seq.is_(None))) == 0
     )
@@ -156,20 +182,16 @@ def test_rolled_back_events_leave_no_gap(app, db):
     assert _verify(app).exit_code == 0
 
 
-def test_events_are_linked_at_the_real_commit_not_when_a_savepoint_is_released(app, db):
-    event = audit.record(None, "test.event", "thing", 1, "before the savepoint")
-    with db.session.begin_nested():
-        inner = audit.record(None, "test.event", "thing", 2, "inside the savepoint")
-        db.session.flush()
-    assert (event.seq, inner.seq) == (None, None)
+def test_batches_seal_in_order(app, db):
+    for i in range(7):
+        audit.record(None, "test.event", "thing", i, f"event {i}")
     db.session.commit()
-    assert (event.seq, inner.seq) == (1, 2)
-    # Committing the whole transaction from inside a savepoint links too.
-    db.session.begin_nested()
-    third = audit.record(None, "test.event", "thing", 3, "committed from inside a savepoint")
+    assert audit_chain.seal(batch_size=3) == 3
+    assert audit_chain.seal_all(batch_size=3) == 4
     db.session.commit()
-    assert third.seq == 3
-    _assert_linked(_chain())
+    rows = _chain()
+    _assert_linked(rows)
+    assert [r.id for r in rows] == sorted(r.id for r in rows)
 
 
 def test_awkward_content_round_trips(app, db):
@@ -191,6 +213,7 @@ def test_awkward_content_round_trips(app, db):
     clock.set_now(datetime(2026, 3, 10, 2, 0, 1, tzinfo=UTC))
     audit.record(None, "test.event", "thing", "", "")
     db.session.commit()
+    _seal()
     db.session.expire_all()
     r = _verify(app)
     assert r.exit_code == 0, r.output
@@ -203,6 +226,7 @@ def test_demo_seed_verifies(app, db):
     runner = app.test_cli_runner()
     r = runner.invoke(args=["seed", "demo"])
     assert r.exit_code == 0, r.output
+    _seal()
     r = _verify(app)
     assert r.exit_code == 0, r.output
     n = db.session.scalar(select(func.count()).select_from(AuditEvent))
@@ -322,10 +346,17 @@ def _forged(seq: int | None, prev_hash: str | None, **overrides) -> int:
     return _db.session.execute(events_table.insert().values(**values)).inserted_primary_key[0]
 
 
-def test_an_event_inserted_without_a_link_is_named(app, db):
+def test_an_unsealed_event_is_reported_with_its_age_not_judged(app, db):
     _write(3)
-    forged = _forged(None, None)
-    _broken(_verify(app), f"event id {forged}", "not in the chain")
+    clock.advance(timedelta(seconds=-90))
+    forged = _forged(None, None)  # unsealed: written by the app or past it, the chain cannot tell yet
+    clock.advance(timedelta(seconds=90))
+    r = _verify(app)
+    assert r.exit_code == 0 and "not sealed yet: 1 events, the oldest written 90 s ago" in r.output, r.output
+    report = verify_chain()
+    assert report.ok and report.unsealed == 1
+    _seal()  # from now on it is protected like every other event
+    assert _chain()[-1].id == forged and verify_chain().ok
 
 
 def test_an_event_appended_past_the_head_is_named(app, db):
@@ -457,6 +488,7 @@ def test_concurrent_writers_on_sqlite_do_not_fork_the_chain(scratch_app):
 
     upgrade()
     _run_writers(scratch_app, threads=6, commits=5)
+    _seal()
     rows = _chain()
     assert len(rows) == 6 * 5 * 2
     _assert_linked(rows)
@@ -468,9 +500,23 @@ def test_concurrent_writers_on_sqlite_do_not_fork_the_chain(scratch_app):
 needs_pg = pytest.mark.skipif(not PG_URL, reason="concurrency tests need PostgreSQL: set TEST_DATABASE_URL")
 
 
-def _run_writers(app, threads: int, commits: int) -> None:
+def _run_writers(app, threads: int, commits: int, sealer: bool = False) -> None:
+    """``threads`` writers committing two events ``commits`` times; with ``sealer``, a thread sealing
+    all along (as the job does) so sealing races the writers."""
     errors = []
-    start = threading.Barrier(threads)
+    start = threading.Barrier(threads + (1 if sealer else 0))
+    done = threading.Event()
+
+    def seal_loop():
+        try:
+            with app.app_context():
+                start.wait()
+                while not done.is_set():
+                    audit_chain.seal_all()
+                    _db.session.commit()
+                _db.session.remove()
+        except Exception as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
 
     def writer(n: int):
         try:
@@ -486,32 +532,34 @@ def _run_writers(app, threads: int, commits: int) -> None:
             errors.append(exc)
 
     workers = [threading.Thread(target=writer, args=(n,)) for n in range(threads)]
-    for w in workers:
+    sealing = threading.Thread(target=seal_loop) if sealer else None
+    for w in workers + ([sealing] if sealing else []):
         w.start()
     for w in workers:
         w.join(60)
+    done.set()
+    if sealing:
+        sealing.join(60)
     assert not errors, errors
     _db.session.remove()
 
 
 @needs_pg
 def test_concurrent_writers_do_not_fork_the_chain(app, committed):
-    _run_writers(app, threads=10, commits=8)
+    _run_writers(app, threads=10, commits=8, sealer=True)
+    _seal()
     rows = _chain()
     assert len(rows) == 10 * 8 * 2
     _assert_linked(rows)
-    # Each transaction's two events are adjacent: the chain is appended a commit at a time.
-    by_seq = _db.session.execute(select(AuditEvent.seq, AuditEvent.summary).order_by(AuditEvent.seq)).all()
-    for a, b in zip(by_seq[0::2], by_seq[1::2], strict=True):
-        assert a.summary.endswith(" a") and b.summary == a.summary[:-1] + "b"
     r = _verify(app)
     assert r.exit_code == 0 and f"audit chain OK: {len(rows)} events" in r.output
 
 
 @needs_pg
-def test_the_chain_lock_is_taken_at_commit_not_at_flush(app, committed):
-    """A transaction that has flushed events but not committed does not hold up other writers (so the
-    lock cannot take part in a deadlock with row locks taken later in that transaction)."""
+def test_writers_take_no_chain_lock(app, committed):
+    """A transaction that has written events and not committed does not hold up another writer: the
+    request path takes no chain lock at all (it is the sealer's). Ids follow insertion; an event
+    committed late is sealed after events committed before it."""
     flushed, other_done = threading.Event(), threading.Event()
     errors = []
 
@@ -533,6 +581,8 @@ def test_the_chain_lock_is_taken_at_commit_not_at_flush(app, committed):
                 assert flushed.wait(10)
                 audit.record(None, "test.event", "fast", 1, "flushed last, committed first")
                 _db.session.commit()
+                assert audit_chain.seal_all() == 1  # the sealer sees only what is committed
+                _db.session.commit()
                 other_done.set()
                 _db.session.remove()
         except Exception as exc:  # noqa: BLE001 - reported by the test
@@ -544,9 +594,9 @@ def test_the_chain_lock_is_taken_at_commit_not_at_flush(app, committed):
     for t in threads:
         t.join(30)
     assert not errors, errors
+    _seal()
     rows = _db.session.execute(select(AuditEvent.id, AuditEvent.seq, AuditEvent.object_type)).all()
     by_type = {r.object_type: r for r in rows}
-    # Ids follow insertion, seq follows commits.
     assert by_type["slow"].id < by_type["fast"].id
     assert (by_type["fast"].seq, by_type["slow"].seq) == (1, 2)
     assert verify_chain().ok

@@ -9,8 +9,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 from marketplace import clock
+from marketplace.audit import chain as audit_chain
 from marketplace.audit import log as audit
-from marketplace.tenders.bids import services as bid_services
+from marketplace.tenders.bids.opening import open_bids
 from tests import bid_factories as bf
 from tests import factories
 
@@ -88,6 +89,9 @@ def events(world, db):
         with clock.frozen(moment):
             made[key] = audit.record(actor, action, obj_type, obj_id, f"event {key}")
     db.session.commit()
+    audit_chain.seal_all()  # what the seal-audit job does
+    db.session.commit()
+    db.session.expire_all()
     return made
 
 
@@ -209,7 +213,7 @@ def test_bid_events_stay_sealed_until_opening(client, login_as, world, db):
     for query in ("object_type=bid", f"actor={member.email}", ""):
         assert not [r for r in _rows(client.get(f"/audit?{query}")) if r["object"].startswith("bid ")], query
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
-    bid_services.open_bids(tender, world["officer"])
+    open_bids(tender, world["officer"])
     db.session.commit()
     rows = _rows(client.get("/audit?object_type=bid"))
     assert rows and all(r["object"].startswith("bid ") for r in rows)

@@ -17,10 +17,10 @@ import sqlalchemy as sa
 from flask import url_for
 
 from marketplace import clock
-from marketplace.contracts import services as contract_services
+from marketplace.contracts import variations
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
-from marketplace.tenders import services as tender_services
+from marketplace.tenders.clarifications import ask_clarification
 from marketplace.tenders.committee.models import CommitteeMember
 from tests import factories
 from tests.test_history import delivered_contract
@@ -81,18 +81,18 @@ def _scene(world):
     a clarification, and the ids each URL parameter can take."""
     contract, org, member = delivered_contract(world)
     tender = contract.tender
-    variation = contract_services.request_variation(
+    variation = variations.request_variation(
         contract,
-        contract_services.VariationInput(
-            value="290000.00",
-            milestones=[contract_services.MilestoneChange(contract.milestones[2].id, amount="122000.00")],
-        ),
-        "工期调整 Schedule change",
+        {
+            "value": "290000.00",
+            "milestones": [{"id": contract.milestones[2].id, "amount": "122000.00"}],
+            "reason": "工期调整 Schedule change",
+        },
         member,
     )
     draft = factories.draft(world["officer"])
     opened = factories.published(world["officer"])
-    tender_services.ask_clarification(opened, "问题？", world["org_member"])
+    ask_clarification(opened, "问题？", world["org_member"])
     db.session.flush()
     award = contract.award
     committee = db.session.scalars(sa.select(CommitteeMember).where(CommitteeMember.tender_id == tender.id))
@@ -195,14 +195,14 @@ def test_the_exclusions_are_only_about_ones_own_account(app):
 
 def test_an_auditor_cannot_record_a_payment_even_through_the_verb(world, db):
     """The verb refuses too (the policy, not only the view): views are not the only way in."""
-    from marketplace.contracts import delivery
+    from marketplace.contracts.delivery import payments as payment_verbs
     from marketplace.contracts.models import Payment
     from marketplace.core.errors import RuleViolation
 
     contract, _org, _member = delivered_contract(world)
     payments = db.session.scalar(sa.select(sa.func.count()).select_from(Payment))
     with pytest.raises(RuleViolation):
-        delivery.record_payment(
+        payment_verbs.record_payment(
             contract, local_date(clock.now()), Decimal("1.00"), "AUD", None, world["auditor"]
         )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Payment)) == payments

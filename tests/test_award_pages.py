@@ -14,9 +14,13 @@ from sqlalchemy import func, select
 from marketplace import clock
 from marketplace.audit.models import AuditEvent
 from marketplace.auth import services as auth_services
+from marketplace.core.messages import render
 from marketplace.core.notifications import Notification
-from marketplace.tenders.bids import services as bid_services
-from marketplace.tenders.committee import services as award
+from marketplace.jobs.runner import run_job
+from marketplace.tenders.bids.opening import open_bids
+from marketplace.tenders.committee.awards import confirm_award
+from marketplace.tenders.committee.challenges import file_challenge
+from marketplace.tenders.committee.members import Appointment, committee, declare, form_committee
 from marketplace.tenders.committee.models import (
     Award,
     Challenge,
@@ -27,7 +31,9 @@ from marketplace.tenders.committee.models import (
     Qualification,
     Score,
 )
-from marketplace.tenders.committee.services import Appointment
+from marketplace.tenders.committee.ranking import conclude, results, sign_off
+from marketplace.tenders.committee.review import qualify
+from marketplace.tenders.committee.scores import save_scores, scores_of
 from marketplace.tenders.models import Tender
 from tests import bid_factories as bf
 from tests import factories
@@ -66,7 +72,7 @@ def _scene(world, db, prices=PRICES, small=()) -> Scene:
         for i, ((org, member), price) in enumerate(zip(bidders, prices, strict=True))
     ]
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
-    bid_services.open_bids(tender)
+    open_bids(tender)
     experts = [
         auth_services.create_user(
             email=f"panel{next(_accounts)}@test.org",
@@ -94,7 +100,7 @@ def _login(client, user):
 
 
 def _committee(s: Scene, world) -> list[CommitteeMember]:
-    members = award.form_committee(
+    members = form_committee(
         s.tender, [Appointment(e, "expert", i == 0) for i, e in enumerate(s.experts)], world["officer"]
     )
     return members
@@ -102,9 +108,9 @@ def _committee(s: Scene, world) -> list[CommitteeMember]:
 
 def _declare_and_qualify(s: Scene, members, world, disqualify=()):
     for m in members:
-        assert award.declare(m, {b.id: (False, "") for b in s.bids}, m.user)
+        assert declare(m, {b.id: (False, "") for b in s.bids}, m.user)
     for i, b in enumerate(s.bids):
-        award.qualify(
+        qualify(
             s.tender,
             b,
             i not in disqualify,
@@ -139,21 +145,21 @@ def _evaluated(s: Scene, world) -> list[CommitteeMember]:
     members = _committee(s, world)
     _declare_and_qualify(s, members, world)
     for m in members:
-        award.save_scores(m, _all_scores(s, f"note by {m.user.name}"), m.user, submit=True)
+        save_scores(m, _all_scores(s, f"note by {m.user.name}"), m.user, submit=True)
     return members
 
 
 def _concluded(s: Scene, world) -> list[CommitteeMember]:
     members = _evaluated(s, world)
-    award.conclude(s.tender, world["officer"])
+    conclude(s.tender, world["officer"])
     return members
 
 
 def _awarded(s: Scene, world) -> Award:
     members = _concluded(s, world)
     for m in members:
-        award.sign_off(m, m.user)
-    return award.confirm_award(s.tender, s.bids[0], "", world["officer"])
+        sign_off(m, m.user)
+    return confirm_award(s.tender, s.bids[0], "", world["officer"])
 
 
 def _count(db, model) -> int:
@@ -189,7 +195,7 @@ def test_committee_is_formed_through_the_dashboard(client, scene, world, db):
     r = client.post(url, data={"members": ids[:4], "buyer_rep": str(officer.id), "chair": str(ids[1])})
     assert r.status_code == 302 and r.headers["Location"].endswith(f"/committee/{s.tender.id}")
     db.session.expire_all()
-    members = award.committee(s.tender)
+    members = committee(s.tender)
     assert len(members) == 5 and s.tender.status == "evaluation"
     assert [m.user_id for m in members if m.is_chair] == [ids[1]]
     assert {m.user_id for m in members if m.role == "buyer_rep"} == {officer.id}
@@ -277,7 +283,7 @@ def test_evaluator_sees_bids_only_after_declaring(client, scene, world, db):
     assert bid.status == "submitted" and len(bid.attachments) == 1 and _count(db, AuditEvent) == events
     score = client.get(f"/committee/seats/{m0.id}/score")
     assert score.status_code == 200 and b"qualification review" in score.data  # nothing qualified yet
-    award.qualify(s.tender, bid, True, "", world["officer"])
+    qualify(s.tender, bid, True, "", world["officer"])
     db.session.commit()
     score = client.get(f"/committee/seats/{m0.id}/score")
     assert score.status_code == 200 and b"RESPONSE-0" in score.data and b"plan-0.pdf" in score.data
@@ -328,7 +334,7 @@ def test_declared_conflict_removes_the_member_and_the_officer_replaces_them(clie
     r = client.post(url, data={"user": str(world["evaluator"].id)})
     assert r.status_code == 302
     db.session.expire_all()
-    active = award.committee(s.tender)
+    active = committee(s.tender)
     assert len(active) == 5 and world["evaluator"].id in {m.user_id for m in active}
     assert f"/members/{m1.id}/replace".encode() not in client.get(f"/committee/{s.tender.id}").data
     _login(client, world["evaluator"])
@@ -340,7 +346,7 @@ def test_scores_stay_private_until_the_member_submits(client, scene, world, db):
     members = _committee(s, world)
     _declare_and_qualify(s, members, world)
     m0, m1 = members[0], members[1]
-    award.save_scores(m0, _all_scores(s, "COMMENT-FROM-M0"), m0.user, submit=True)
+    save_scores(m0, _all_scores(s, "COMMENT-FROM-M0"), m0.user, submit=True)
     db.session.commit()
     _login(client, m1.user)
     page = client.get(f"/committee/seats/{m1.id}/score")
@@ -365,7 +371,7 @@ def test_scores_stay_private_until_the_member_submits(client, scene, world, db):
     )
     assert r.status_code == 302
     db.session.expire_all()
-    assert len(award.scores_of(m1)) == len(s.tender.technical_criteria) and m1.scores_submitted_at is None
+    assert len(scores_of(m1)) == len(s.tender.technical_criteria) and m1.scores_submitted_at is None
     assert b'value="36.00"' in client.get(f"/committee/seats/{m1.id}/score").data  # the draft is shown again
     r = client.post(f"/committee/seats/{m1.id}/score", data=_score_form(s, submit=True, only_first_bid=True))
     assert r.status_code == 400 and b"Score every qualified bid" in r.data
@@ -406,7 +412,10 @@ def test_failed_qualification_notifies_and_too_few_qualified_bids_fail_the_tende
     assert r.status_code == 302
     _org, loser_member = s.bidders[2]
     note = db.session.scalars(select(Notification).where(Notification.user_id == loser_member.id)).all()
-    assert any(n.kind == "bid.disqualified" and "No registration certificate" in n.body for n in note)
+    assert any(
+        n.kind == "bid.disqualified" and "No registration certificate" in render(n.body, n.params)
+        for n in note
+    )
     other_tender = factories.published(world["officer"])
     db.session.commit()
     assert (
@@ -482,7 +491,7 @@ def test_conclusion_shows_results_and_the_report_opens(client, scene, world, db)
         assert org.name.encode() in page.data
     for total in TOTALS:
         assert total.encode() in page.data
-    ranks = [(r.bid_id, r.rank, str(r.total)) for r in award.results(s.tender)]
+    ranks = [(r.bid_id, r.rank, str(r.total)) for r in results(s.tender)]
     assert ranks == [(b.id, i + 1, TOTALS[i]) for i, b in enumerate(s.bids)]
     again = client.post(f"/committee/{s.tender.id}/conclude")
     assert again.status_code == 400 and b"already concluded" in again.data
@@ -548,7 +557,7 @@ def test_award_is_confirmed_through_the_dashboard(client, scene, world, db):
     r = client.post(url, data={"bid": str(s.bids[0].id)})
     assert r.status_code == 400 and b"sign the evaluation report" in r.data
     for m in members:
-        award.sign_off(m, m.user)
+        sign_off(m, m.user)
     db.session.commit()
     page = client.get(f"/committee/{s.tender.id}")
     assert f'<option selected value="{s.bids[0].id}"'.encode() in page.data  # rank 1 is the default
@@ -574,7 +583,7 @@ def test_committee_names_stay_off_public_pages_until_the_notice(client, scene, w
     s = scene
     members = _concluded(s, world)
     for m in members:
-        award.sign_off(m, m.user)
+        sign_off(m, m.user)
     db.session.commit()
     for user in (None, s.bidders[1][1], world["org_member"]):
         _login(client, user)
@@ -585,7 +594,7 @@ def test_committee_names_stay_off_public_pages_until_the_notice(client, scene, w
             assert m.user.name.encode() not in detail.data
         assert f"/tenders/{s.tender.id}/notice".encode() not in detail.data
         assert f"/committee/{s.tender.id}".encode() not in detail.data
-    award.confirm_award(s.tender, s.bids[0], "", world["officer"])
+    confirm_award(s.tender, s.bids[0], "", world["officer"])
     db.session.commit()
     _login(client, None)
     notice = client.get(f"/tenders/{s.tender.id}/notice")
@@ -626,11 +635,11 @@ def test_disqualified_bidder_sees_the_reason(client, world, db):
     members = _committee(s, world)
     _declare_and_qualify(s, members, world, disqualify=(3,))
     for m in members:
-        award.save_scores(m, _all_scores(s), m.user, submit=True)
-    award.conclude(s.tender, world["officer"])
+        save_scores(m, _all_scores(s), m.user, submit=True)
+    conclude(s.tender, world["officer"])
     for m in members:
-        award.sign_off(m, m.user)
-    award.confirm_award(s.tender, s.bids[0], "", world["officer"])
+        sign_off(m, m.user)
+    confirm_award(s.tender, s.bids[0], "", world["officer"])
     db.session.commit()
     _login(client, s.bidders[3][1])
     page = client.get(f"/tenders/{s.tender.id}/notice")
@@ -708,8 +717,6 @@ def test_challenge_is_filed_and_answered_through_the_pages(client, scene, world,
     assert b"Final" in client.get(f"/tenders/{s.tender.id}/notice").data
     db.session.expire_all()
     assert a.status == "notice"
-    from marketplace.jobs.runner import run_job
-
     assert run_job("finalize-awards").status == "ok"
     db.session.expire_all()
     assert a.status == "final"
@@ -721,7 +728,7 @@ def test_challenge_is_filed_and_answered_through_the_pages(client, scene, world,
 def test_upheld_challenge_reopens_the_evaluation(client, scene, world, db):
     s = scene
     a = _awarded(s, world)
-    ch = award.file_challenge(a, "grounds", [], s.bidders[1][1])
+    ch = file_challenge(a, "grounds", [], s.bidders[1][1])
     db.session.commit()
     _login(client, world["officer"])
     r = client.post(
@@ -782,19 +789,19 @@ def test_only_the_agency_officer_changes_anything(client, scene, world, db):
 def test_every_award_page_renders_in_both_languages(client, scene, world, db):
     s = scene
     a = _awarded(s, world)
-    award.file_challenge(a, "grounds", [], s.bidders[1][1])
+    file_challenge(a, "grounds", [], s.bidders[1][1])
     failed = _scene(world, db)
-    award.form_committee(
+    form_committee(
         failed.tender,
         [Appointment(e, "expert", i == 0) for i, e in enumerate(failed.experts)],
         world["officer"],
     )
     for b in failed.bids:
-        award.qualify(failed.tender, b, False, "不合格 not qualified", world["officer"])
-    award.conclude(failed.tender, world["officer"])
+        qualify(failed.tender, b, False, "不合格 not qualified", world["officer"])
+    conclude(failed.tender, world["officer"])
     db.session.commit()
-    member = award.committee(s.tender)[0]
-    fresh = award.committee(failed.tender)[0]
+    member = committee(s.tender)[0]
+    fresh = committee(failed.tender)[0]
     pages = [
         (world["officer"], f"/committee/{s.tender.id}"),
         (world["officer"], f"/committee/{failed.tender.id}"),
@@ -837,7 +844,7 @@ def test_my_evaluations_is_paginated(client, world, db):
     first, second = _scene(world, db), _scene(world, db)
     expert = first.experts[0]
     for sc in (first, second):
-        award.form_committee(
+        form_committee(
             sc.tender,
             [Appointment(expert, "expert", True)] + [Appointment(e, "expert") for e in sc.experts[1:]],
             world["officer"],

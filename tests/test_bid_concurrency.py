@@ -17,8 +17,9 @@ from marketplace.auth.models import User
 from marketplace.core.errors import RuleViolation
 from marketplace.extensions import db
 from marketplace.orgs.models import Organization
-from marketplace.tenders.bids import services
 from marketplace.tenders.bids.models import ACTIVE, Bid, BidOpening
+from marketplace.tenders.bids.opening import open_if_due
+from marketplace.tenders.bids.submission import save_draft, submit
 from marketplace.tenders.models import Tender
 from tests import bid_factories as bf
 from tests import factories
@@ -73,8 +74,8 @@ def test_submissions_racing_the_deadline_are_in_or_out(app, committed):
             tender = db.session.get(Tender, tender_id)
             org, member = db.session.get(Organization, org_id), db.session.get(User, member_id)
             try:
-                bid = services.save_draft(tender, org, bf.bid_input(tender), member)
-                services.submit(bid, member)
+                bid = save_draft(tender, org, bf.bid_input(tender), member)
+                submit(bid, member)
                 db.session.commit()
                 outcome[org_id] = "in"
             except RuleViolation as exc:
@@ -98,7 +99,7 @@ def test_submissions_racing_the_deadline_are_in_or_out(app, committed):
         for _ in range(200):
             tender = db.session.get(Tender, tender_id)
             db.session.refresh(tender)
-            if services.open_if_due(tender):
+            if open_if_due(tender):
                 db.session.commit()
                 return
             db.session.rollback()
@@ -129,8 +130,8 @@ def test_simultaneous_submits_from_one_organization_leave_one_active_bid(app, co
         tender = db.session.get(Tender, tender_id)
         org, member = db.session.get(Organization, org_id), db.session.get(User, member_id)
         try:
-            bid = services.save_draft(tender, org, bf.bid_input(tender), member)
-            services.submit(bid, member)
+            bid = save_draft(tender, org, bf.bid_input(tender), member)
+            submit(bid, member)
             db.session.commit()
             results.append("ok")
         except RuleViolation:

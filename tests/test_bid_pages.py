@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import clock
+from marketplace.tenders.bids.digest import digest_of
 from marketplace.tenders.bids.models import Bid
 from tests import bid_factories as bf
 from tests import factories
@@ -59,8 +60,6 @@ def test_prepare_save_submit_receipt(client, scene, db):
     download = client.get(f"/bids/{bid.id}/receipt?download=1")
     payload = json.loads(download.data)
     assert payload["sha256"] == bid.digest and payload["version"] == 1
-    from marketplace.tenders.bids.services import digest_of
-
     assert digest_of(payload["content"]) == payload["sha256"]  # the organization can check it itself
 
 

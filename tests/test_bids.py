@@ -10,11 +10,14 @@ from sqlalchemy.exc import IntegrityError
 from marketplace import clock
 from marketplace.core.errors import RuleViolation
 from marketplace.core.notifications import Notification
+from marketplace.jobs.runner import run_job
 from marketplace.orgs.models import DEBARRED, PENDING
-from marketplace.tenders import services as tender_services
-from marketplace.tenders.bids import services
+from marketplace.tenders.amendments import amend
+from marketplace.tenders.bids.digest import canonical_content, digest_of, has_unsubmitted_changes
 from marketplace.tenders.bids.models import Bid, BidOpening
-from marketplace.tenders.services import AmendmentInput
+from marketplace.tenders.bids.opening import open_bids
+from marketplace.tenders.bids.submission import save_draft, submit, withdraw
+from marketplace.tenders.bids.visibility import active_bid, visible_bid
 from tests import bid_factories as bf
 from tests import factories
 from tests.factories import deadline_in
@@ -32,13 +35,11 @@ def bidder(world, db):
 
 def test_draft_then_submit_gives_receipt_with_digest(tender, bidder, db):
     org, member = bidder
-    bid = services.save_draft(
-        tender, org, bf.bid_input(tender), member, [bf.attachment("方案.pdf", b"%PDF plan")]
-    )
+    bid = save_draft(tender, org, bf.bid_input(tender), member, [bf.attachment("方案.pdf", b"%PDF plan")])
     assert bid.status == "draft" and bid.version == 0
-    receipt = services.submit(bid, member)
+    receipt = submit(bid, member)
     assert receipt.version == 1 and receipt.submitted_at == clock.now()
-    assert receipt.digest == services.digest_of(services.canonical_content(bid)) == bid.digest
+    assert receipt.digest == digest_of(canonical_content(bid)) == bid.digest
     assert (
         receipt.content["attachments"][0]["sha256"] == __import__("hashlib").sha256(b"%PDF plan").hexdigest()
     )
@@ -48,28 +49,28 @@ def test_draft_then_submit_gives_receipt_with_digest(tender, bidder, db):
 def test_digest_changes_with_any_content(tender, bidder, db):
     org, member = bidder
     bid, first = bf.submitted_bid(tender, org, member)
-    services.save_draft(tender, org, bf.bid_input(tender, price="299999.99"), member)
-    assert services.has_unsubmitted_changes(bid)
-    second = services.submit(bid, member)
+    save_draft(tender, org, bf.bid_input(tender, price="299999.99"), member)
+    assert has_unsubmitted_changes(bid)
+    second = submit(bid, member)
     assert second.version == 2 and second.digest != first.digest
     assert [s.version for s in bid.submissions] == [1, 2]  # the earlier version is kept
 
 
 def test_incomplete_bid_cannot_be_submitted(tender, bidder, db):
     org, member = bidder
-    bid = services.save_draft(tender, org, bf.bid_input(tender, declarations=[]), member)
+    bid = save_draft(tender, org, bf.bid_input(tender, declarations=[]), member)
     with pytest.raises(RuleViolation, match="declaration"):
-        services.submit(bid, member)
-    bid = services.save_draft(tender, org, bf.bid_input(tender, responses={}), member)
+        submit(bid, member)
+    bid = save_draft(tender, org, bf.bid_input(tender, responses={}), member)
     with pytest.raises(RuleViolation, match="criterion"):
-        services.submit(bid, member)
+        submit(bid, member)
 
 
 @pytest.mark.parametrize("price", ["0", "-1", "480000.01", "100.001", "NaN"])
 def test_price_rules(tender, bidder, db, price):
     org, member = bidder
     with pytest.raises(RuleViolation) as exc:
-        services.save_draft(tender, org, bf.bid_input(tender, price=price), member)
+        save_draft(tender, org, bf.bid_input(tender, price=price), member)
     assert exc.value.field == "price"
 
 
@@ -84,21 +85,21 @@ def test_after_deadline_everything_is_refused(tender, bidder, db):
     bid, _ = bf.submitted_bid(tender, org, member)
     clock.set_now(tender.bid_deadline)  # exactly at the deadline: already too late
     for attempt in (
-        lambda: services.submit(bid, member),
-        lambda: services.withdraw(bid, member),
-        lambda: services.save_draft(tender, org, bf.bid_input(tender), member),
+        lambda: submit(bid, member),
+        lambda: withdraw(bid, member),
+        lambda: save_draft(tender, org, bf.bid_input(tender), member),
     ):
         with pytest.raises(RuleViolation, match="deadline has passed"):
             attempt()
     clock.set_now(tender.bid_deadline - timedelta(microseconds=1))
-    services.submit(bid, member)  # one microsecond before is in
+    submit(bid, member)  # one microsecond before is in
 
 
 def test_withdraw_then_bid_again(tender, bidder, db):
     org, member = bidder
     bid, _ = bf.submitted_bid(tender, org, member)
-    services.withdraw(bid, member)
-    assert bid.status == "withdrawn" and services.active_bid(tender, org.id) is None
+    withdraw(bid, member)
+    assert bid.status == "withdrawn" and active_bid(tender, org.id) is None
     again, _ = bf.submitted_bid(tender, org, member, price="250000.00")
     assert again.id != bid.id
 
@@ -120,27 +121,27 @@ def test_eligibility(tender, world, db):
     ]:
         org, member = bf.organization("某组织", **kwargs)
         with pytest.raises(RuleViolation, match=message):
-            services.save_draft(tender, org, bf.bid_input(tender), member)
+            save_draft(tender, org, bf.bid_input(tender), member)
     street_org, member = bf.organization("街道组织", areas=("110101001",))
-    assert services.save_draft(tender, street_org, bf.bid_input(tender), member).status == "draft"
+    assert save_draft(tender, street_org, bf.bid_input(tender), member).status == "draft"
 
 
 def test_debarred_until_period_ends(tender, db):
     org, member = bf.organization("被禁组织")
     org.status, org.sanction_until = DEBARRED, (clock.now() + timedelta(days=5)).date()
     with pytest.raises(RuleViolation, match="debarred"):
-        services.save_draft(tender, org, bf.bid_input(tender), member)
+        save_draft(tender, org, bf.bid_input(tender), member)
     clock.advance(timedelta(days=7))
-    assert services.save_draft(tender, org, bf.bid_input(tender), member)
+    assert save_draft(tender, org, bf.bid_input(tender), member)
 
 
 def test_reserved_tender_needs_small_org(world, db):
     t = factories.published(world["officer"], reserved_for_small=True, bid_deadline=deadline_in(29))
     big, m1 = bf.organization("大机构")
     with pytest.raises(RuleViolation, match="small"):
-        services.save_draft(t, big, bf.bid_input(t), m1)
+        save_draft(t, big, bf.bid_input(t), m1)
     small, m2 = bf.organization("小机构", small=True)
-    bid = services.save_draft(t, small, bf.bid_input(t), m2)
+    bid = save_draft(t, small, bf.bid_input(t), m2)
     assert "small_organization" in bid.declarations
 
 
@@ -150,28 +151,26 @@ def test_only_members_act_on_their_bid(tender, bidder, world, db):
     other_org, other = bf.organization("另一组织")
     for actor in (other, world["officer"], world["admin"]):
         with pytest.raises(RuleViolation):
-            services.withdraw(bid, actor)
-        assert services.visible_bid(bid.id, actor) is None
-    assert services.visible_bid(bid.id, member) is bid
+            withdraw(bid, actor)
+        assert visible_bid(bid.id, actor) is None
+    assert visible_bid(bid.id, member) is bid
 
 
 def test_amendment_asks_bidders_to_reconfirm(tender, bidder, world, db):
     org, member = bidder
     bid, _ = bf.submitted_bid(tender, org, member)
     _, bystander = bf.organization("旁观组织")
-    tender_services.amend(
-        tender, AmendmentInput(reason="服务范围说明", description="新的说明"), world["officer"]
-    )
+    amend(tender, {"reason": "服务范围说明", "description": "新的说明"}, world["officer"])
     assert bid.needs_reconfirmation
     notes = db.session.scalars(select(Notification).where(Notification.kind == "bid.reconfirm")).all()
     assert [n.user_id for n in notes] == [member.id]
-    services.submit(bid, member)
+    submit(bid, member)
     assert not bid.needs_reconfirmation
 
 
 def _open_at_deadline(tender):
     clock.set_now(tender.bid_deadline + timedelta(seconds=1))
-    return services.open_bids(tender)
+    return open_bids(tender)
 
 
 def test_opening_record_matches_receipts(tender, world, db):
@@ -182,23 +181,23 @@ def test_opening_record_matches_receipts(tender, world, db):
         receipts[bid.id] = receipt
     withdrawn_org, wm = bf.organization("撤回组织")
     wbid, _ = bf.submitted_bid(tender, withdrawn_org, wm)
-    services.withdraw(wbid, wm)
-    with pytest.raises(RuleViolation, match="not before"):
-        services.open_bids(tender)
+    withdraw(wbid, wm)
+    with pytest.raises(RuleViolation, match="not opened before"):
+        open_bids(tender)
     opening = _open_at_deadline(tender)
     assert tender.status == "opened" and opening.bid_count == 3 and not opening.failed
     assert {r["bid_id"]: r["digest"] for r in opening.record} == {k: r.digest for k, r in receipts.items()}
     assert {r["bid_id"]: r["price"] for r in opening.record} == {
         k: f"{r.price:.2f}" for k, r in receipts.items()
     }
-    assert services.open_bids(tender) is opening  # idempotent
+    assert open_bids(tender) is opening  # idempotent
     assert len(db.session.scalars(select(BidOpening)).all()) == 1
     # After opening the tender's officer and auditors see the bids; other officers and members don't.
     bid_id = next(iter(receipts))
-    assert services.visible_bid(bid_id, world["officer"]) is not None
-    assert services.visible_bid(bid_id, world["auditor"]) is not None
-    assert services.visible_bid(bid_id, world["other_officer"]) is None
-    assert services.visible_bid(wbid.id, world["officer"]) is None  # withdrawn bids are not opened
+    assert visible_bid(bid_id, world["officer"]) is not None
+    assert visible_bid(bid_id, world["auditor"]) is not None
+    assert visible_bid(bid_id, world["other_officer"]) is None
+    assert visible_bid(wbid.id, world["officer"]) is None  # withdrawn bids are not opened
 
 
 def test_too_few_bids_fail_the_tender(tender, bidder, db):
@@ -219,8 +218,6 @@ def test_single_source_needs_one_bid(world, bidder, db):
 
 def test_a_page_after_the_deadline_writes_nothing_the_job_opens(client, tender, bidder, db):
     """GET never writes: the page reads as closed until the opening job runs (STYLE.md rule 2)."""
-    from marketplace.jobs.runner import run_job
-
     org, member = bidder
     bf.submitted_bid(tender, org, member)
     db.session.commit()

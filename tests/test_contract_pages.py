@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from marketplace import clock
 from marketplace.audit.models import AuditEvent
-from marketplace.contracts import services
+from marketplace.contracts import terms
 from marketplace.contracts.models import Contract, ContractDocument, Variation
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
@@ -30,7 +30,7 @@ def _login(client, user):
 
 def _draft_form(amounts=("84000.00", "84000.00", "112000.00"), **overrides):
     start = local_date(clock.now()) + timedelta(days=1)
-    end = services.term_limit(start, 12)
+    end = terms.term_limit(start, 12)
     dues = [start + timedelta(days=30), start + timedelta(days=150), end]
     data = {
         "title": "居家养老上门服务合同",

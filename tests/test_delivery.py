@@ -10,8 +10,7 @@ from sqlalchemy import func, select
 
 from marketplace import clock
 from marketplace.audit.models import AuditEvent
-from marketplace.contracts import delivery
-from marketplace.contracts.delivery import RecordInput, Representative
+from marketplace.contracts.delivery import acceptance, milestones, payments, records, reports
 from marketplace.contracts.models import Acceptance, Payment, ServiceRecord
 from marketplace.core.errors import RuleViolation
 from marketplace.core.notifications import Notification
@@ -48,7 +47,17 @@ def today():
 def record(contract, member, **overrides):
     data = dict(service_date=today() - timedelta(days=1), activity_type="home_visit")
     data.update(overrides)
-    return delivery.log_service_record(contract, RecordInput(**data), [], member)
+    return records.log_service_record(contract, data, [], member)
+
+
+def person(name: str, community: str = "", role: str = "") -> dict:
+    """A service-recipient representative as the acceptance form sends one."""
+    return {"name": name, "community": community, "role": role}
+
+
+def final_acceptance(contract, result: str, summary: str, people: list, officer):
+    raw = {"result": result, "summary": summary, "representatives": people}
+    return acceptance.final_acceptance(contract, raw, officer)
 
 
 def count(model) -> int:
@@ -66,7 +75,7 @@ def test_progress_aggregates_records_per_target(scene):
     record(contract, member, target_id=visits.id, quantity="600", beneficiaries=12, hours="3")
     record(contract, member, activity_type="training", quantity="7", beneficiaries=8, hours="2")  # no target
 
-    p = delivery.progress(contract)
+    p = records.progress(contract)
     by_target = {row.target.id: row for row in p.targets}
     assert by_target[persons.id].delivered == Decimal("80.50")
     assert by_target[persons.id].planned == Decimal("200")
@@ -125,7 +134,7 @@ def test_service_record_rules(scene, world):
         with pytest.raises(RuleViolation):
             record(contract, actor)
     assert count(ServiceRecord) == 0
-    community = delivery.communities_for(contract)[0]
+    community = records.communities_for(contract)[0]
     r = record(contract, member, community_code=community.code)
     assert r.community_code == community.code and community.level == "community"
 
@@ -135,30 +144,30 @@ def test_records_filter(scene):
     persons = contract.targets[0]
     record(contract, member, service_date=today() - timedelta(days=5), target_id=persons.id)
     record(contract, member, service_date=today() - timedelta(days=1), activity_type="training")
-    all_rows = db.session.scalars(delivery.records_query(contract)).all()
+    all_rows = db.session.scalars(records.records_query(contract)).all()
     assert len(all_rows) == 2 and all_rows[0].service_date > all_rows[1].service_date
-    only = delivery.RecordFilter(activity_type="training")
-    assert [r.activity_type for r in db.session.scalars(delivery.records_query(contract, only))] == [
+    only = records.RecordFilter(activity_type="training")
+    assert [r.activity_type for r in db.session.scalars(records.records_query(contract, only))] == [
         "training"
     ]
-    by_target = delivery.RecordFilter(target_id=persons.id)
-    assert len(db.session.scalars(delivery.records_query(contract, by_target)).all()) == 1
-    recent = delivery.RecordFilter(date_from=today() - timedelta(days=2))
-    assert len(db.session.scalars(delivery.records_query(contract, recent)).all()) == 1
+    by_target = records.RecordFilter(target_id=persons.id)
+    assert len(db.session.scalars(records.records_query(contract, by_target)).all()) == 1
+    recent = records.RecordFilter(date_from=today() - timedelta(days=2))
+    assert len(db.session.scalars(records.records_query(contract, recent)).all()) == 1
 
 
 def test_progress_report_period_rules(scene):
     contract, _org, member = scene
     start = contract.term_start
     with pytest.raises(RuleViolation) as exc:
-        delivery.file_progress_report(contract, start + timedelta(days=3), start, "ok", "", member)
+        reports.file_progress_report(contract, start + timedelta(days=3), start, "ok", "", member)
     assert exc.value.field == "period_end"
     with pytest.raises(RuleViolation):
-        delivery.file_progress_report(contract, start, today() + timedelta(days=1), "ok", "", member)
+        reports.file_progress_report(contract, start, today() + timedelta(days=1), "ok", "", member)
     with pytest.raises(RuleViolation):
-        delivery.file_progress_report(contract, start, today(), "", "", member)
-    report = delivery.file_progress_report(contract, start, today(), "第一个月进展", "人手不足", member)
-    assert report.id and db.session.scalars(delivery.reports_query(contract)).all() == [report]
+        reports.file_progress_report(contract, start, today(), "", "", member)
+    report = reports.file_progress_report(contract, start, today(), "第一个月进展", "人手不足", member)
+    assert report.id and db.session.scalars(reports.reports_query(contract)).all() == [report]
 
 
 # --- milestones ---------------------------------------------------------------------------------------
@@ -169,7 +178,7 @@ def test_submit_reject_resubmit_accept(scene, world):
     officer = world["officer"]
     first = contract.milestones[0]
 
-    delivery.submit_milestone(first, "启动会已召开，需求评估完成。", [], member)
+    milestones.submit_milestone(first, "启动会已召开，需求评估完成。", [], member)
     assert first.status == "submitted"
     assert db.session.scalar(
         select(func.count())
@@ -177,28 +186,28 @@ def test_submit_reject_resubmit_accept(scene, world):
         .where(Notification.user_id == officer.id, Notification.kind == "contract.milestone_submitted")
     )
     with pytest.raises(RuleViolation):
-        delivery.reject_milestone(first, "  ", officer)  # a reason is required
-    delivery.reject_milestone(first, "缺少签到表", officer)
+        milestones.reject_milestone(first, "  ", officer)  # a reason is required
+    milestones.reject_milestone(first, "缺少签到表", officer)
     assert first.status == "rejected"
     assert (
         first.submissions[0].decision == "rejected" and first.submissions[0].decision_reason == "缺少签到表"
     )
-    assert delivery.ledger(contract).due == Decimal("0.00")
+    assert payments.ledger(contract).due == Decimal("0.00")
 
-    delivery.submit_milestone(first, "补充了签到表。", [], member)
+    milestones.submit_milestone(first, "补充了签到表。", [], member)
     assert first.status == "submitted" and len(first.submissions) == 2
     first.overdue_days = 3
     clock.advance(timedelta(days=2))
-    delivery.accept_milestone(first, officer)
+    milestones.accept_milestone(first, officer)
     assert first.status == "accepted"
     assert first.met_on == today()
     assert first.accepted_at == clock.now() and first.accepted_by_id == officer.id
     assert first.overdue_days is None
     assert first.submissions[1].decision == "accepted"
-    book = delivery.ledger(contract)
+    book = payments.ledger(contract)
     assert book.due == Decimal("80000.00") and book.outstanding == Decimal("80000.00")
     with pytest.raises(RuleViolation):
-        delivery.submit_milestone(first, "again", [], member)  # accepted: nothing to submit
+        milestones.submit_milestone(first, "again", [], member)  # accepted: nothing to submit
 
 
 def test_only_the_parties_act_on_milestones(scene, world):
@@ -206,25 +215,25 @@ def test_only_the_parties_act_on_milestones(scene, world):
     _other_org, other_member = bf.organization("别家机构 Another org")
     first = contract.milestones[0]
     with pytest.raises(RuleViolation):
-        delivery.submit_milestone(first, "not ours", [], other_member)
+        milestones.submit_milestone(first, "not ours", [], other_member)
     with pytest.raises(RuleViolation):
-        delivery.submit_milestone(first, "officer", [], world["officer"])
+        milestones.submit_milestone(first, "officer", [], world["officer"])
     assert first.status == "pending" and not first.submissions
-    delivery.submit_milestone(first, "ours", [], member)
+    milestones.submit_milestone(first, "ours", [], member)
     for outsider in (world["other_officer"], world["auditor"], member):
         with pytest.raises(RuleViolation):
-            delivery.accept_milestone(first, outsider)
+            milestones.accept_milestone(first, outsider)
         with pytest.raises(RuleViolation):
-            delivery.reject_milestone(first, "no", outsider)
+            milestones.reject_milestone(first, "no", outsider)
     assert first.status == "submitted" and first.met_on is None
 
 
 def test_final_milestone_needs_final_acceptance(scene, world):
     contract, _org, member = scene
     final = contract.milestones[-1]
-    delivery.submit_milestone(final, "终期报告", [], member)
+    milestones.submit_milestone(final, "终期报告", [], member)
     with pytest.raises(RuleViolation) as exc:
-        delivery.accept_milestone(final, world["officer"])
+        milestones.accept_milestone(final, world["officer"])
     assert "final acceptance" in exc.value.message
     assert final.status == "submitted"
 
@@ -233,8 +242,8 @@ def test_final_milestone_needs_final_acceptance(scene, world):
 
 
 def accept(milestone, member, officer):
-    delivery.submit_milestone(milestone, "done", [], member)
-    delivery.accept_milestone(milestone, officer)
+    milestones.submit_milestone(milestone, "done", [], member)
+    milestones.accept_milestone(milestone, officer)
 
 
 def test_payments_never_exceed_the_value_or_a_milestone_share(scene, world):
@@ -242,24 +251,24 @@ def test_payments_never_exceed_the_value_or_a_milestone_share(scene, world):
     officer = world["officer"]
     first, second, _final = contract.milestones
     with pytest.raises(RuleViolation) as exc:
-        delivery.record_payment(contract, today(), "1000", "PZ-0", second, officer)
+        payments.record_payment(contract, today(), "1000", "PZ-0", second, officer)
     assert exc.value.field == "milestone"  # not accepted: nothing due
     accept(first, member, officer)
-    delivery.record_payment(contract, today(), "60000", "PZ-1", first, officer)
+    payments.record_payment(contract, today(), "60000", "PZ-1", first, officer)
     with pytest.raises(RuleViolation) as exc:
-        delivery.record_payment(contract, today(), "20000.01", "PZ-2", first, officer)
+        payments.record_payment(contract, today(), "20000.01", "PZ-2", first, officer)
     assert "¥20,000.00" in exc.value.message  # the milestone's unpaid share
-    delivery.record_payment(contract, today(), "20000", "PZ-2", first, officer)
-    assert delivery.unpaid_share(first) == Decimal("0.00")
+    payments.record_payment(contract, today(), "20000", "PZ-2", first, officer)
+    assert payments.unpaid_share(first) == Decimal("0.00")
 
-    delivery.record_payment(contract, today(), "180000", "PZ-3", None, officer)  # an advance
+    payments.record_payment(contract, today(), "180000", "PZ-3", None, officer)  # an advance
     with pytest.raises(RuleViolation) as exc:
-        delivery.record_payment(contract, today(), "20000.01", "PZ-4", None, officer)
+        payments.record_payment(contract, today(), "20000.01", "PZ-4", None, officer)
     assert "¥20,000.00" in exc.value.message  # what remains of the contract value
     with pytest.raises(RuleViolation):
-        delivery.record_payment(contract, today(), "1e9", "PZ-5", None, officer)
+        payments.record_payment(contract, today(), "1e9", "PZ-5", None, officer)
 
-    book = delivery.ledger(contract)
+    book = payments.ledger(contract)
     assert book.value == Decimal("280000.00")
     assert book.due == Decimal("80000.00")
     assert book.paid == Decimal("260000.00")
@@ -272,7 +281,7 @@ def test_payments_never_exceed_the_value_or_a_milestone_share(scene, world):
 def test_bad_payment_amounts_are_refused(scene, world, amount):
     contract, _org, _member = scene
     with pytest.raises(RuleViolation) as exc:
-        delivery.record_payment(contract, today(), amount, "PZ", None, world["officer"])
+        payments.record_payment(contract, today(), amount, "PZ", None, world["officer"])
     assert exc.value.field == "amount"
     assert count(Payment) == 0
 
@@ -281,22 +290,22 @@ def test_payment_rules(scene, world):
     contract, _org, _member = scene
     officer = world["officer"]
     with pytest.raises(RuleViolation) as exc:
-        delivery.record_payment(contract, today() + timedelta(days=1), "100", "PZ", None, officer)
+        payments.record_payment(contract, today() + timedelta(days=1), "100", "PZ", None, officer)
     assert exc.value.field == "paid_on"
     signed = local_date(contract.activated_at)
     for before_signing in (signed - timedelta(days=1), date(1, 1, 1)):  # typed dates reach here
         with pytest.raises(RuleViolation, match="before the contract was signed") as exc:
-            delivery.record_payment(contract, before_signing, "100", "PZ", None, officer)
+            payments.record_payment(contract, before_signing, "100", "PZ", None, officer)
         assert exc.value.field == "paid_on"
     with pytest.raises(RuleViolation):
-        delivery.record_payment(contract, today(), "100", "PZ", None, world["other_officer"])
+        payments.record_payment(contract, today(), "100", "PZ", None, world["other_officer"])
     with pytest.raises(RuleViolation):
-        delivery.record_payment(contract, today(), "100", "", None, officer)
+        payments.record_payment(contract, today(), "100", "", None, officer)
     contract.status = "draft"
     with pytest.raises(RuleViolation):
-        delivery.record_payment(contract, today(), "100", "PZ", None, officer)
+        payments.record_payment(contract, today(), "100", "PZ", None, officer)
     assert count(Payment) == 0
-    assert delivery.ledger(contract).outstanding == Decimal("0.00")
+    assert payments.ledger(contract).outstanding == Decimal("0.00")
 
 
 # --- final acceptance -----------------------------------------------------------------------------------
@@ -306,30 +315,28 @@ def ready_for_acceptance(contract, member, officer):
     first, second, final = contract.milestones
     accept(first, member, officer)
     accept(second, member, officer)
-    delivery.submit_milestone(final, "终期报告", [], member)
+    milestones.submit_milestone(final, "终期报告", [], member)
     return final
 
 
 def test_final_acceptance_needs_the_other_milestones_and_a_representative(scene, world):
     contract, _org, member = scene
     officer = world["officer"]
-    reps = [Representative("王阿姨", "多福巷社区", "服务对象")]
+    reps = [person("王阿姨", "多福巷社区", "服务对象")]
     with pytest.raises(RuleViolation):  # nothing accepted yet
-        delivery.final_acceptance(contract, "passed", "ok", reps, officer)
+        final_acceptance(contract, "passed", "ok", reps, officer)
     final = ready_for_acceptance(contract, member, officer)
     with pytest.raises(RuleViolation) as exc:
-        delivery.final_acceptance(contract, "passed", "ok", [], officer)
+        final_acceptance(contract, "passed", "ok", [], officer)
     assert exc.value.field == "representatives"
     with pytest.raises(RuleViolation) as exc:
-        delivery.final_acceptance(contract, "passed", "ok", [Representative("", "", "")], officer)
+        final_acceptance(contract, "passed", "ok", [person("", "", "")], officer)
     assert exc.value.field == "representatives"
     with pytest.raises(RuleViolation) as exc:
-        delivery.final_acceptance(
-            contract, "passed", "ok", [Representative(f"王阿姨 {IDENTITY_NUMBER}", "", "")], officer
-        )
+        final_acceptance(contract, "passed", "ok", [person(f"王阿姨 {IDENTITY_NUMBER}", "", "")], officer)
     assert exc.value.field == "representatives"
     with pytest.raises(RuleViolation):
-        delivery.final_acceptance(contract, "passed", "ok", reps, world["other_officer"])
+        final_acceptance(contract, "passed", "ok", reps, world["other_officer"])
     assert count(Acceptance) == 0 and contract.status == "active" and final.status == "submitted"
 
 
@@ -337,11 +344,11 @@ def test_final_acceptance_passed_completes_the_contract(scene, world):
     contract, _org, member = scene
     officer = world["officer"]
     final = ready_for_acceptance(contract, member, officer)
-    acc = delivery.final_acceptance(
+    acc = final_acceptance(
         contract,
         "passed",
         "服务对象满意，目标完成。",
-        [Representative("王阿姨", "多福巷社区", "服务对象"), Representative("欧阳明", "韶九社区", "家属")],
+        [person("王阿姨", "多福巷社区", "服务对象"), person("欧阳明", "韶九社区", "家属")],
         officer,
     )
     assert acc.result == "passed" and acc.published_at == clock.now()
@@ -352,20 +359,20 @@ def test_final_acceptance_passed_completes_the_contract(scene, world):
     }
     assert final.status == "accepted" and final.met_on == today()
     assert contract.status == "completed" and contract.completed_at == clock.now()
-    assert delivery.ledger(contract).due == Decimal("280000.00")
-    assert delivery.masked_name("王阿姨") == "王*"
+    assert payments.ledger(contract).due == Decimal("280000.00")
+    assert acceptance.masked_name("王阿姨") == "王*"
 
 
 def test_final_acceptance_failed_rejects_the_final_milestone(scene, world):
     contract, _org, member = scene
     officer = world["officer"]
     final = ready_for_acceptance(contract, member, officer)
-    delivery.final_acceptance(contract, "failed", "台账不全", [Representative("李大爷")], officer)
+    final_acceptance(contract, "failed", "台账不全", [person("李大爷")], officer)
     assert final.status == "rejected" and final.submissions[-1].decision_reason == "台账不全"
     assert contract.status == "active"
     # After a resubmission the acceptance runs again and replaces the published result.
-    delivery.submit_milestone(final, "台账已补齐", [], member)
-    acc = delivery.final_acceptance(contract, "passed", "合格", [Representative("李大爷")], officer)
+    milestones.submit_milestone(final, "台账已补齐", [], member)
+    acc = final_acceptance(contract, "passed", "合格", [person("李大爷")], officer)
     assert acc.result == "passed" and count(Acceptance) == 1 and contract.status == "completed"
 
 
@@ -395,7 +402,7 @@ def test_simultaneous_payments_never_exceed_the_contract_value(app, committed):
                 c = db.session.get(Contract, contract_id)
                 officer = db.session.get(User, officer_id)
                 barrier.wait(10)
-                delivery.record_payment(c, paid_on, str(share), "PZ", None, officer)
+                payments.record_payment(c, paid_on, str(share), "PZ", None, officer)
                 db.session.commit()
                 outcomes.append("paid")
             except RuleViolation:

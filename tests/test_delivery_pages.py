@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from marketplace import clock
 from marketplace.audit.models import AuditEvent
-from marketplace.contracts import delivery
+from marketplace.contracts.delivery import milestones, records
 from marketplace.contracts.models import Acceptance, Payment, ServiceRecord
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
@@ -222,8 +222,8 @@ def test_bad_payment_amount_is_a_400_and_nothing_is_saved(client, world, scene, 
 def test_officer_records_a_payment_and_the_ledger_shows_it(client, world, scene):
     contract, _org, member = scene
     first = contract.milestones[0]
-    delivery.submit_milestone(first, "done", [], member)
-    delivery.accept_milestone(first, world["officer"])
+    milestones.submit_milestone(first, "done", [], member)
+    milestones.accept_milestone(first, world["officer"])
     db.session.commit()
     _login(client, world["officer"])
     url = f"/contracts/{contract.id}/payments"
@@ -270,9 +270,9 @@ def test_final_acceptance_page_and_public_result(client, world, scene):
     officer = world["officer"]
     first, second, final = contract.milestones
     for m in (first, second):
-        delivery.submit_milestone(m, "done", [], member)
-        delivery.accept_milestone(m, officer)
-    delivery.submit_milestone(final, "终期报告", [], member)
+        milestones.submit_milestone(m, "done", [], member)
+        milestones.accept_milestone(m, officer)
+    milestones.submit_milestone(final, "终期报告", [], member)
     db.session.commit()
     public = f"/contracts/{contract.id}/acceptance"
     _login(client, None)
@@ -334,15 +334,13 @@ def test_delivery_partial_shows_progress_milestones_and_ledger(app, world, scene
     contract, _org, member = scene
     first, second, _final = contract.milestones
     target = contract.targets[0]
-    delivery.log_service_record(
+    records.log_service_record(
         contract,
-        delivery.RecordInput(
-            service_date=today(), activity_type="home_visit", target_id=target.id, quantity="50"
-        ),
+        {"service_date": today(), "activity_type": "home_visit", "target_id": target.id, "quantity": "50"},
         [],
         member,
     )
-    delivery.submit_milestone(first, "done", [], member)
+    milestones.submit_milestone(first, "done", [], member)
     clock.advance(timedelta(days=30))  # the second milestone is not due; the first is submitted
     second.due_date = today() - timedelta(days=4)
     db.session.commit()

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from marketplace.auth import services as auth_services
 from marketplace.extensions import db
-from marketplace.performance import indicators, services
+from marketplace.performance import indicator_templates, indicators, rounds
 from marketplace.performance.models import Evaluation, IndicatorTemplate
+from marketplace.performance.outline import to_outline
 from tests.contract_factories import contract_rows
 from tests.factories import PASSWORD
 
@@ -59,7 +60,7 @@ def test_templates_are_for_admins(client, world, db):
     page = client.get("/performance/templates")
     assert "通用绩效评价指标体系" in page.text and "Create the default template" not in page.text
     assert "Indicator templates" in page.text  # the navbar entry
-    default = indicators.default_template()
+    default = indicator_templates.default_template()
     page = client.get(f"/performance/templates/{default.id}")
     assert page.status_code == 200 and "目标完成率" in page.text
     assert client.get("/performance/templates/99999").status_code == 404
@@ -68,9 +69,9 @@ def test_templates_are_for_admins(client, world, db):
 def test_admin_edits_copies_and_bad_weights_are_a_400(client, world, scene):
     contract, _org, _member, assessor = scene
     _login(client, world["admin"])
-    default = indicators.default_template()
+    default = indicator_templates.default_template()
     url = f"/performance/templates/{default.id}/edit"
-    outline = indicators.to_outline(default)
+    outline = to_outline(default)
     bad = client.post(
         url, data={"name": "x", "outline": outline.replace("| manual | 10", "| manual | 11", 1)}
     )
@@ -83,14 +84,14 @@ def test_admin_edits_copies_and_bad_weights_are_a_400(client, world, scene):
         client.post(f"/performance/templates/{default.id}/copy", data={"category": "nope"}).status_code == 400
     )
     # In use: the edit makes a new version.
-    services.assign(contract, "ex_ante", assessor, default, world["officer"])
+    rounds.assign(contract, "ex_ante", assessor, default, world["officer"])
     db.session.commit()
     before = _count(IndicatorTemplate)
     edited = client.post(url, data={"name": "通用 v2", "outline": outline})
     assert edited.status_code == 302
     assert _count(IndicatorTemplate) == before + 1
     db.session.expire_all()
-    assert default.archived and indicators.default_template().version == 2
+    assert default.archived and indicator_templates.default_template().version == 2
 
 
 def test_officer_assigns_from_the_contract_page_and_insiders_are_refused(client, world, scene):
@@ -123,7 +124,7 @@ def test_officer_assigns_from_the_contract_page_and_insiders_are_refused(client,
 
 def test_the_assessor_declares_scores_and_submits_with_confirmation(client, world, scene):
     contract, _org, member, assessor = scene
-    ev = services.assign(contract, "ex_post", assessor, None, world["officer"])
+    ev = rounds.assign(contract, "ex_post", assessor, None, world["officer"])
     db.session.commit()
     url = f"/performance/{ev.id}"
     for who in (world["evaluator"], world["officer"], member):
@@ -172,7 +173,7 @@ def test_the_assessor_declares_scores_and_submits_with_confirmation(client, worl
 
 def test_a_conflict_on_the_page_blocks_scoring(client, world, scene):
     contract, _org, _member, assessor = scene
-    ev = services.assign(contract, "in_progress", assessor, None, world["officer"])
+    ev = rounds.assign(contract, "in_progress", assessor, None, world["officer"])
     db.session.commit()
     _login(client, assessor)
     url = f"/performance/{ev.id}"

@@ -5,8 +5,9 @@ from decimal import Decimal
 import pytest
 
 from marketplace.core.errors import RuleViolation
-from marketplace.performance import indicators, scoring
+from marketplace.performance import indicator_templates, indicators, scoring
 from marketplace.performance.models import DEFAULT_BANDS
+from marketplace.performance.outline import parse_outline
 
 D = Decimal
 
@@ -70,8 +71,8 @@ def test_total_adds_and_rounds():
 
 
 def test_default_template_follows_domain_weights_and_is_created_once(db):
-    t = indicators.default_template()
-    assert indicators.default_template().id == t.id
+    t = indicator_templates.default_template()
+    assert indicator_templates.default_template().id == t.id
     weights = [(g.name.split()[0], g.weight) for g in indicators.level_one(t)]
     assert [w for _n, w in weights] == [D("15"), D("20"), D("35"), D("20"), D("10")]
     assert indicators.total_weight(t) == D("100")
@@ -93,7 +94,7 @@ OUTLINE = """产出 | 60
 
 
 def test_outline_parses_and_validates():
-    spec = indicators.validate(indicators.TemplateSpec("T", indicators.parse_outline(OUTLINE)))
+    spec = indicators.validate(indicators.TemplateSpec("T", parse_outline(OUTLINE)))
     assert [g.weight for g in spec.groups] == [D("60"), D("40")]
     assert spec.groups[0].children[0].bands[1] == {"min_ratio": "0.80", "share": "0.6667"}
 
@@ -117,5 +118,5 @@ def test_outline_parses_and_validates():
 )
 def test_outline_errors_are_clear(outline, message):
     with pytest.raises(RuleViolation) as exc:
-        indicators.validate(indicators.TemplateSpec("T", indicators.parse_outline(outline)))
+        indicators.validate(indicators.TemplateSpec("T", parse_outline(outline)))
     assert message in exc.value.message

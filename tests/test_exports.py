@@ -11,7 +11,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from marketplace.audit import services
+from marketplace.audit import filters
+from marketplace.audit import history as timeline
+from marketplace.audit.export_columns import EXPORT_KINDS
 from marketplace.audit.exports import export_contracts
 from marketplace.audit.models import AuditEvent
 from marketplace.contracts.models import Contract
@@ -91,7 +93,7 @@ def test_csv_evaluations_kind_lists_the_rounds_of_the_demo(app, demo, tmp_path):
     assert finished["总分 Total score"] and finished["提交时间 Submitted"]
     assert rows[0]["总分 Total score"] == "" and rows[0]["等级 Grade"] == ""
     # The rounds are part of the contract's history too.
-    kinds = [e.kind for e in services.history(demo[-1])]
+    kinds = [e.kind for e in timeline.history(demo[-1])]
     assert kinds.count("performance") == 3  # assigned, independence declared, submitted
 
 
@@ -101,7 +103,7 @@ def test_xlsx_has_one_sheet_per_kind_with_numbers(app, scene, tmp_path):
     r = app.test_cli_runner().invoke(args=["export", "contracts", "--format", "xlsx", "--out", str(out)])
     assert r.exit_code == 0, r.output
     wb = load_workbook(out, read_only=True)
-    assert wb.sheetnames == list(services.EXPORT_KINDS)
+    assert wb.sheetnames == list(EXPORT_KINDS)
     rows = list(wb["contracts"].iter_rows(values_only=True))
     assert rows[0][1] == "合同编号 Reference"
     row = dict(zip_longest(rows[0], rows[1]))  # read-only mode drops trailing empty cells
@@ -118,7 +120,7 @@ def test_xlsx_has_one_sheet_per_kind_with_numbers(app, scene, tmp_path):
 def test_json_parses_and_nests_the_records(app, scene, tmp_path):
     contract, _org, _member = scene
     buffer = io.BytesIO()
-    export_contracts(services.ContractFilter(), "json", buffer)
+    export_contracts(filters.ContractFilter(), "json", buffer)
     doc = json.loads(buffer.getvalue().decode("utf-8"))
     assert doc["filter"] == {}
     [c] = [c for c in doc["contracts"] if c["id"] == contract.id]
@@ -135,7 +137,7 @@ def test_filters_select_contracts(app, scene, world, tmp_path):
 
     def ids(**args):
         buffer = io.BytesIO()
-        export_contracts(services.parse_filter(args), "json", buffer)
+        export_contracts(filters.parse_filter(args), "json", buffer)
         return [c["id"] for c in json.loads(buffer.getvalue())["contracts"]]
 
     start = local_date(contract.activated_at).isoformat()
@@ -194,7 +196,7 @@ def test_web_exports_stream_and_are_audited(scene, client, login_as, world):
     assert r.status_code == 200 and json.loads(r.data)["contracts"] == []
     r = client.post("/auditor/contracts/export.xlsx")
     assert r.status_code == 200
-    assert load_workbook(io.BytesIO(r.data), read_only=True).sheetnames == list(services.EXPORT_KINDS)
+    assert load_workbook(io.BytesIO(r.data), read_only=True).sheetnames == list(EXPORT_KINDS)
     r = client.post("/auditor/contracts/export.csv?kind=history", buffered=True)
     assert r.status_code == 200 and "环节 Kind".encode() in r.data
     assert len(_events()) == 4
@@ -221,6 +223,6 @@ def test_junk_district_is_refused_without_a_lookup(app, db, monkeypatch):
     monkeypatch.setattr(db.session, "get", lambda *a, **k: looked_up.append(a))
     for junk in ("11\x000101", "abc", "1" * 40):
         with pytest.raises(RuleViolation) as exc:
-            services.parse_filter({"district": junk})
+            filters.parse_filter({"district": junk})
         assert exc.value.field == "district"
     assert looked_up == []

@@ -8,11 +8,10 @@ from decimal import Decimal
 import pytest
 
 from marketplace import clock
-from marketplace.audit import services
-from marketplace.contracts import delivery
-from marketplace.contracts import services as contract_services
+from marketplace.audit import history as timeline
+from marketplace.contracts import drafting, signing, terms
+from marketplace.contracts.delivery import milestones, payments, records
 from marketplace.contracts.models import Payment
-from marketplace.contracts.services import ContractInput, MilestoneInput, TargetInput
 from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.extensions import db
 from tests.contract_factories import final_award
@@ -24,47 +23,51 @@ def delivered_contract(world):
     tender, _award, org, member = final_award(world)
     officer = world["officer"]
     start = local_date(clock.now()) + timedelta(days=1)
-    end = contract_services.term_limit(start, 12)
-    contract = contract_services.draft_contract(
+    end = terms.term_limit(start, 12)
+    contract = drafting.draft_contract(
         tender,
-        ContractInput(
-            title="居家养老上门服务合同 Home care contract",
-            term_start=start,
-            term_end=end,
-            scope="上门服务",
-            targets=[TargetInput("服务老人", "人", "200")],
-            milestones=[
-                MilestoneInput("需求评估 Start-up", start + timedelta(days=30), "84000.00"),
-                MilestoneInput("中期报告", start + timedelta(days=150), "84000.00"),
-                MilestoneInput("终期验收", end, "112000.00", is_final=True),
+        {
+            "title": "居家养老上门服务合同 Home care contract",
+            "term_start": start,
+            "term_end": end,
+            "scope": "上门服务",
+            "targets": [{"name": "服务老人", "unit": "人", "quantity": "200"}],
+            "milestones": [
+                {
+                    "deliverable": "需求评估 Start-up",
+                    "due_date": start + timedelta(days=30),
+                    "amount": "84000.00",
+                },
+                {"deliverable": "中期报告", "due_date": start + timedelta(days=150), "amount": "84000.00"},
+                {"deliverable": "终期验收", "due_date": end, "amount": "112000.00", "is_final": True},
             ],
-        ),
+        },
         officer,
     )
-    contract_services.sign(contract, officer)
+    signing.sign(contract, officer)
     clock.advance(timedelta(hours=2))
-    contract_services.sign(contract, member)
+    signing.sign(contract, member)
     clock.set_now(start_of_local_day(start + timedelta(days=3)) + timedelta(hours=10))
-    delivery.log_service_record(
+    records.log_service_record(
         contract,
-        delivery.RecordInput(
-            service_date=start + timedelta(days=2),
-            activity_type="home_visit",
-            target_id=contract.targets[0].id,
-            quantity=Decimal("5"),
-            beneficiaries=5,
-            hours=Decimal("7.5"),
-        ),
+        {
+            "service_date": start + timedelta(days=2),
+            "activity_type": "home_visit",
+            "target_id": contract.targets[0].id,
+            "quantity": Decimal("5"),
+            "beneficiaries": 5,
+            "hours": Decimal("7.5"),
+        },
         [],
         member,
     )
     first = contract.milestones[0]
     clock.set_now(start_of_local_day(start + timedelta(days=28)) + timedelta(hours=10))
-    delivery.submit_milestone(first, "已完成需求评估。 Needs assessed.", [], member)
+    milestones.submit_milestone(first, "已完成需求评估。 Needs assessed.", [], member)
     clock.advance(timedelta(days=1))
-    delivery.accept_milestone(first, officer)
+    milestones.accept_milestone(first, officer)
     clock.advance(timedelta(days=2))
-    delivery.record_payment(contract, local_date(clock.now()), first.amount, "GK-0001", first, officer)
+    payments.record_payment(contract, local_date(clock.now()), first.amount, "GK-0001", first, officer)
     db.session.flush()
     return contract, org, member
 
@@ -76,7 +79,7 @@ def scene(world, db):
 
 def test_history_runs_from_the_tender_draft_to_the_last_payment_in_order(scene, world):
     contract, org, _member = scene
-    entries = services.history(contract)
+    entries = timeline.history(contract)
     kinds = [e.kind for e in entries]
     expected = [
         "draft",
@@ -112,8 +115,8 @@ def test_history_runs_from_the_tender_draft_to_the_last_payment_in_order(scene, 
 
 
 def test_bid_events_stay_hidden_until_the_opening(world, db):
+    from marketplace.audit.history import histories
     from marketplace.audit.models import AuditEvent
-    from marketplace.audit.services import histories
     from marketplace.tenders.bids.models import BidOpening
     from tests import bid_factories as bf
     from tests import factories
@@ -145,7 +148,7 @@ def test_payments_without_an_event_still_appear(scene, world):
         )
     )
     db.session.flush()
-    payments = [e for e in services.history(contract) if e.kind == "payment"]
+    payments = [e for e in timeline.history(contract) if e.kind == "payment"]
     assert len(payments) == 2 and "BULK-1" in payments[-1].text
 
 
@@ -183,9 +186,9 @@ def test_history_page_for_auditor_and_parties_404_for_others(scene, client, logi
 
 def test_only_the_supplier_gets_the_supplier_view(scene, world):
     contract, _org, member = scene
-    assert services.is_supplier_view(member, contract) is True
+    assert timeline.is_supplier_view(member, contract) is True
     for who in ("officer", "auditor", "admin", "other_officer", "evaluator"):
-        assert services.is_supplier_view(world[who], contract) is False, who
+        assert timeline.is_supplier_view(world[who], contract) is False, who
 
 
 def test_contract_page_links_to_its_history(scene, client, login_as):

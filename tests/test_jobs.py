@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from marketplace import clock
-from marketplace.contracts import services
+from marketplace.contracts import signing
 from marketplace.core.jobruns import JobLock, JobRun
+from marketplace.core.messages import render
 from marketplace.core.notifications import Notification
 from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.extensions import db as _db
@@ -70,7 +71,7 @@ def test_flag_overdue_counts_local_days_notifies_once_a_day_and_never_moves_due_
     assert {world["officer"].id, member.id} <= recipients
     assert world["other_officer"].id not in recipients and world["org_member"].id not in recipients
     assert len(notes) == len(recipients)  # one notice per person for the one late milestone
-    assert "1" in notes[0].subject and notes[0].link == f"/contracts/{contract.id}"
+    assert "1" in render(notes[0].subject, notes[0].params) and notes[0].link == f"/contracts/{contract.id}"
     assert run.changed == 3 and run.details["flagged"] == 1 and run.details["cleared"] == 1
     assert run.details["notified_milestones"] == [late.id]
 
@@ -118,7 +119,7 @@ def test_reminders_go_once_per_due_date_to_the_organization(app, world, db):
     assert run.changed == 1 and run.details["reminded_milestones"] == [soon.id]
     assert soon.reminded_for_due == soon.due_date and later_one.reminded_for_due is None
     notes = _notes("milestone.reminder")
-    assert [n.user_id for n in notes] == [member.id] and "7" in notes[0].subject
+    assert [n.user_id for n in notes] == [member.id] and "7" in render(notes[0].subject, notes[0].params)
     assert _run("send-reminders").changed == 0 and len(_notes("milestone.reminder")) == 1
 
     clock.advance(timedelta(days=1))  # the next one enters the window
@@ -139,12 +140,12 @@ def test_unsigned_contracts_are_flagged_after_30_days_once(world, db):
     clock.set_now(award.published_at + timedelta(days=29, hours=23))
     assert _run("contract-deadlines").changed == 0
     # The last minute of the signing deadline's local day: still in time (as the contract page says).
-    after_deadline = start_of_local_day(services.signing_deadline(draft) + timedelta(days=1))
+    after_deadline = start_of_local_day(signing.signing_deadline(draft) + timedelta(days=1))
     clock.set_now(after_deadline - timedelta(minutes=1))
-    assert not services.unsigned_overdue(draft)
+    assert not signing.unsigned_overdue(draft)
     assert _run("contract-deadlines").changed == 0
     clock.set_now(after_deadline + timedelta(minutes=1))
-    assert services.unsigned_overdue(draft)
+    assert signing.unsigned_overdue(draft)
     run = _run("contract-deadlines")
     assert run.details["unsigned_flagged"] == [draft.id] and draft.unsigned_flagged_at == clock.now()
     notes = _notes("contract.unsigned")

@@ -129,7 +129,9 @@ def test_a_rolled_back_savepoint_takes_only_its_own_mail(smtp, world, db):
     assert sorted(m["Subject"] for _r, m in messages) == ["保留 / Kept", "内层 / Inner"]
 
 
-def test_a_job_mails_both_parties_after_its_commit(smtp, world, db):
+def test_a_job_mails_both_parties_after_its_commit(smtp, world, db, app, monkeypatch):
+    # Mails are rendered in the platform's language (BABEL_DEFAULT_LOCALE, zh_CN in production).
+    monkeypatch.setitem(app.config, "BABEL_DEFAULT_LOCALE", "zh_CN")
     today = date(2026, 10, 21)
     contract, _org, member = cf.contract_rows(
         world, milestones=[("逾期里程碑", today - timedelta(days=1), "280000.00")]

@@ -10,14 +10,18 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import ocdsmerge.util
 import pytest
+import requests
 
 from marketplace import clock
+from marketplace.ocds import merge
 from marketplace.ocds import services as ocds_services
 from marketplace.ocds.merge import compile_releases
-from marketplace.ocds.releases import ocid_of, releases_for
-from marketplace.tenders import services as tender_services
-from marketplace.tenders.bids import services as bid_services
+from marketplace.ocds.process import ocid_of
+from marketplace.ocds.releases import releases_for
+from marketplace.tenders.amendments import amend
+from marketplace.tenders.bids.opening import open_bids
 from tests import bid_factories as bf
 from tests import factories
 
@@ -145,7 +149,7 @@ def test_a_tender_still_open_exposes_no_bid(client, open_tender_with_bids, db, t
 
     # At the deadline the opening record makes bidders (never prices) public.
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
-    bid_services.open_bids(tender)
+    open_bids(tender)
     db.session.commit()
     text = _everything(client, tender)
     record = client.get(f"/api/v1/ocds/records/{ocid_of(tender)}").json["records"][0]
@@ -159,9 +163,9 @@ def test_draft_has_no_release_and_amendments_are_releases(client, world, db, tmp
     draft = factories.draft(world["officer"])
     tender = factories.published(world["officer"])
     clock.advance(timedelta(days=1))
-    tender_services.amend(
+    amend(
         tender,
-        tender_services.AmendmentInput(reason="预算调整 Budget raised", budget_ceiling=Decimal("500000.00")),
+        {"reason": "预算调整 Budget raised", "budget_ceiling": Decimal("500000.00")},
         world["officer"],
     )
     db.session.commit()
@@ -230,6 +234,26 @@ def test_merge_follows_the_ocds_rules():
         {"id": "p2", "name": "Org", "roles": ["tenderer", "supplier"]},  # string arrays are replaced
     ]
     assert releases[2]["awards"][0] == {"id": "a1", "status": "active"}  # inputs are not modified
+
+
+def test_merge_rules_come_from_the_packaged_schema_without_the_internet(monkeypatch):
+    def offline(*args, **kwargs):
+        raise AssertionError("the merge must not fetch anything")
+
+    monkeypatch.setattr(requests, "get", offline)
+    monkeypatch.setattr(ocdsmerge.util, "get_tags", offline)
+    merge._merger.cache_clear()
+    try:
+        rules = merge._merger().merge_rules
+    finally:
+        merge._merger.cache_clear()
+    assert (
+        rules[("tag",)] == "omitWhenMerged"
+        and rules[("parties", "additionalIdentifiers")] == "wholeListMerge"
+    )
+    assert json.loads(merge.RELEASE_SCHEMA.read_text(encoding="utf-8"))["id"].endswith(
+        "1__1__5/release-schema.json"
+    )
 
 
 def test_endpoints_paginate_and_answer_json_errors(client, world, db):

@@ -19,9 +19,10 @@ from marketplace.auth import services as auth_services
 from marketplace.auth.models import User
 from marketplace.core.documents import store
 from marketplace.core.errors import RuleViolation
+from marketplace.core.messages import render
 from marketplace.core.notifications import Notification
 from marketplace.core.timeutil import local_date
-from marketplace.orgs import services
+from marketplace.orgs import members, registration, review, sanctions
 from marketplace.orgs.models import Invitation, Organization, OrgDecision, OrgDocument
 from marketplace.orgs.uscc import ALPHABET, check_uscc, with_check_character
 from tests.factories import PASSWORD
@@ -40,7 +41,7 @@ def wrong_check(valid: str) -> str:
     return valid[:17] + next(ch for ch in ALPHABET if ch != valid[17])
 
 
-def org_input(**overrides) -> services.OrgInput:
+def org_input(**overrides) -> dict:
     data = dict(
         name="东城区测试养老服务中心",
         name_en="Test Elderly Care Centre",
@@ -62,7 +63,7 @@ def org_input(**overrides) -> services.OrgInput:
         small_org_declared=True,
     )
     data.update(overrides)
-    return services.OrgInput(**data)
+    return data
 
 
 def certificate():
@@ -73,7 +74,7 @@ def certificate():
 
 
 def register(member_email: str = "first@test-org.cn", **overrides):
-    org, user = services.register(
+    org, user = registration.register(
         org_input(**overrides),
         email=member_email,
         password=PASSWORD,
@@ -85,7 +86,7 @@ def register(member_email: str = "first@test-org.cn", **overrides):
 
 def verified_org(officer, member_email: str = "first@test-org.cn", **overrides):
     org, user = register(member_email, **overrides)
-    services.verify(org, officer)
+    review.verify(org, officer)
     return org, user
 
 
@@ -347,7 +348,9 @@ def test_officer_verifies_a_pending_registration(client, world, db, login_as):
     assert [d.action for d in org.decisions] == ["submitted", "verified"]
     assert org.decisions[-1].decided_by_id == world["officer"].id
     note = db.session.scalars(select(Notification).where(Notification.user_id == member.id)).one()
-    assert note.kind == "org.verified" and "/" in note.subject and "verified" in note.subject
+    # Stored as a message id with its parameters; the reader sees it in their own language.
+    subject = render(note.subject, note.params)
+    assert note.kind == "org.verified" and "verified" in subject and org.name in subject
     assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "org.verify")).actor_id == (
         world["officer"].id
     )
@@ -387,7 +390,7 @@ def test_reject_with_reason_then_correct_and_resubmit(client, world, db, login_a
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "org.resubmit"))
     assert event.changes["status"] == ["rejected", "pending"] and "name" in event.changes
     # Pending again: back in the queue; a verified organization can no longer be edited by its members.
-    services.verify(org, world["officer"])
+    review.verify(org, world["officer"])
     db.session.commit()
     assert client.get("/orgs/mine/edit").status_code == 403
 
@@ -401,17 +404,17 @@ def test_request_info_then_resubmit(client, world, db, login_as):
     db.session.expire_all()
     assert org.status == "info_requested"
     note = db.session.scalars(select(Notification).where(Notification.user_id == member.id)).one()
-    assert note.kind == "org.info_requested" and "Upload the articles" in note.body
+    assert note.kind == "org.info_requested" and "Upload the articles" in render(note.body, note.params)
     # Asked once; asking again needs a pending registration.
     with pytest.raises(RuleViolation):
-        services.request_info(org, "again", world["officer"])
+        review.request_info(org, "again", world["officer"])
     sign_in(client, member)
     assert "Upload the articles" in text(client.get("/orgs/mine"))
-    services.update_and_resubmit(org, services.input_from(org), member)
-    services.add_document(org, certificate(), "other", member)
+    registration.update_and_resubmit(org, registration.input_from(org), member)
+    registration.add_document(org, certificate(), "other", member)
     db.session.commit()
     assert org.status == "pending"
-    services.verify(org, world["officer"])
+    review.verify(org, world["officer"])
     assert org.status == "verified"
 
 
@@ -419,7 +422,7 @@ def test_review_queue_lists_waiting_registrations_first(client, world, db, login
     done, _ = verified_org(world["officer"], "a@test-org.cn", name="甲机构")
     waiting, _ = register("b@test-org.cn", name="乙机构")
     asked, _ = register("c@test-org.cn", name="丙机构")
-    services.request_info(asked, "more", world["officer"])
+    review.request_info(asked, "more", world["officer"])
     db.session.commit()
     login_as("officer")
     page = text(client.get("/orgs/review"))
@@ -500,24 +503,24 @@ def test_sanction_rules(world, db):
     officer = world["officer"]
     pending, _ = register("p@test-org.cn")
     with pytest.raises(RuleViolation, match="Only a verified organization"):
-        services.debar(pending, today() + timedelta(days=5), "x", officer)
+        sanctions.debar(pending, today() + timedelta(days=5), "x", officer)
     org, _ = verified_org(officer, "v@test-org.cn")
     with pytest.raises(RuleViolation) as info:
-        services.suspend(org, today() + timedelta(days=5), "  ", officer)
+        sanctions.suspend(org, today() + timedelta(days=5), "  ", officer)
     assert info.value.field == "reason"
     with pytest.raises(RuleViolation) as info:
-        services.suspend(org, today() + timedelta(days=4000), "x", officer)
+        sanctions.suspend(org, today() + timedelta(days=4000), "x", officer)
     assert info.value.field == "until"
     with pytest.raises(RuleViolation, match="Only a suspended or debarred"):
-        services.reinstate(org, "x", officer)
-    services.debar(org, today() + timedelta(days=100), "fraud", officer)
+        sanctions.reinstate(org, "x", officer)
+    sanctions.debar(org, today() + timedelta(days=100), "fraud", officer)
     with pytest.raises(RuleViolation, match="reinstate it before suspending"):
-        services.suspend(org, today() + timedelta(days=5), "x", officer)
+        sanctions.suspend(org, today() + timedelta(days=5), "x", officer)
     # A longer debarment replaces the current one.
-    services.debar(org, today() + timedelta(days=200), "more fraud", officer)
+    sanctions.debar(org, today() + timedelta(days=200), "more fraud", officer)
     assert org.sanction_until == today() + timedelta(days=200)
     with pytest.raises(RuleViolation, match="Only a pending"):
-        services.verify(org, officer)
+        review.verify(org, officer)
 
 
 # --- permissions ---------------------------------------------------------------------------------
@@ -634,12 +637,12 @@ def test_member_invites_a_colleague_who_joins(client, world, db):
         == 404
     )
     with pytest.raises(RuleViolation):
-        services.accept_invitation(token, "another-long-password", "x")
+        members.accept_invitation(token, "another-long-password", "x")
 
 
 def test_expired_invitation_is_refused(client, world, db):
     org, member = register()
-    token = services.invite_member(org, "late@test-org.cn", member)
+    token = members.invite_member(org, "late@test-org.cn", member)
     db.session.commit()
     clock.advance(timedelta(days=7, seconds=1))
     r = client.get(f"/orgs/invitations/{token}")
@@ -651,16 +654,16 @@ def test_expired_invitation_is_refused(client, world, db):
 def test_invitation_rules(client, world, db):
     org, member = register()
     with pytest.raises(RuleViolation, match="already has an account"):
-        services.invite_member(org, "OFFICER@test.org", member)
+        members.invite_member(org, "OFFICER@test.org", member)
     with pytest.raises(RuleViolation, match="valid email"):
-        services.invite_member(org, "nobody", member)
+        members.invite_member(org, "nobody", member)
     db.session.commit()
     sign_in(client, member)
     r = client.post("/orgs/mine/invitations", data={"email": "expert@test.org"})
     assert r.status_code == 400 and "already has an account" in text(r)
     assert count(db, Invitation) == 0
     # A signed-in user cannot accept an invitation meant for someone else.
-    token = services.invite_member(org, "new@test-org.cn", member)
+    token = members.invite_member(org, "new@test-org.cn", member)
     db.session.commit()
     assert client.get(f"/orgs/invitations/{token}").status_code == 403
 
@@ -687,7 +690,7 @@ def test_directory_lists_only_organizations_whose_verification_stands(client, wo
     )
     pending, _ = register("c@test-org.cn", name="丙待审机构")
     rejected, _ = register("d@test-org.cn", name="丁被拒机构")
-    services.reject(rejected, "no", officer)
+    review.reject(rejected, "no", officer)
     db.session.commit()
 
     page = text(client.get("/orgs"))
@@ -783,8 +786,8 @@ def test_policy_refuses_anonymous_every_org_action(world, db):
 
 
 def test_demo_loader_creates_ten_organizations_in_their_states(world, db):
-    from marketplace.orgs.demo import PASSWORD as DEMO_PASSWORD
-    from marketplace.orgs.demo import load_demo_orgs
+    from marketplace.demo.accounts import PASSWORD as DEMO_PASSWORD
+    from marketplace.demo.orgs import load_demo_orgs
 
     orgs = load_demo_orgs(world["officer"])
     db.session.commit()
@@ -817,20 +820,22 @@ def test_demo_loader_creates_ten_organizations_in_their_states(world, db):
 
 
 def test_every_org_page_renders_in_every_state(client, world, db):
-    from marketplace.orgs.demo import load_demo_orgs
+    from marketplace.demo.orgs import load_demo_orgs
 
     orgs = load_demo_orgs(world["officer"])
     suspended = next(o for o in orgs if o.status == "verified")
-    services.suspend(suspended, today() + timedelta(days=3), "check", world["officer"])
+    sanctions.suspend(suspended, today() + timedelta(days=3), "check", world["officer"])
     db.session.commit()
-    members = {o.id: db.session.scalars(select(User).where(User.organization_id == o.id)).one() for o in orgs}
+    member_of = {
+        o.id: db.session.scalars(select(User).where(User.organization_id == o.id)).one() for o in orgs
+    }
     for lang in ("en", "zh_CN"):
         client.get(f"/lang/{lang}")
         for org in orgs:
             sign_in(client, world["officer"])
             assert client.get(f"/orgs/{org.id}/review").status_code == 200, (lang, org.status)
             assert client.get(f"/orgs/{org.id}").status_code == 200, (lang, org.status)
-            sign_in(client, members[org.id])
+            sign_in(client, member_of[org.id])
             assert client.get("/orgs/mine").status_code == 200, (lang, org.status)
             sign_out(client)
             client.get(f"/lang/{lang}")
@@ -838,7 +843,7 @@ def test_every_org_page_renders_in_every_state(client, world, db):
         assert client.get("/orgs/review").status_code == 200
         assert client.get("/orgs").status_code == 200
     clock.advance(timedelta(days=365))  # every sanction period over
-    sign_in(client, members[suspended.id])
+    sign_in(client, member_of[suspended.id])
     client.get("/lang/en")
     assert "may bid again" in text(client.get("/orgs/mine"))
 
@@ -847,7 +852,7 @@ def test_a_lost_race_on_the_credit_code_is_a_rule_violation(world, db, monkeypat
     first, _ = register("a@test-org.cn")
     db.session.commit()
     # Both requests passed the uniqueness check before either committed.
-    monkeypatch.setattr(services, "check_code", lambda code, org_type, exclude_id=None: check_uscc(code))
+    monkeypatch.setattr(registration, "check_code_unique", lambda code, exclude_id=None: None)
     with pytest.raises(RuleViolation) as info:
         register("b@test-org.cn", uscc=first.uscc)
     assert info.value.field == "uscc"

@@ -5,7 +5,8 @@ from sqlalchemy import func, select
 
 from marketplace.audit.models import AppendOnlyError, AuditEvent
 from marketplace.core import permissions
-from marketplace.tenders import services as tender_services
+from marketplace.tenders import search
+from marketplace.tenders.clarifications import ask_clarification
 from tests import factories
 
 ROLES = [None, "officer", "other_officer", "org_member", "evaluator", "auditor", "admin"]
@@ -25,7 +26,7 @@ def _urls(app, ids):
 @pytest.mark.parametrize("role", ROLES)
 def test_every_route_with_every_role_never_500(app, client, login_as, world, db, role):
     t = factories.published(world["officer"])
-    tender_services.ask_clarification(t, "q?", world["org_member"])
+    ask_clarification(t, "q?", world["org_member"])
     db.session.commit()
     ids = {"tender_id": t.id, "doc_id": 999, "question_id": t.clarifications[0].id}
     if role:
@@ -87,8 +88,8 @@ def test_unexpected_errors_give_500_pages(client, monkeypatch, db):
     def boom(*a, **k):
         raise RuntimeError("simulated failure")
 
-    monkeypatch.setattr(tender_services, "open_tenders", boom)
-    monkeypatch.setattr(tender_services, "public_tenders_query", boom)
+    monkeypatch.setattr(search, "open_tenders", boom)
+    monkeypatch.setattr(search, "public_tenders_query", boom)
     r = client.get("/")
     assert r.status_code == 500 and b"<html" in r.data and b"simulated" not in r.data
     r = client.get("/api/v1/tenders")

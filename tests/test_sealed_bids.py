@@ -10,10 +10,14 @@ Two checks, over every GET route in ``app.url_map`` (and the bid routes' POSTs):
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from flask import url_for
 
-from marketplace.tenders.bids import services
+from marketplace import clock
+from marketplace.tenders.bids.opening import open_if_due
+from marketplace.tenders.bids.visibility import opening_of
 from tests import bid_factories as bf
 from tests import factories
 from tests.factories import deadline_in
@@ -156,10 +160,6 @@ def test_api_lists_no_bids(client, scene, db):
 
 
 def test_opening_record_visibility(client, scene, world, db):
-    from datetime import timedelta
-
-    from marketplace import clock
-
     tender, (a_org, a_member), (b_org, b_member), _users = scene
     _bid(tender, a_org, a_member, "ALPHA", "311111.11")
     db.session.commit()
@@ -168,7 +168,7 @@ def test_opening_record_visibility(client, scene, world, db):
     assert client.get(url).status_code == 404  # not before the deadline, not even for the officer
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
     assert client.get(url).status_code == 404  # the page does not open the bids: the job does
-    services.open_if_due(tender)
+    open_if_due(tender)
     db.session.commit()
     for user, code in (
         (world["officer"], 200),
@@ -182,4 +182,4 @@ def test_opening_record_visibility(client, scene, world, db):
         r = client.get(url)
         assert r.status_code == code, (user, r.status_code)
     _login(client, a_member)
-    assert services.opening_of(tender).failed  # one bid < 3: the tender failed and says so
+    assert opening_of(tender).failed  # one bid < 3: the tender failed and says so

@@ -10,9 +10,13 @@ from marketplace import clock
 from marketplace.audit.models import AuditEvent
 from marketplace.core.errors import RuleViolation
 from marketplace.core.timeutil import start_of_local_day
-from marketplace.tenders import services
+from marketplace.tenders.amendments import amend, amendment_min_deadline_date
+from marketplace.tenders.cancellation import cancel
+from marketplace.tenders.clarifications import answer_clarification, ask_clarification
+from marketplace.tenders.drafting import update_draft
 from marketplace.tenders.models import Tender
-from marketplace.tenders.services import AmendmentInput, CriterionInput
+from marketplace.tenders.publication import earliest_deadline_date, publication_problems, publish
+from marketplace.tenders.search import TenderFilters, public_tenders_query
 from tests import factories
 from tests.factories import deadline_in
 
@@ -33,10 +37,14 @@ def test_create_draft_writes_audit_event(world, db):
 @pytest.mark.parametrize(
     "overrides, field",
     [
-        ({"price_weight": 30, "criteria": [CriterionInput("Plan", 50)]}, "criteria"),  # sums to 80
-        ({"price_weight": 5, "criteria": [CriterionInput("Plan", 95)]}, "price_weight"),  # price < 10
+        ({"price_weight": 30, "criteria": [{"name": "Plan", "weight": 50}]}, "criteria"),  # sums to 80
+        ({"price_weight": 5, "criteria": [{"name": "Plan", "weight": 95}]}, "price_weight"),  # price < 10
         (
-            {"method": "competitive_consultation", "price_weight": 40, "criteria": [CriterionInput("P", 60)]},
+            {
+                "method": "competitive_consultation",
+                "price_weight": 40,
+                "criteria": [{"name": "P", "weight": 60}],
+            },
             "price_weight",
         ),  # consultation: 10-30
         ({"budget_ceiling": Decimal("-5")}, "budget_ceiling"),
@@ -80,7 +88,7 @@ def test_lowest_price_method_takes_price_only(world, db):
 def test_publish_requires_o102_confirmation(world, db):
     t = factories.draft(world["officer"])
     with pytest.raises(RuleViolation) as exc:
-        services.publish(t, world["officer"], confirm_not_excluded=False)
+        publish(t, world["officer"], confirm_not_excluded=False)
     assert exc.value.field == "confirm_not_excluded"
     assert t.status == "draft"
 
@@ -88,12 +96,12 @@ def test_publish_requires_o102_confirmation(world, db):
 def test_publish_enforces_minimum_calendar_days(world, db):
     # Public tender: at least 20 days (GPL 35). Frozen "now" is Tue 10 Mar 2026; day 20 is Mon 30 Mar.
     t = factories.draft(world["officer"], bid_deadline=deadline_in(19))
-    problems = services.publication_problems(t)
+    problems = publication_problems(t)
     assert problems and "2026" in problems[0]
     with pytest.raises(RuleViolation):
-        services.publish(t, world["officer"], confirm_not_excluded=True)
+        publish(t, world["officer"], confirm_not_excluded=True)
     t2 = factories.draft(world["officer"], bid_deadline=deadline_in(20))
-    services.publish(t2, world["officer"], confirm_not_excluded=True)
+    publish(t2, world["officer"], confirm_not_excluded=True)
     assert t2.status == "open" and t2.published_at == clock.now()
     assert len(_events(db, "tender.publish")) == 1
 
@@ -101,10 +109,8 @@ def test_publish_enforces_minimum_calendar_days(world, db):
 def test_publish_counts_working_days_for_negotiation(world, db):
     # Competitive negotiation: 3 working days. From Tue 10 Mar: Wed, Thu, Fri 13 Mar.
     kw = {"method": "competitive_negotiation", "price_weight": 30}
-    assert services.publication_problems(factories.draft(world["officer"], bid_deadline=deadline_in(2), **kw))
-    assert not services.publication_problems(
-        factories.draft(world["officer"], bid_deadline=deadline_in(3), **kw)
-    )
+    assert publication_problems(factories.draft(world["officer"], bid_deadline=deadline_in(2), **kw))
+    assert not publication_problems(factories.draft(world["officer"], bid_deadline=deadline_in(3), **kw))
 
 
 def test_working_days_skip_holidays(world, db):
@@ -116,34 +122,33 @@ def test_working_days_skip_holidays(world, db):
         "price_weight": 100,
         "criteria": [],
     }
-    assert (
-        services.earliest_deadline_date("request_for_quotation", clock.now().date()).isoformat()
-        == "2026-10-10"
-    )
+    assert earliest_deadline_date("request_for_quotation", clock.now().date()).isoformat() == "2026-10-10"
     too_early = factories.draft(world["officer"], bid_deadline=deadline_in(9), **kw)  # Fri 9 Oct
-    assert services.publication_problems(too_early)
+    assert publication_problems(too_early)
 
 
 def test_deadline_on_holiday_refused(world, db):
     clock.set_now(clock.now().replace(month=9, day=1))
     t = factories.draft(world["officer"], bid_deadline=deadline_in(30))  # Thu 1 Oct, National Day
-    assert any("working day" in p for p in services.publication_problems(t))
+    assert any("working day" in p for p in publication_problems(t))
 
 
 def test_procedure_overrides_come_from_config(app, world, db):
     app.config["PROCEDURE_OVERRIDES"] = {"public_tender": {"min_days": 25}}
     try:
         t = factories.draft(world["officer"], bid_deadline=deadline_in(21))  # Tue 31 Mar
-        assert services.publication_problems(t)
+        assert publication_problems(t)
     finally:
         app.config["PROCEDURE_OVERRIDES"] = {}
-    assert not services.publication_problems(t)
+    assert not publication_problems(t)
 
 
 def test_update_draft_replaces_criteria(world, db):
     t = factories.draft(world["officer"])
-    services.update_draft(
-        t, factories.tender_input(price_weight=20, criteria=[CriterionInput("Plan", 80)]), world["officer"]
+    update_draft(
+        t,
+        factories.tender_input(price_weight=20, criteria=[{"name": "Plan", "weight": 80}]),
+        world["officer"],
     )
     db.session.flush()
     assert [(c.name, c.weight) for c in t.criteria] == [("价格 Price", 20), ("Plan", 80)]
@@ -154,14 +159,14 @@ def test_update_draft_replaces_criteria(world, db):
 def test_published_tender_cannot_be_edited_as_draft(world, db):
     t = factories.published(world["officer"])
     with pytest.raises(RuleViolation):
-        services.update_draft(t, factories.tender_input(title="New"), world["officer"])
+        update_draft(t, factories.tender_input(title="New"), world["officer"])
 
 
 def test_amend_records_reason_and_changes(world, db):
     t = factories.published(world["officer"], bid_deadline=deadline_in(30))
-    a = services.amend(
+    a = amend(
         t,
-        AmendmentInput(reason="预算调整 Budget revised", budget_ceiling=Decimal("500000")),
+        {"reason": "预算调整 Budget revised", "budget_ceiling": Decimal("500000")},
         world["officer"],
     )
     assert a.number == 1 and t.budget_ceiling == Decimal("500000")
@@ -174,28 +179,28 @@ def test_amend_with_under_15_days_left_must_move_deadline(world, db):
     t = factories.published(world["officer"], bid_deadline=deadline_in(20))
     clock.advance(timedelta(days=10))  # 10 days left
     with pytest.raises(RuleViolation) as exc:
-        services.amend(t, AmendmentInput(reason="Scope clarified", description="New text"), world["officer"])
+        amend(t, {"reason": "Scope clarified", "description": "New text"}, world["officer"])
     assert exc.value.field == "bid_deadline"
     # Now Fri 20 Mar; 15 days on is Sat 4 Apr, in the Qingming break (4-6 Apr): Tue 7 Apr is the earliest.
-    earliest = services.amendment_min_deadline_date()
+    earliest = amendment_min_deadline_date()
     assert earliest.isoformat() == "2026-04-07"
     with pytest.raises(RuleViolation):
-        services.amend(
+        amend(
             t,
-            AmendmentInput(
-                reason="Scope clarified",
-                description="New text",
-                bid_deadline=start_of_local_day(earliest) - timedelta(hours=15),
-            ),
+            {
+                "reason": "Scope clarified",
+                "description": "New text",
+                "bid_deadline": start_of_local_day(earliest) - timedelta(hours=15),
+            },
             world["officer"],
         )
-    a = services.amend(
+    a = amend(
         t,
-        AmendmentInput(
-            reason="Scope clarified",
-            description="New text",
-            bid_deadline=start_of_local_day(earliest) + timedelta(hours=9),
-        ),
+        {
+            "reason": "Scope clarified",
+            "description": "New text",
+            "bid_deadline": start_of_local_day(earliest) + timedelta(hours=9),
+        },
         world["officer"],
     )
     assert a.new_deadline > a.previous_deadline and t.description == "New text"
@@ -204,23 +209,23 @@ def test_amend_with_under_15_days_left_must_move_deadline(world, db):
 def test_amend_cannot_shorten_deadline_or_change_nothing(world, db):
     t = factories.published(world["officer"], bid_deadline=deadline_in(30))
     with pytest.raises(RuleViolation):
-        services.amend(t, AmendmentInput(reason="r", bid_deadline=deadline_in(25)), world["officer"])
+        amend(t, {"reason": "r", "bid_deadline": deadline_in(25)}, world["officer"])
     with pytest.raises(RuleViolation):
-        services.amend(t, AmendmentInput(reason="r"), world["officer"])
+        amend(t, {"reason": "r"}, world["officer"])
     with pytest.raises(RuleViolation):
-        services.amend(t, AmendmentInput(reason="  ", description="changed"), world["officer"])
+        amend(t, {"reason": "  ", "description": "changed"}, world["officer"])
 
 
 def test_cancel_needs_reason_and_is_final(world, db):
     t = factories.published(world["officer"])
     with pytest.raises(RuleViolation):
-        services.cancel(t, "", world["officer"])
-    services.cancel(t, "预算取消 Budget withdrawn", world["officer"])
+        cancel(t, "", world["officer"])
+    cancel(t, "预算取消 Budget withdrawn", world["officer"])
     assert t.status == "cancelled" and t.cancel_reason
     with pytest.raises(RuleViolation):
-        services.cancel(t, "again", world["officer"])
+        cancel(t, "again", world["officer"])
     with pytest.raises(RuleViolation):
-        services.amend(t, AmendmentInput(reason="r", description="d"), world["officer"])
+        amend(t, {"reason": "r", "description": "d"}, world["officer"])
 
 
 def test_after_deadline_no_amend_or_cancel(world, db):
@@ -228,20 +233,20 @@ def test_after_deadline_no_amend_or_cancel(world, db):
     clock.advance(timedelta(days=21))
     assert t.display_status == "closed" and not t.accepting_bids
     with pytest.raises(RuleViolation):
-        services.amend(t, AmendmentInput(reason="r", description="d"), world["officer"])
+        amend(t, {"reason": "r", "description": "d"}, world["officer"])
     with pytest.raises(RuleViolation):
-        services.cancel(t, "late", world["officer"])
+        cancel(t, "late", world["officer"])
 
 
 def test_clarification_flow(world, db):
     t = factories.published(world["officer"])
-    c = services.ask_clarification(t, "Do phone calls count?", world["org_member"])
-    services.answer_clarification(c, "No.", world["officer"])
+    c = ask_clarification(t, "Do phone calls count?", world["org_member"])
+    answer_clarification(c, "No.", world["officer"])
     assert c.answer == "No." and c.answered_by_id == world["officer"].id
     with pytest.raises(RuleViolation):
-        services.answer_clarification(c, "Again", world["officer"])
+        answer_clarification(c, "Again", world["officer"])
     with pytest.raises(RuleViolation):
-        services.ask_clarification(t, "x" * 2001, world["org_member"])
+        ask_clarification(t, "x" * 2001, world["org_member"])
 
 
 def test_search_filters(world, db):
@@ -257,10 +262,10 @@ def test_search_filters(world, db):
     )
     c = factories.published(o, title="100%_literal", budget_ceiling=Decimal("200000"))
     factories.draft(o, title="助餐 draft never public")
-    services.cancel(c, "withdrawn", o)
+    cancel(c, "withdrawn", o)
 
     def ids(**kw):
-        return [t.id for t in db.session.scalars(services.public_tenders_query(services.TenderFilters(**kw)))]
+        return [t.id for t in db.session.scalars(public_tenders_query(TenderFilters(**kw)))]
 
     assert ids(q="助餐") == [a.id]
     assert ids(q="meal SERVICE") == [a.id]

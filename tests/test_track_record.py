@@ -10,11 +10,11 @@ from flask import render_template
 from sqlalchemy import select
 
 from marketplace import clock
-from marketplace.contracts import delivery
+from marketplace.contracts.delivery import payments
 from marketplace.core.errors import RuleViolation
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
-from marketplace.orgs import services as org_services
+from marketplace.orgs import sanctions
 from marketplace.performance import surveys, track_record
 from marketplace.performance.models import Evaluation, IndicatorTemplate
 from marketplace.tenders.bids.models import Bid
@@ -129,7 +129,7 @@ def test_a_poor_final_grade_puts_the_organization_on_the_review_list(scene, worl
     assert f"/orgs/{org.id}/review" in page.get_data(as_text=True)
 
     clock.advance(timedelta(days=1))
-    org_services.suspend(
+    sanctions.suspend(
         org, today() + timedelta(days=90), "差评后暂停 Suspended after a poor grade", world["officer"]
     )
     db.session.commit()
@@ -156,13 +156,13 @@ def test_holdback_refuses_the_excess_on_the_final_milestone(scene, world, app):
     graded(contract, "poor", world)
     assert track_record.holdback_amount(contract) == Decimal("12000.00")  # 10 % of 120,000
     with pytest.raises(RuleViolation) as exc:
-        delivery.record_payment(contract, today(), "108000.01", "PZ-F1", final, officer)
+        payments.record_payment(contract, today(), "108000.01", "PZ-F1", final, officer)
     assert "¥12,000.00" in exc.value.message and exc.value.field == "amount"
-    delivery.record_payment(contract, today(), "100000", "PZ-F1", final, officer)
+    payments.record_payment(contract, today(), "100000", "PZ-F1", final, officer)
     with pytest.raises(RuleViolation):
-        delivery.record_payment(contract, today(), "8000.01", "PZ-F2", final, officer)
-    delivery.record_payment(contract, today(), "8000", "PZ-F2", final, officer)
-    assert delivery.unpaid_share(final) == Decimal("12000.00")
+        payments.record_payment(contract, today(), "8000.01", "PZ-F2", final, officer)
+    payments.record_payment(contract, today(), "8000", "PZ-F2", final, officer)
+    assert payments.unpaid_share(final) == Decimal("12000.00")
 
     app.config["FINAL_PAYMENT_HOLDBACK_SHARE"] = "0.25"
     try:
@@ -177,10 +177,10 @@ def test_holdback_also_limits_payments_tied_to_no_milestone(scene, world):
     held = track_record.holdback_amount(contract)
     payable = contract.value - held
     with pytest.raises(RuleViolation) as exc:
-        delivery.record_payment(contract, today(), payable + Decimal("0.01"), "PZ-X", None, world["officer"])
+        payments.record_payment(contract, today(), payable + Decimal("0.01"), "PZ-X", None, world["officer"])
     assert "held back" in exc.value.message
-    delivery.record_payment(contract, today(), payable, "PZ-X", None, world["officer"])
-    assert delivery.ledger(contract).paid == payable
+    payments.record_payment(contract, today(), payable, "PZ-X", None, world["officer"])
+    assert payments.ledger(contract).paid == payable
 
 
 def test_other_milestones_are_not_held_back(scene, world):
@@ -188,5 +188,5 @@ def test_other_milestones_are_not_held_back(scene, world):
     first = contract.milestones[0]
     accepted(first, first.due_date)
     graded(contract, "poor", world)
-    delivery.record_payment(contract, today(), "80000", "PZ-1", first, world["officer"])
-    assert delivery.unpaid_share(first) == Decimal("0.00")
+    payments.record_payment(contract, today(), "80000", "PZ-1", first, world["officer"])
+    assert payments.unpaid_share(first) == Decimal("0.00")

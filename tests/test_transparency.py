@@ -13,8 +13,8 @@ from marketplace import clock
 from marketplace.contracts.models import Acceptance, ContractDocument, Payment
 from marketplace.core.timeutil import local_date
 from marketplace.tenders.bids.models import BidOpening
-from marketplace.transparency import services
-from marketplace.transparency.services import Filters
+from marketplace.transparency import outcomes, spending
+from marketplace.transparency.filters import Filters
 from tests import bid_factories as bf
 from tests import contract_factories as cf
 from tests import factories
@@ -142,7 +142,7 @@ def scene(world, db):
 
 
 def test_spending_sums_per_category_district_and_year(scene, db):
-    by_category = {r.key: r for r in services.spending_by_category(Filters())}
+    by_category = {r.key: r for r in spending.spending_by_category(Filters())}
     assert set(by_category) == {"elderly_care", "childcare"}  # the draft's category is absent
     assert (by_category["elderly_care"].contracts, by_category["elderly_care"].value) == (
         1,
@@ -150,57 +150,57 @@ def test_spending_sums_per_category_district_and_year(scene, db):
     )
     assert by_category["elderly_care"].paid == Decimal("75000.00")
     assert by_category["childcare"].value == by_category["childcare"].paid == Decimal("270000.00")
-    assert [r.key for r in services.spending_by_category(Filters())] == ["elderly_care", "childcare"]
+    assert [r.key for r in spending.spending_by_category(Filters())] == ["elderly_care", "childcare"]
 
-    by_district = {r.key: r for r in services.spending_by_district(Filters())}
+    by_district = {r.key: r for r in spending.spending_by_district(Filters())}
     assert by_district["110101001"].value == Decimal("280000.00")
     assert by_district["110101001"].name == "东华门街道"
     assert by_district["110101002"].paid == Decimal("270000.00")
 
-    by_year = services.spending_by_year(Filters())
+    by_year = spending.spending_by_year(Filters())
     assert [(r.key, r.contracts, r.value, r.paid) for r in by_year] == [
         ("2026", 2, Decimal("550000.00"), Decimal("345000.00"))
     ]
-    assert services.totals(services.spending_by_category(Filters())).value == Decimal("550000.00")
+    assert spending.totals(spending.spending_by_category(Filters())).value == Decimal("550000.00")
 
 
 def test_filters_narrow_the_sums(scene, db):
-    rows = services.spending_by_category(Filters(category="childcare"))
+    rows = spending.spending_by_category(Filters(category="childcare"))
     assert [(r.key, r.value) for r in rows] == [("childcare", Decimal("270000.00"))]
-    rows = services.spending_by_category(Filters(district="110101001"))
+    rows = spending.spending_by_category(Filters(district="110101001"))
     assert [r.key for r in rows] == ["elderly_care"]
     # A county includes its streets.
-    assert len(services.spending_by_category(Filters(district="110101"))) == 2
-    assert services.spending_by_category(Filters(year=2025)) == []
-    assert services.spending_by_year(Filters(year=2025)) == []
-    assert len(services.spending_by_category(Filters(year=2026))) == 2
+    assert len(spending.spending_by_category(Filters(district="110101"))) == 2
+    assert spending.spending_by_category(Filters(year=2025)) == []
+    assert spending.spending_by_year(Filters(year=2025)) == []
+    assert len(spending.spending_by_category(Filters(year=2026))) == 2
 
 
 def test_year_follows_the_local_calendar(scene, db):
     """Signed at 20:00 UTC on 31 December is 04:00 on 1 January in Beijing: next year."""
     scene["child"].activated_at = datetime(2026, 12, 31, 20, 0, tzinfo=UTC)
     db.session.commit()
-    by_year = {r.key: r.value for r in services.spending_by_year(Filters())}
+    by_year = {r.key: r.value for r in spending.spending_by_year(Filters())}
     assert by_year == {"2026": Decimal("280000.00"), "2027": Decimal("270000.00")}
-    assert services.contract_years() == [2026, 2027]
+    assert spending.contract_years() == [2026, 2027]
 
 
 def test_milestone_shares_overall_and_per_category(scene, db):
-    overall, per_category = services.milestone_shares(Filters(), date(2026, 9, 16))
+    overall, per_category = outcomes.milestone_shares(Filters(), date(2026, 9, 16))
     # Care: on time, late, overdue (the future one is not counted); childcare: on time.
     assert (overall.on_time, overall.late, overall.overdue) == (2, 1, 1)
     assert overall.on_time_percent == 50 and overall.late_percent == 25 and overall.overdue_percent == 25
     shares = {s.key: (s.on_time, s.late, s.overdue) for s in per_category}
     assert shares == {"elderly_care": (1, 1, 1), "childcare": (1, 0, 0)}
     # On its due date a milestone is not yet overdue.
-    overall, _ = services.milestone_shares(Filters(), date(2026, 9, 10))
+    overall, _ = outcomes.milestone_shares(Filters(), date(2026, 9, 10))
     assert (overall.on_time, overall.late, overall.overdue) == (2, 1, 0)
 
 
 def test_unmet_milestones_of_a_terminated_contract_are_not_overdue(scene, db):
     scene["care"].status = "terminated"
     db.session.commit()
-    overall, _ = services.milestone_shares(Filters(), date(2026, 9, 16))
+    overall, _ = outcomes.milestone_shares(Filters(), date(2026, 9, 16))
     assert (overall.on_time, overall.late, overall.overdue) == (2, 1, 0)
 
 
@@ -212,11 +212,11 @@ def test_bidders_per_tender_counts_opened_tenders_only(scene, world, db):
         BidOpening(tender_id=lonely.id, opened_at=clock.now(), bid_count=1, failed=True, record=[])
     )
     db.session.commit()
-    dist = services.bidders_per_tender(Filters())
+    dist = outcomes.bidders_per_tender(Filters())
     # Three tenders (the contracts' and the draft contract's) had three bids each.
     assert [(r.bidders, r.tenders) for r in dist.rows] == [(1, 1), (2, 0), (3, 3)]
     assert dist.tenders == 4 and dist.average == Decimal("2.5")
-    assert services.bidders_per_tender(Filters(category="childcare")).tenders == 1
+    assert outcomes.bidders_per_tender(Filters(category="childcare")).tenders == 1
 
 
 # --- pages -------------------------------------------------------------------------------------------
@@ -355,7 +355,7 @@ def test_sealed_bids_count_for_nothing_and_their_bidders_never_show(client, worl
     for org, member in orgs:
         bf.submitted_bid(sealed, org, member, price="311111.11")
     db.session.commit()
-    assert services.bidders_per_tender(Filters()).tenders == 0
+    assert outcomes.bidders_per_tender(Filters()).tenders == 0
     for url in PAGES:
         assert client.get(url).get_data(as_text=True) == before[url], url
     for (_org, member), role in zip(orgs, ROLES, strict=False):

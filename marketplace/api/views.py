@@ -4,7 +4,7 @@ from flask import Blueprint, abort, request
 
 from marketplace.core.web import page_args
 from marketplace.extensions import db
-from marketplace.tenders import services
+from marketplace.tenders import search
 from marketplace.tenders.models import Tender
 from marketplace.tenders.schemas import PublicTenderSchema
 
@@ -15,13 +15,13 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 def tenders():
     page, per_page = page_args()
     status = request.args.get("status", "")
-    filters = services.TenderFilters(
+    filters = search.TenderFilters(
         q=request.args.get("q", "")[:200],
         category=request.args.get("category", ""),
         status=status if status in ("open", "closed", "cancelled") else "",
     )
     pagination = db.paginate(
-        services.public_tenders_query(filters), page=page, per_page=per_page, error_out=False
+        search.public_tenders_query(filters), page=page, per_page=per_page, error_out=False
     )
     return {
         "items": PublicTenderSchema(many=True).dump(pagination.items),

@@ -7,10 +7,13 @@ gap, and moving or inserting one breaks a ``prev_hash`` link; :func:`verify_chai
 such event. The newest link is also kept in ``audit_chain_heads``, so that deleting the newest events
 shows too.
 
-Events are linked when their transaction commits (:func:`link_unlinked`, called by the session hook in
-:mod:`marketplace.audit.log`), under a lock that lets one committing transaction at a time read and
-move the head: a PostgreSQL advisory lock, or on SQLite the database write lock that the transaction
-already holds because it has inserted its events.
+Events are inserted unlinked (no lock on the request path) and **sealed** afterwards by
+:func:`seal`, which the ``seal-audit`` job runs every few seconds: it takes the committed events that
+have no ``seq`` yet, in id order, gives them the next positions and hashes, and moves the head, in
+one transaction under a lock that admits one sealer at a time (a PostgreSQL advisory lock; on SQLite
+the write lock of its ``BEGIN IMMEDIATE``). An event committed late (a lower id than events already
+sealed) is sealed in the next pass, at the next position: positions follow sealing, not ids.
+:func:`verify_chain` reports the unsealed tail and its age (docs/audit.md).
 
 The hash is a seal against edits made past the application, not a signature: whoever can write the
 table and knows this algorithm can rewrite the tail of the chain and the head. Auditors who want to
@@ -28,10 +31,9 @@ from datetime import UTC, datetime
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy import bindparam, func, inspect, or_, select, update
-from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import bindparam, func, or_, select, update
 
+from marketplace import clock
 from marketplace.audit.models import AuditChainHead, AuditEvent
 from marketplace.extensions import db
 
@@ -54,7 +56,7 @@ HASHED_FIELDS = (
 OPTIONAL_HASHED_FIELDS = ("params",)
 # A fixed signed 64-bit key for pg_advisory_xact_lock (jobruns derives its keys the same way).
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"marketplace.audit_chain").digest()[:8], "big", signed=True)
-LINK_BATCH = 500  # events read back per statement while linking
+SEAL_BATCH = 2000  # events sealed per statement batch
 
 _events = AuditEvent.__table__
 _heads = AuditChainHead.__table__
@@ -120,29 +122,29 @@ def _move_head(connection, seq: int, hash_: str) -> None:
         connection.execute(_heads.insert().values(id=HEAD_ID, seq=seq, hash=hash_))
 
 
-def link_unlinked(session: Session, events: list[AuditEvent]) -> None:
-    """Give the events this transaction inserted their place in the chain, in insertion order.
+def seal(batch_size: int = SEAL_BATCH) -> int:
+    """Seal up to ``batch_size`` committed, unsealed events (oldest id first); returns how many.
 
-    Called at commit, after the final flush. The hash is computed from the rows as read back from the
-    database, so it is exactly what :func:`verify_chain` will recompute."""
-    states = [inspect(ev) for ev in events]
-    by_id = {state.identity[0]: state.obj() for state in states if state.persistent}
-    if not by_id:
-        return
-    connection = session.connection(bind_arguments={"mapper": AuditEvent.__mapper__})
+    Runs in the caller's transaction (the ``seal-audit`` job's); the hash is computed from the rows as
+    read back from the database, so it is exactly what :func:`verify_chain` will recompute."""
+    connection = db.session.connection(bind_arguments={"mapper": AuditEvent.__mapper__})
     _lock(connection)
+    rows = (
+        connection.execute(
+            select(*_columns).where(_events.c.seq.is_(None)).order_by(_events.c.id).limit(batch_size)
+        )
+        .mappings()
+        .all()
+    )
+    if not rows:
+        return 0
     seq, prev_hash = _tail(connection)
-    ids = sorted(by_id)
     links = []
-    for start in range(0, len(ids), LINK_BATCH):
-        rows = connection.execute(
-            select(*_columns).where(_events.c.id.in_(ids[start : start + LINK_BATCH])).order_by(_events.c.id)
-        ).mappings()
-        for row in rows:
-            seq += 1
-            digest = event_hash(row, seq, prev_hash)
-            links.append({"b_id": row["id"], "b_seq": seq, "b_prev": prev_hash, "b_hash": digest})
-            prev_hash = digest
+    for row in rows:
+        seq += 1
+        digest = event_hash(row, seq, prev_hash)
+        links.append({"b_id": row["id"], "b_seq": seq, "b_prev": prev_hash, "b_hash": digest})
+        prev_hash = digest
     connection.execute(
         update(_events)
         .where(_events.c.id == bindparam("b_id"))
@@ -150,11 +152,18 @@ def link_unlinked(session: Session, events: list[AuditEvent]) -> None:
         links,
     )
     _move_head(connection, seq, prev_hash)
-    for link in links:
-        event = by_id[link["b_id"]]
-        set_committed_value(event, "seq", link["b_seq"])
-        set_committed_value(event, "prev_hash", link["b_prev"])
-        set_committed_value(event, "hash", link["b_hash"])
+    return len(links)
+
+
+def seal_all(batch_size: int = SEAL_BATCH, max_batches: int = 100) -> int:
+    """Seal every unsealed event (in batches, at most ``max_batches`` of them this call)."""
+    sealed = 0
+    for _ in range(max_batches):
+        n = seal(batch_size)
+        sealed += n
+        if n < batch_size:
+            break
+    return sealed
 
 
 # --- verifying ----------------------------------------------------------------------------------------
@@ -195,6 +204,8 @@ class ChainReport:
     head_seq: int
     head_hash: str
     broken: ChainBreak | None = None
+    unsealed: int = 0  # committed events the sealer has not reached yet
+    oldest_unsealed_at: datetime | None = None
 
     @property
     def ok(self) -> bool:
@@ -228,11 +239,58 @@ def _first(stmt) -> Mapping | None:
     return db.session.execute(stmt.limit(1)).mappings().first()
 
 
+def _check_row(row: Mapping, last_seq: int, prev_hash: str) -> ChainBreak | None:
+    """Whether ``row`` is the valid successor of the event at ``last_seq`` with hash ``prev_hash``."""
+    expected = last_seq + 1
+    if row["seq"] > expected:
+        gap = f"{expected}" if row["seq"] == expected + 1 else f"{expected}–{row['seq'] - 1}"
+        return ChainBreak(
+            "missing",
+            expected,
+            detail=f"event seq {gap} missing (deleted): seq {last_seq or 'genesis'} is followed "
+            f"by {_name(row)}",
+        )
+    if row["seq"] < expected:
+        return ChainBreak.at("out_of_order", row, f"seq {row['seq']} repeats or precedes seq {last_seq}")
+    if event_hash(row, row["seq"], row["prev_hash"] or "") != row["hash"]:
+        return ChainBreak.at("edited", row, "content edited: the stored hash does not match")
+    if row["prev_hash"] != prev_hash:
+        return ChainBreak.at(
+            "out_of_order",
+            row,
+            "out of order: prev_hash does not match the hash of the event before it "
+            "(inserted, moved or replaced)",
+        )
+    return None
+
+
+def _check_head(head: tuple[int, str], last_seq: int, prev_hash: str) -> ChainBreak | None:
+    head_seq, head_hash = head
+    if head_seq > last_seq:
+        return ChainBreak(
+            "missing",
+            last_seq + 1,
+            detail=f"the newest events are missing (deleted): the chain ends at seq {last_seq} "
+            f"but its head records seq {head_seq}",
+        )
+    if head_seq < last_seq:
+        row = _first(select(*_columns).where(_events.c.seq == head_seq + 1))
+        return ChainBreak.at(
+            "out_of_order", row, f"inserted past the recorded head (the head records seq {head_seq})"
+        )
+    if head_hash != prev_hash:
+        return ChainBreak(
+            "head", last_seq, detail="the newest event was replaced: its hash differs from the recorded head"
+        )
+    return None
+
+
 def verify_chain(batch_size: int = 1000) -> ChainReport:
     """Walk the chain by ``seq``, recomputing every hash; stop at the first event that does not hold.
 
-    Works while other transactions append: events committed during the walk are walked too (the head
-    is read after the events, and a head ahead of the walk sends it on)."""
+    Works while the sealer appends: events sealed during the walk are walked too (the head is read
+    after the events, and a head ahead of the walk sends it on). Unsealed events are counted, not
+    judged: they are verified once sealed."""
     walked, last_seq, prev_hash, after = 0, 0, GENESIS_HASH, None
 
     def result(broken: ChainBreak | None = None) -> ChainReport:
@@ -242,70 +300,26 @@ def verify_chain(batch_size: int = 1000) -> ChainReport:
         found = False
         for row in _walk(after, batch_size):
             found = True
-            expected = last_seq + 1
-            if row["seq"] > expected:
-                gap = f"{expected}" if row["seq"] == expected + 1 else f"{expected}–{row['seq'] - 1}"
-                return result(
-                    ChainBreak(
-                        "missing",
-                        expected,
-                        detail=f"event seq {gap} missing (deleted): seq {last_seq or 'genesis'} is followed "
-                        f"by {_name(row)}",
-                    )
-                )
-            if row["seq"] < expected:
-                return result(
-                    ChainBreak.at("out_of_order", row, f"seq {row['seq']} repeats or precedes seq {last_seq}")
-                )
-            if event_hash(row, row["seq"], row["prev_hash"] or "") != row["hash"]:
-                return result(ChainBreak.at("edited", row, "content edited: the stored hash does not match"))
-            if row["prev_hash"] != prev_hash:
-                return result(
-                    ChainBreak.at(
-                        "out_of_order",
-                        row,
-                        "out of order: prev_hash does not match the hash of the event before it "
-                        "(inserted, moved or replaced)",
-                    )
-                )
+            broken = _check_row(row, last_seq, prev_hash)
+            if broken is not None:
+                return result(broken)
             walked, last_seq, prev_hash, after = walked + 1, row["seq"], row["hash"], (row["seq"], row["id"])
         head = _read_head(db.session.connection())
         if head is None:
             if walked:
                 return result(ChainBreak("head", None, detail="the chain head record is missing"))
             break
-        head_seq, head_hash = head
-        if head_seq > last_seq:
-            if found:
-                continue  # appended while we walked: walk on
-            return result(
-                ChainBreak(
-                    "missing",
-                    last_seq + 1,
-                    detail=f"the newest events are missing (deleted): the chain ends at seq {last_seq} "
-                    f"but its head records seq {head_seq}",
-                )
-            )
-        if head_seq < last_seq:
-            row = _first(select(*_columns).where(_events.c.seq == head_seq + 1))
-            return result(
-                ChainBreak.at(
-                    "out_of_order", row, f"inserted past the recorded head (the head records seq {head_seq})"
-                )
-            )
-        if head_hash != prev_hash:
-            return result(
-                ChainBreak(
-                    "head",
-                    last_seq,
-                    detail="the newest event was replaced: its hash differs from the recorded head",
-                )
-            )
+        if head[0] > last_seq and found:
+            continue  # sealed while we walked: walk on
+        broken = _check_head(head, last_seq, prev_hash)
+        if broken is not None:
+            return result(broken)
         break
-    stray = _first(select(*_columns).where(_events.c.seq.is_(None)).order_by(_events.c.id))
-    if stray is not None:
-        return result(ChainBreak.at("unlinked", stray, "not in the chain: inserted outside the application"))
-    return result()
+    unsealed, oldest = db.session.execute(
+        select(func.count(), func.min(_events.c.occurred_at)).where(_events.c.seq.is_(None))
+    ).one()
+    report = result()
+    return ChainReport(report.events, report.head_seq, report.head_hash, None, unsealed, oldest)
 
 
 # --- command line -------------------------------------------------------------------------------------
@@ -325,3 +339,9 @@ def verify_command(batch_size: int):
     click.echo(f"audit chain OK: {report.events} events")
     if report.events:
         click.echo(f"head: seq {report.head_seq} sha256 {report.head_hash}")
+    if report.unsealed:
+        age = (clock.now() - report.oldest_unsealed_at).total_seconds()
+        click.echo(
+            f"not sealed yet: {report.unsealed} events, the oldest written {age:.0f} s ago "
+            "(the seal-audit job seals them; they are verified once sealed)"
+        )

@@ -6,14 +6,16 @@ import sys
 
 import click
 
+from marketplace.audit.export_columns import EXPORT_KINDS
+from marketplace.audit.exports import FORMATS, export_contracts, record_export
+from marketplace.audit.filters import parse_filter
 from marketplace.core import transaction
+from marketplace.core.errors import RuleViolation
 from marketplace.export_cli import export_cli
 
 
 @export_cli.command("contracts")
-@click.option(
-    "--format", "fmt", type=click.Choice(["csv", "xlsx", "json"]), required=True, help="File format."
-)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="File format.")
 @click.option(
     "--out",
     "out",
@@ -23,17 +25,7 @@ from marketplace.export_cli import export_cli
 )
 @click.option(
     "--kind",
-    type=click.Choice(
-        [
-            "contracts",
-            "history",
-            "milestones",
-            "payments",
-            "variations",
-            "service_record_totals",
-            "evaluations",
-        ]
-    ),
+    type=click.Choice(EXPORT_KINDS),
     default="contracts",
     show_default=True,
     help="CSV only: which records the file holds (one kind per CSV file). XLSX holds every kind as a "
@@ -57,10 +49,6 @@ def export_contracts_command(
     variations, service_record_totals, evaluations, history. JSON is one object whose "contracts"
     list nests the rest. The contract date is the day both parties signed (the drafting day while unsigned).
     The export is recorded in the audit log (actor "system")."""
-    from marketplace.audit.exports import export_contracts, record_export
-    from marketplace.audit.services import parse_filter
-    from marketplace.core.errors import RuleViolation
-
     if kind != "contracts" and fmt != "csv":
         raise click.UsageError("--kind applies to CSV exports only (XLSX and JSON hold every kind).")
     try:

@@ -24,14 +24,11 @@ from typing import BinaryIO
 
 from marketplace import clock
 from marketplace.audit import log as audit
-from marketplace.audit.services import (
-    COLUMNS,
-    EXPORT_KINDS,
-    ContractFilter,
-    contract_documents,
-    local_iso,
-    rows,
-)
+from marketplace.audit.export_columns import COLUMNS, EXPORT_KINDS
+from marketplace.audit.export_rows import contract_documents, rows
+from marketplace.audit.filters import ContractFilter
+from marketplace.core.messages import N_
+from marketplace.core.timeutil import to_local
 
 FORMATS = ("csv", "xlsx", "json")
 MIMETYPES = {
@@ -41,6 +38,11 @@ MIMETYPES = {
 }
 BOM = "\ufeff"
 FLUSH_ROWS = 200  # rows per chunk of a streamed CSV
+
+
+def local_iso(moment: datetime | None) -> str:
+    """A stored UTC moment as ISO 8601 in the display zone (with its offset)."""
+    return to_local(moment).isoformat(timespec="seconds") if moment else ""
 
 
 def filename(fmt: str, kind: str = "contracts") -> str:
@@ -120,6 +122,7 @@ def json_chunks(f: ContractFilter) -> Iterator[bytes]:
 def write_xlsx(f: ContractFilter, out: BinaryIO | str) -> int:
     """The workbook, one sheet per kind, written with openpyxl's write-only mode. Returns the number of
     contracts."""
+    # openpyxl is heavy and only this export needs it: imported when a workbook is written.
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -172,8 +175,9 @@ def record_export(f: ContractFilter, fmt: str, kind: str, actor, via: str) -> No
         "export.contracts",
         "export",
         "contracts",
-        f"exported contracts as {fmt} ({what}) via {via}",
+        N_("exported contracts as %(format)s (%(kind)s) via %(via)s"),
         {"filter": f.as_dict(), "format": fmt, "kind": what, "via": via},
+        params={"format": fmt, "kind": what, "via": via},
     )
 
 

@@ -3,8 +3,10 @@
 Every service verb calls :func:`record` inside the transaction it runs in, so an event exists exactly
 when the change it describes was committed. Rows are never updated or deleted by the application.
 
-Events form a hash chain (see :mod:`marketplace.audit.chain`): when a transaction commits, its
-events get the next positions (``seq``), the previous event's hash and their own hash.
+Events form a hash chain (see :mod:`marketplace.audit.chain`). Writing one takes no lock: the event
+is inserted with its content only, and the ``seal-audit`` job (every few seconds, in the scheduler
+process) gives committed events their positions (``seq``) and hashes, in order. So audited writes
+never wait for each other (docs/audit.md).
 """
 
 from __future__ import annotations
@@ -13,36 +15,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session, object_session
-
 from marketplace import clock
-from marketplace.audit import chain
 from marketplace.audit.models import AuditEvent
 from marketplace.extensions import db
-
-# Events inserted by a session and not linked yet, collected as they are flushed.
-_UNLINKED = "marketplace.audit.unlinked"
-
-
-@event.listens_for(AuditEvent, "after_insert")
-def _collect_unlinked(mapper, connection, target):
-    session = object_session(target)
-    if session is not None:
-        session.info.setdefault(_UNLINKED, []).append(target)
-
-
-@event.listens_for(Session, "before_commit")
-def _link_on_commit(session):
-    # As late as possible: the chain lock is held from here to the end of the transaction, so taking
-    # it after every row lock the transaction needs keeps it short and out of lock-order deadlocks.
-    # Hence not when a savepoint is released, only at the real commit.
-    if session.in_nested_transaction():
-        return
-    if any(isinstance(obj, AuditEvent) for obj in session.new):
-        session.flush()
-    if session.info.get(_UNLINKED):
-        chain.link_unlinked(session, session.info.pop(_UNLINKED))
 
 
 def _jsonable(value: Any) -> Any:

@@ -28,8 +28,8 @@ class AuditEvent(db.Model):
     params: Mapped[dict | None] = mapped_column(JSON)
     # The tender an event belongs to, if any: bid events stay hidden until that tender's bids are opened.
     tender_id: Mapped[int | None] = mapped_column(ForeignKey("tenders.id"), index=True)
-    # The hash chain. Empty between the INSERT and the commit that links the event (only the inserting
-    # transaction sees it so); a committed event without them was not written by the application.
+    # The hash chain. Empty from the INSERT until the ``seal-audit`` job links the committed event (a few
+    # seconds; ``flask audit verify`` reports that unsealed tail and its age, docs/audit.md).
     seq: Mapped[int | None] = mapped_column(index=True, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     hash: Mapped[str | None] = mapped_column(String(64))

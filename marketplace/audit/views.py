@@ -11,7 +11,9 @@ import tempfile
 from flask import Blueprint, Response, abort, flash, render_template, request, send_file, stream_with_context
 from flask_login import current_user, login_required
 
-from marketplace.audit import exports, services
+from marketplace.audit import exports, filters
+from marketplace.audit import history as timeline
+from marketplace.audit.export_columns import EXPORT_KINDS
 from marketplace.contracts.models import Contract
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import can, require
@@ -20,12 +22,12 @@ from marketplace.core.web import get_or_404, paginate
 bp = Blueprint("auditor", __name__, url_prefix="/auditor", template_folder="templates")
 
 
-def _filter() -> tuple[services.ContractFilter, str | None]:
+def _filter() -> tuple[filters.ContractFilter, str | None]:
     """The filter in the query string, or an empty filter and the message of what was wrong."""
     try:
-        return services.parse_filter(request.args), None
+        return filters.parse_filter(request.args), None
     except RuleViolation as exc:
-        return services.ContractFilter(), exc.message
+        return filters.ContractFilter(), exc.message
 
 
 @bp.route("/contracts")
@@ -35,15 +37,15 @@ def index():
     f, error = _filter()
     if error:
         flash(error, "danger")
-    pagination = paginate(services.contracts_query(f))
+    pagination = paginate(filters.contracts_query(f))
     return render_template(
         "audit/index.html",
         pagination=pagination,
         f=f,
         args=f.query_args(),
-        choices=services.filter_choices(),
+        choices=filters.filter_choices(),
         total=pagination.total,
-        kinds=services.EXPORT_KINDS,
+        kinds=EXPORT_KINDS,
     ), (400 if error else 200)
 
 
@@ -58,9 +60,9 @@ def exports_page():
         "audit/exports.html",
         f=f,
         args=f.query_args(),
-        choices=services.filter_choices(),
-        total=services.count(f),
-        kinds=services.EXPORT_KINDS,
+        choices=filters.filter_choices(),
+        total=filters.count(f),
+        kinds=EXPORT_KINDS,
     ), (400 if error else 200)
 
 
@@ -71,10 +73,10 @@ def export(fmt: str):
     if fmt not in exports.FORMATS:
         abort(404)
     kind = request.values.get("kind", "contracts")
-    if kind not in services.EXPORT_KINDS:
+    if kind not in EXPORT_KINDS:
         abort(400)
     try:
-        f = services.parse_filter(request.args)
+        f = filters.parse_filter(request.args)
     except RuleViolation as exc:
         abort(400, description=exc.message)
     exports.record_export(f, fmt, kind, current_user, "web")
@@ -101,8 +103,8 @@ def history(contract_id: int):
     # Both parties, auditors and admins; anyone else is told nothing (404, never reveal it exists).
     if not can(current_user, "contract.view", contract):
         abort(404)
-    supplier_view = services.is_supplier_view(current_user, contract)
-    entries = services.history(contract, supplier_view=supplier_view)
+    supplier_view = timeline.is_supplier_view(current_user, contract)
+    entries = timeline.history(contract, supplier_view=supplier_view)
     return render_template(
         "audit/history.html",
         contract=contract,

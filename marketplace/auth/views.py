@@ -1,3 +1,5 @@
+"""Signing in and out, and changing one's password."""
+
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -6,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from marketplace.auth import services
 from marketplace.auth.forms import ChangePasswordForm, LoginForm, LogoutForm
-from marketplace.core.errors import RuleViolation
+from marketplace.core.transaction import run_verb
 from marketplace.extensions import limiter
 
 bp = Blueprint("auth", __name__, url_prefix="/auth", template_folder="templates")
@@ -59,12 +61,11 @@ def logout():
 @login_required
 def change_password():
     form = ChangePasswordForm()
-    if form.validate_on_submit():
-        try:
-            services.change_password(current_user, form.current_password.data, form.new_password.data)
-        except RuleViolation as exc:
-            getattr(form, exc.field or "new_password").errors.append(exc.message)
-        else:
-            flash(_("Your password was changed."), "success")
-            return redirect(url_for("main.home"))
+    if form.validate_on_submit() and run_verb(
+        form,
+        lambda: services.change_password(current_user, form.current_password.data, form.new_password.data),
+        default_field="new_password",
+    ):
+        flash(_("Your password was changed."), "success")
+        return redirect(url_for("main.home"))
     return render_template("auth/change_password.html", form=form), (400 if form.errors else 200)

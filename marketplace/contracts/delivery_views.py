@@ -1,7 +1,7 @@
 """Delivery pages: service records, progress, reports, milestones, final acceptance, payments.
 
 Each handler loads the contract (404 when it does not exist or the user may not view it, so its
-existence is not revealed), checks the policy (403), then runs one verb of ``contracts.delivery`` as
+existence is not revealed), checks the policy (403), then runs one verb of a ``contracts.delivery`` module as
 the request's transaction. The public acceptance page shows the published result only.
 """
 
@@ -12,20 +12,21 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.routing import BuildError
 
-from marketplace.contracts import delivery
+from marketplace.contracts import delivery_forms
 from marketplace.contracts.blueprint import bp
+from marketplace.contracts.delivery import acceptance as acceptance_verbs
+from marketplace.contracts.delivery import milestones as milestone_verbs
+from marketplace.contracts.delivery import payments as payment_verbs
+from marketplace.contracts.delivery import records as record_verbs
+from marketplace.contracts.delivery import reports as report_verbs
 from marketplace.contracts.delivery_forms import (
     AcceptanceForm,
     ActionForm,
-    PaymentForm,
     ProgressReportForm,
-    RecordFilterForm,
     RejectMilestoneForm,
-    ServiceRecordForm,
     SubmitMilestoneForm,
 )
 from marketplace.contracts.models import (
-    ACTIVE,
     Contract,
     Milestone,
     MilestoneDocument,
@@ -41,50 +42,23 @@ from marketplace.core.transaction import abandon, run_verb
 from marketplace.core.web import apply_violation, get_or_404, paginate
 from marketplace.extensions import db
 
-# --- labels and the contract page's partial --------------------------------------------------------
-
-
-@bp.app_template_filter()
-def activity_label(code: str) -> str:
-    return str(delivery.ACTIVITY_TYPES.get(code, code))
-
-
-@bp.app_template_filter()
-def delivery_status_label(status: str) -> str:
-    return {
-        "pending": _("Pending"),
-        "submitted": _("Submitted, awaiting acceptance"),
-        "rejected": _("Rejected: to be resubmitted"),
-        "accepted": _("Accepted"),
-    }.get(status, status)
-
-
-@bp.app_template_filter()
-def delivery_status_badge(status: str) -> str:
-    return {"pending": "secondary", "submitted": "info", "rejected": "warning", "accepted": "success"}.get(
-        status, "light"
-    )
-
-
-@bp.app_template_filter()
-def acceptance_result_label(result: str) -> str:
-    return str(delivery.ACCEPTANCE_RESULTS.get(result, result))
+# --- the published names and the contract page's partial ---------------------------------------
 
 
 @bp.app_template_filter()
 def masked_name(name: str) -> str:
-    return delivery.masked_name(name)
+    return acceptance_verbs.masked_name(name)
 
 
 @bp.app_template_global()
 def delivery_summary(contract: Contract) -> dict:
     """What ``contracts/_delivery.html`` shows on the contract page."""
     return {
-        "progress": delivery.progress(contract),
-        "ledger": delivery.ledger(contract),
-        "milestones": [(m, delivery.overdue_days(m)) for m in contract.milestones],
-        "acceptance": delivery.acceptance_of(contract),
-        "acceptance_problems": delivery.acceptance_problems(contract),
+        "progress": record_verbs.progress(contract),
+        "ledger": payment_verbs.ledger(contract),
+        "milestones": [(m, milestone_verbs.overdue_days(m)) for m in contract.milestones],
+        "acceptance": acceptance_verbs.acceptance_of(contract),
+        "acceptance_problems": acceptance_verbs.acceptance_problems(contract),
     }
 
 
@@ -162,76 +136,35 @@ def _post(contract: Contract, form, run, message: str, endpoint: str):
 # --- service records -----------------------------------------------------------------------------------
 
 
-def _record_form(contract: Contract, formdata=True) -> ServiceRecordForm:
-    form = ServiceRecordForm() if formdata else ServiceRecordForm(formdata=None)
-    form.target_id.choices = [("", _("— none —"))] + [
-        (str(t.id), f"{t.name} ({t.unit})") for t in contract.targets
-    ]
-    form.community_code.choices = [("", _("— none —"))] + [
-        (c.code, f"{c.parent.name if c.parent else ''} {c.name}".strip())
-        for c in delivery.communities_for(contract)
-    ]
-    return form
-
-
-def _record_filter(contract: Contract) -> tuple[RecordFilterForm, delivery.RecordFilter]:
-    form = RecordFilterForm(formdata=request.args)
-    form.target.choices = [("", _("All"))] + [(str(t.id), t.name) for t in contract.targets]
-    form.validate()
-    target = form.target.data if not form.target.errors else ""
-    return form, delivery.RecordFilter(
-        date_from=form.date_from.data if not form.date_from.errors else None,
-        date_to=form.date_to.data if not form.date_to.errors else None,
-        activity_type=form.activity.data if not form.activity.errors else None,
-        target_id=int(target) if target and str(target).isdigit() else None,
-    )
-
-
 @bp.route("/contracts/<int:contract_id>/records", methods=["GET", "POST"])
 @login_required
 def records(contract_id: int):
     contract = _contract(contract_id)
-    form = _form_if_allowed(contract, "contract.deliver", lambda: _record_form(contract))
-
-    def log():
-        data = delivery.RecordInput(
-            service_date=form.service_date.data,
-            activity_type=form.activity_type.data,
-            target_id=int(form.target_id.data) if form.target_id.data else None,
-            quantity=form.quantity.data,
-            beneficiaries=form.beneficiaries.data,
-            hours=form.hours.data,
-            community_code=form.community_code.data or None,
-            notes=form.notes.data or "",
-        )
-        return _run_with_files(
-            form, lambda files: delivery.log_service_record(contract, data, files, current_user)
-        )
-
-    done, status = _post(contract, form, log, _("The service is logged."), "contracts.records")
+    form = _form_if_allowed(contract, "contract.deliver", lambda: delivery_forms.record_form(contract))
+    done, status = _post(
+        contract,
+        form,
+        lambda: _run_with_files(
+            form,
+            lambda files: record_verbs.log_service_record(
+                contract, delivery_forms.record_data(form), files, current_user
+            ),
+        ),
+        _("The service is logged."),
+        "contracts.records",
+    )
     if done:
         return done
-    filter_form, flt = _record_filter(contract)
-    pagination = paginate(delivery.records_query(contract, flt))
-    args = {
-        k: v
-        for k, v in {
-            "date_from": flt.date_from.isoformat() if flt.date_from else None,
-            "date_to": flt.date_to.isoformat() if flt.date_to else None,
-            "activity": flt.activity_type or None,
-            "target": flt.target_id,
-        }.items()
-        if v
-    }
+    filter_form, flt = delivery_forms.record_filter(contract, request.args)
     return _render(
         "contracts/delivery/records.html",
         contract,
         status,
         form=form,
         filter_form=filter_form,
-        pagination=pagination,
-        filter_args=args,
-        progress=delivery.progress(contract),
+        pagination=paginate(record_verbs.records_query(contract, flt)),
+        filter_args=delivery_forms.filter_args(flt),
+        progress=record_verbs.progress(contract),
     )
 
 
@@ -255,7 +188,7 @@ def reports(contract_id: int):
         form,
         lambda: run_verb(
             form,
-            lambda: delivery.file_progress_report(
+            lambda: report_verbs.file_progress_report(
                 contract,
                 form.period_start.data,
                 form.period_end.data,
@@ -270,7 +203,7 @@ def reports(contract_id: int):
     )
     if done:
         return done
-    pagination = paginate(delivery.reports_query(contract))
+    pagination = paginate(report_verbs.reports_query(contract))
     return _render("contracts/delivery/reports.html", contract, status, form=form, pagination=pagination)
 
 
@@ -278,24 +211,19 @@ def reports(contract_id: int):
 
 
 def _milestone_page(contract, milestone, status=200, *, submit_form=None, accept_form=None, reject_form=None):
-    may_deliver = can(current_user, "contract.deliver", contract) and contract.status == ACTIVE
-    may_manage = can(current_user, "contract.manage", contract) and contract.status == ACTIVE
-    if submit_form is None and may_deliver and milestone.status in ("pending", "rejected"):
+    if submit_form is None and milestone_verbs.may_submit(milestone, current_user):
         submit_form = SubmitMilestoneForm(formdata=None)
-    if may_manage and milestone.status == "submitted" and not milestone.is_final:
+    if milestone_verbs.may_accept(milestone, current_user):
         accept_form = accept_form or ActionForm(formdata=None)
-    if may_manage and milestone.status == "submitted":
+    if milestone_verbs.may_reject(milestone, current_user):
         reject_form = reject_form or RejectMilestoneForm(formdata=None)
-    errors = []
-    for f in (accept_form,):
-        if f is not None and status >= 400:
-            errors += list(f.form_errors)
+    errors = list(accept_form.form_errors) if accept_form is not None and status >= 400 else []
     return _render(
         "contracts/delivery/milestone.html",
         contract,
         status,
         milestone=milestone,
-        overdue=delivery.overdue_days(milestone),
+        overdue=milestone_verbs.overdue_days(milestone),
         submit_form=submit_form,
         accept_form=accept_form,
         reject_form=reject_form,
@@ -333,7 +261,7 @@ def submit_milestone(contract_id: int, milestone_id: int):
     if not form.is_submitted():
         return _milestone_page(contract, milestone)
     if form.validate() and _run_with_files(
-        form, lambda files: delivery.submit_milestone(milestone, form.report.data, files, current_user)
+        form, lambda files: milestone_verbs.submit_milestone(milestone, form.report.data, files, current_user)
     ):
         return _back_to_milestone(
             milestone, _("The milestone is submitted. The agency is asked to accept it.")
@@ -347,7 +275,7 @@ def accept_milestone(contract_id: int, milestone_id: int):
     contract, milestone = _milestone_for(contract_id, milestone_id, "contract.manage")
     form = ActionForm()
     if form.validate_on_submit() and run_verb(
-        form, lambda: delivery.accept_milestone(milestone, current_user)
+        form, lambda: milestone_verbs.accept_milestone(milestone, current_user)
     ):
         return _back_to_milestone(
             milestone,
@@ -368,7 +296,7 @@ def reject_milestone(contract_id: int, milestone_id: int):
     form = RejectMilestoneForm()
     if form.validate_on_submit() and run_verb(
         form,
-        lambda: delivery.reject_milestone(milestone, form.reason.data, current_user),
+        lambda: milestone_verbs.reject_milestone(milestone, form.reason.data, current_user),
         default_field="reason",
     ):
         return _back_to_milestone(
@@ -395,26 +323,16 @@ def new_acceptance(contract_id: int):
     contract = _contract(contract_id)
     require(current_user, "contract.manage", contract)
     form = AcceptanceForm()
-
-    def accept():
-        people = [
-            delivery.Representative(
-                e.form.name.data or "", e.form.community.data or "", e.form.role.data or ""
-            )
-            for e in form.representatives
-        ]
-        return run_verb(
-            form,
-            lambda: delivery.final_acceptance(
-                contract, form.result.data, form.summary.data, people, current_user
-            ),
-            default_field="summary",
-        )
-
     done, status = _post(
         contract,
         form,
-        accept,
+        lambda: run_verb(
+            form,
+            lambda: acceptance_verbs.final_acceptance(
+                contract, delivery_forms.acceptance_data(form), current_user
+            ),
+            default_field="summary",
+        ),
         _("The acceptance is recorded and its result published."),
         "contracts.acceptance",
     )
@@ -425,8 +343,8 @@ def new_acceptance(contract_id: int):
         contract,
         status,
         form=form,
-        problems=delivery.acceptance_problems(contract),
-        previous=delivery.acceptance_of(contract),
+        problems=acceptance_verbs.acceptance_problems(contract),
+        previous=acceptance_verbs.acceptance_of(contract),
     )
 
 
@@ -434,44 +352,34 @@ def new_acceptance(contract_id: int):
 def acceptance(contract_id: int):
     """The published acceptance result (IR 45): public, without the representatives' full names."""
     contract = get_or_404(Contract, contract_id)
-    result = delivery.acceptance_of(contract)
-    if result is None or result.published_at is None:
+    result = acceptance_verbs.published_acceptance(contract)
+    if result is None:
         abort(404)
-    communities = sorted({p.get("community") for p in result.recipient_representatives if p.get("community")})
+    may_view = can(current_user, "contract.view", contract)
     return render_template(
         "contracts/delivery/acceptance.html",
         contract=contract,
         acceptance=result,
-        communities=communities,
-        may_view=can(current_user, "contract.view", contract),
-        back_url=contract_url(contract) if can(current_user, "contract.view", contract) else None,
+        communities=result.communities,
+        may_view=may_view,
+        back_url=contract_url(contract) if may_view else None,
     )
 
 
 # --- payments -----------------------------------------------------------------------------------------------
 
 
-def _payment_form(contract: Contract, formdata=True) -> PaymentForm:
-    form = PaymentForm() if formdata else PaymentForm(formdata=None)
-    form.milestone.choices = [("", _("— not tied to a milestone —"))] + [
-        (str(m.id), f"{m.deliverable} ({money(m.amount)})")
-        for m in contract.milestones
-        if m.status == "accepted"
-    ]
-    return form
-
-
 @bp.route("/contracts/<int:contract_id>/payments", methods=["GET", "POST"])
 @login_required
 def payments(contract_id: int):
     contract = _contract(contract_id)
-    form = _form_if_allowed(contract, "contract.manage", lambda: _payment_form(contract))
+    form = _form_if_allowed(contract, "contract.manage", lambda: delivery_forms.payment_form(contract))
 
     def pay():
         milestone = db.session.get(Milestone, int(form.milestone.data)) if form.milestone.data else None
         return run_verb(
             form,
-            lambda: delivery.record_payment(
+            lambda: payment_verbs.record_payment(
                 contract, form.paid_on.data, form.amount.data, form.reference.data, milestone, current_user
             ),
             default_field="amount",
@@ -480,14 +388,12 @@ def payments(contract_id: int):
     done, status = _post(contract, form, pay, _("The payment is recorded."), "contracts.payments")
     if done:
         return done
-    pagination = paginate(delivery.payments_query(contract))
-    unpaid = {m.id: delivery.unpaid_share(m) for m in contract.milestones if m.status == "accepted"}
     return _render(
         "contracts/delivery/payments.html",
         contract,
         status,
         form=form,
-        pagination=pagination,
-        ledger=delivery.ledger(contract),
-        unpaid=unpaid,
+        pagination=paginate(payment_verbs.payments_query(contract)),
+        ledger=payment_verbs.ledger(contract),
+        unpaid=payment_verbs.unpaid_shares(contract),
     )

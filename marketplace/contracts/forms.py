@@ -1,5 +1,6 @@
-"""Forms of the contract pages. The rules live in ``contracts.services``; the forms parse input and
-name their fields after the service's ``RuleViolation.field`` so messages land next to the right field.
+"""Forms of the contract pages. They render and carry the CSRF token; ``contract_data`` and
+``variation_data`` hand the verbs a plain dict that their load schemas (``contracts.schemas``)
+validate. Field names are the schemas', so messages land next to the right field.
 
 The draft form has a fixed number of target and milestone rows (blank rows are ignored), so it works
 without JavaScript; saving shows the rows again with a few blank ones to add more.
@@ -28,10 +29,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from marketplace.contracts import services
+from marketplace.contracts.labels import LABELS
+from marketplace.contracts.terms import SCOPE_MAX, TEXT_MAX
 from marketplace.core.errors import RuleViolation
 
-TEXT_MAX = services.TEXT_MAX
 TARGET_ROWS, TARGET_MAX = 5, 20
 MILESTONE_ROWS, MILESTONE_MAX = 8, 24
 NEW_MILESTONE_ROWS = 3
@@ -44,11 +45,7 @@ def _finite(form, field):
 
 
 def kind_choices():
-    return [
-        ("delivery", _l("Delivery")),
-        ("report", _l("Report")),
-        ("payment", _l("Payment")),
-    ]
+    return [(kind, label.text) for kind, label in LABELS["milestone_kind"].items()]
 
 
 class ActionForm(FlaskForm):
@@ -125,15 +122,16 @@ class ContractForm(FlaskForm):
         _l("Justification (required for a term longer than 12 months, at most 36)"),
         validators=[Optional(), Length(max=TEXT_MAX)],
     )
-    scope = TextAreaField(_l("Scope of the service"), validators=[Optional(), Length(max=services.SCOPE_MAX)])
+    scope = TextAreaField(_l("Scope of the service"), validators=[Optional(), Length(max=SCOPE_MAX)])
     targets = FieldList(FormField(TargetRow), min_entries=TARGET_ROWS, max_entries=TARGET_MAX)
     milestones = FieldList(FormField(MilestoneRow), min_entries=MILESTONE_ROWS, max_entries=MILESTONE_MAX)
     submit = SubmitField(_l("Save the draft"))
 
-    def contract_input(self) -> services.ContractInput:
-        """The filled rows as a service input; a half-filled row is a ``RuleViolation``."""
+    def contract_data(self) -> dict:
+        """The input of ``draft_contract`` / ``update_draft`` (``ContractInputSchema``) with the filled
+        rows; a half-filled row is a ``RuleViolation``."""
         targets = [
-            services.TargetInput(row.name.data, row.unit.data, row.quantity.data)
+            {"name": row.name.data, "unit": row.unit.data, "quantity": row.quantity.data}
             for row in _filled_rows(
                 self.targets,
                 lambda n: _(
@@ -145,13 +143,13 @@ class ContractForm(FlaskForm):
             )
         ]
         milestones = [
-            services.MilestoneInput(
-                row.deliverable.data,
-                row.due_date.data,
-                row.amount.data,
-                row.kind.data,
-                bool(row.is_final.data),
-            )
+            {
+                "deliverable": row.deliverable.data,
+                "due_date": row.due_date.data,
+                "amount": row.amount.data,
+                "kind": row.kind.data,
+                "is_final": bool(row.is_final.data),
+            }
             for row in _filled_rows(
                 self.milestones,
                 lambda n: _(
@@ -162,15 +160,15 @@ class ContractForm(FlaskForm):
                 "milestones",
             )
         ]
-        return services.ContractInput(
-            title=self.title.data or "",
-            term_start=self.term_start.data,
-            term_end=self.term_end.data,
-            term_justification=self.term_justification.data or "",
-            scope=self.scope.data or "",
-            targets=targets,
-            milestones=milestones,
-        )
+        return {
+            "title": self.title.data,
+            "term_start": self.term_start.data,
+            "term_end": self.term_end.data,
+            "term_justification": self.term_justification.data,
+            "scope": self.scope.data,
+            "targets": targets,
+            "milestones": milestones,
+        }
 
 
 class _VariationBase(FlaskForm):
@@ -185,21 +183,23 @@ class _VariationBase(FlaskForm):
 
     changeable: list = []
 
-    def variation_input(self) -> services.VariationInput:
+    def variation_data(self) -> dict:
+        """The input of ``request_variation`` (``VariationRequestSchema``): the milestones whose amount
+        or due date changed, and the filled new rows; a half-filled row is a ``RuleViolation``."""
         changes = []
         for m in self.changeable:
             amount = getattr(self, f"amount_{m.id}").data
             due = getattr(self, f"due_{m.id}").data
             if (amount is not None and amount != m.amount) or (due is not None and due != m.due_date):
-                changes.append(services.MilestoneChange(m.id, amount=amount, due_date=due))
+                changes.append({"id": m.id, "amount": amount, "due_date": due})
         changes += [
-            services.MilestoneChange(
-                None,
-                amount=row.amount.data,
-                due_date=row.due_date.data,
-                deliverable=row.deliverable.data,
-                kind=row.kind.data,
-            )
+            {
+                "id": None,
+                "amount": row.amount.data,
+                "due_date": row.due_date.data,
+                "deliverable": row.deliverable.data,
+                "kind": row.kind.data,
+            }
             for row in _filled_rows(
                 self.milestones,
                 lambda n: _(
@@ -210,12 +210,13 @@ class _VariationBase(FlaskForm):
                 "milestones",
             )
         ]
-        return services.VariationInput(
-            value=self.value.data,
-            term_end=self.term_end.data,
-            term_justification=self.term_justification.data or None,
-            milestones=changes,
-        )
+        return {
+            "reason": self.reason.data,
+            "value": self.value.data,
+            "term_end": self.term_end.data,
+            "term_justification": self.term_justification.data,
+            "milestones": changes,
+        }
 
 
 def variation_form_class(milestones):

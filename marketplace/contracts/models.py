@@ -33,6 +33,8 @@ ACTIVE = "active"
 COMPLETED = "completed"
 TERMINATED = "terminated"
 CONTRACT_STATUSES = (DRAFT, ACTIVE, COMPLETED, TERMINATED)
+# Signed by both parties: the public may read about these (summary page, public documents).
+SIGNED_STATUSES = (ACTIVE, COMPLETED, TERMINATED)
 
 MILESTONE_KINDS = ("delivery", "report", "payment")
 # pending: not yet submitted (or rejected and waiting for a resubmission); submitted: waiting for the
@@ -105,6 +107,24 @@ class Contract(db.Model):
     )
     documents: Mapped[list[ContractDocument]] = relationship(cascade="all, delete-orphan")
 
+    @property
+    def is_draft(self) -> bool:
+        return self.status == DRAFT
+
+    @property
+    def is_active(self) -> bool:
+        """In force: signed by both parties, neither completed nor terminated."""
+        return self.status == ACTIVE
+
+    @property
+    def is_signed(self) -> bool:
+        """Signed by both parties (active, completed or terminated)."""
+        return self.status in SIGNED_STATUSES
+
+    @property
+    def is_terminated(self) -> bool:
+        return self.status == TERMINATED
+
 
 class ContractTarget(db.Model):
     """A service target (KPI): "older residents served: 200 persons"."""
@@ -155,6 +175,20 @@ class Milestone(db.Model):
     submissions: Mapped[list[MilestoneSubmission]] = relationship(
         back_populates="milestone", order_by="MilestoneSubmission.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def awaits_submission(self) -> bool:
+        """Not submitted yet, or rejected and waiting for a resubmission."""
+        return self.status in ("pending", "rejected")
+
+    @property
+    def is_submitted(self) -> bool:
+        """Submitted and waiting for the officer's decision."""
+        return self.status == "submitted"
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.status == "accepted"
 
 
 class MilestoneSubmission(db.Model):
@@ -224,6 +258,15 @@ class Variation(db.Model):
     decision_note: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
     contract = relationship("Contract")
+
+    @property
+    def is_pending(self) -> bool:
+        """Requested and waiting for the other party's decision."""
+        return self.status == "requested"
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == "approved"
 
 
 class ServiceRecord(db.Model):
@@ -300,6 +343,15 @@ class Acceptance(db.Model):
     accepted_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     accepted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def passed(self) -> bool:
+        return self.result == "passed"
+
+    @property
+    def communities(self) -> list[str]:
+        """The communities the representatives came from, each once, in order."""
+        return sorted({p.get("community") for p in self.recipient_representatives if p.get("community")})
 
 
 class Payment(db.Model):

@@ -10,8 +10,18 @@
 
 from __future__ import annotations
 
-from marketplace.contracts.models import Contract
-from marketplace.core.permissions import ADMIN, AUDITOR, ORG_MEMBER, _authenticated, _role, _same_agency
+from marketplace.contracts.models import Contract, ContractDocument
+from marketplace.core.permissions import (
+    ADMIN,
+    AUDITOR,
+    OFFICER,
+    ORG_MEMBER,
+    _authenticated,
+    _role,
+    _same_agency,
+)
+from marketplace.extensions import db
+from marketplace.tenders.models import Tender
 
 
 def is_buyer(user, contract) -> bool:
@@ -27,6 +37,11 @@ def is_supplier(user, contract) -> bool:
         and user.organization_id is not None
         and user.organization_id == contract.organization_id
     )
+
+
+def _contract_party(user, contract):
+    """Either party: changes to a contract (signatures, variations, documents) are theirs alone."""
+    return is_buyer(user, contract) or is_supplier(user, contract)
 
 
 def _contract_view(user, contract):
@@ -50,29 +65,24 @@ def _contract_list(user, obj=None):
     """The contracts list: officers (their agency's), organization members (their own), auditors, admins."""
     return _authenticated(user) and (
         _role(user, AUDITOR, ADMIN)
-        or (_role(user, "officer") and user.agency_id is not None)
+        or (_role(user, OFFICER) and user.agency_id is not None)
         or (_role(user, ORG_MEMBER) and user.organization_id is not None)
     )
 
 
 def _contract_draft(user, tender):
     """Drafting a tender's contract: an officer of the procuring agency (the verb checks the award)."""
-    from marketplace.tenders.models import Tender
-
     return isinstance(tender, Tender) and _same_agency(user, tender)
 
 
 def _contract_public(user, contract):
     """The published summary: anyone, once the contract is signed (active, completed or terminated)."""
-    return isinstance(contract, Contract) and contract.status in ("active", "completed", "terminated")
+    return isinstance(contract, Contract) and contract.is_signed
 
 
 def _contract_document(user, document):
     """A contract document: the parties, auditors and admins; anyone for a public one of a published
     contract."""
-    from marketplace.contracts.models import ContractDocument
-    from marketplace.extensions import db
-
     if not isinstance(document, ContractDocument):
         return False
     contract = db.session.get(Contract, document.contract_id)
@@ -83,6 +93,7 @@ def _contract_document(user, document):
 
 RULES = {
     "contract.view": _contract_view,
+    "contract.party": _contract_party,
     "contract.manage": _contract_manage,
     "contract.deliver": _contract_deliver,
     "contract.list": _contract_list,

@@ -16,7 +16,10 @@ from sqlalchemy import Date, Integer, and_, cast, func, literal, or_, select, up
 
 from marketplace.auth.models import User
 from marketplace.contracts.models import ACTIVE, DRAFT, Contract, Milestone
+from marketplace.contracts.signing import signing_days, unsigned_cutoff
+from marketplace.core.messages import N_
 from marketplace.core.notifications import notify_rows
+from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
 from marketplace.tenders.committee.models import Award
 
@@ -51,10 +54,21 @@ def _recipients(contract_ids: set[int], *, officers: bool, members: bool) -> dic
     return out
 
 
-def _notices(recipients: list[tuple[int, str]], kind: str, subject: str, body: str, link: str) -> list[dict]:
-    """The notification rows of one message to each of ``recipients`` ([(user id, email)])."""
+def _notices(
+    recipients: list[tuple[int, str]], kind: str, subject: str, body: str, link: str, params: dict
+) -> list[dict]:
+    """The notification rows of one message to each of ``recipients`` ([(user id, email)]);
+    ``subject`` and ``body`` are message ids filled by ``params``."""
     return [
-        {"user_id": user_id, "email": email, "kind": kind, "subject": subject, "body": body, "link": link}
+        {
+            "user_id": user_id,
+            "email": email,
+            "kind": kind,
+            "subject": subject,
+            "body": body,
+            "link": link,
+            "params": params,
+        }
         for user_id, email in recipients
     ]
 
@@ -78,6 +92,11 @@ def _milestones(*conditions):
         .where(*conditions)
         .order_by(Milestone.id)
     ).all()
+
+
+def _milestone_params(m, days: int) -> dict:
+    """The parameters of a milestone notice (``m``: a row of :func:`_milestones`)."""
+    return {"n": str(days), "deliverable": m.deliverable, "title": m.title, "due": m.due_date.isoformat()}
 
 
 def _active_contracts():
@@ -117,15 +136,16 @@ def flag_overdue(today: date) -> dict:
     recipients = _recipients({r.contract_id for r in due_notice}, officers=True, members=True)
     rows = []
     for m in due_notice:
-        n = (today - m.due_date).days
         rows += _notices(
             recipients.get(m.contract_id, []),
             "milestone.overdue",
-            f"里程碑已逾期{n}天 / Milestone {n} day(s) overdue — {m.deliverable}",
-            f"合同“{m.title}”的里程碑“{m.deliverable}”应于{m.due_date.isoformat()}完成，"
-            f"现已逾期{n}天。 / The milestone “{m.deliverable}” of the contract “{m.title}” "
-            f"was due on {m.due_date.isoformat()} and is {n} day(s) overdue.",
+            N_("Milestone %(n)s day(s) overdue — %(deliverable)s"),
+            N_(
+                "The milestone “%(deliverable)s” of the contract “%(title)s” was due on %(due)s and is "
+                "%(n)s day(s) overdue."
+            ),
             f"/contracts/{m.contract_id}",
+            _milestone_params(m, (today - m.due_date).days),
         )
     notifications = notify_rows(rows)
     notified_ids = [m.id for m in due_notice]
@@ -151,15 +171,13 @@ def send_reminders(today: date, days: int) -> dict:
     recipients = _recipients({r.contract_id for r in due}, officers=False, members=True)
     rows = []
     for m in due:
-        n = (m.due_date - today).days
         rows += _notices(
             recipients.get(m.contract_id, []),
             "milestone.reminder",
-            f"里程碑{n}天后到期 / Milestone due in {n} day(s) — {m.deliverable}",
-            f"合同“{m.title}”的里程碑“{m.deliverable}”将于{m.due_date.isoformat()}到期。 / "
-            f"The milestone “{m.deliverable}” of the contract “{m.title}” is due on "
-            f"{m.due_date.isoformat()}.",
+            N_("Milestone due in %(n)s day(s) — %(deliverable)s"),
+            N_("The milestone “%(deliverable)s” of the contract “%(title)s” is due on %(due)s."),
             f"/contracts/{m.contract_id}",
+            _milestone_params(m, (m.due_date - today).days),
         )
     notifications = notify_rows(rows)
     ids = [m.id for m in due]
@@ -168,23 +186,20 @@ def send_reminders(today: date, days: int) -> dict:
 
 
 def contract_deadlines(now: datetime, today: date | None = None) -> dict:
-    """Flag contracts still unsigned past their signing deadline (``services.unsigned_overdue``, GPL 46:
+    """Flag contracts still unsigned past their signing deadline (``signing.unsigned_overdue``, GPL 46:
     30 days after the award notice, in local days) and tell the agency; tell both parties once when
     an active contract's term ends within EXPIRY_NOTICE_DAYS."""
-    from marketplace.contracts import services
-    from marketplace.core.timeutil import local_date
-
     config = current_app.config
     today = today or local_date(now)
-    unsigned_days = services.signing_days()
+    unsigned_days = signing_days()
     unsigned = db.session.execute(
         select(Contract.id, Contract.title, Award.published_at)
         .join(Award, Award.id == Contract.award_id)
         .where(
             Contract.status == DRAFT,
             Contract.unsigned_flagged_at.is_(None),
-            # The rule of services.unsigned_overdue: past the signing deadline's local day.
-            Award.published_at < services.unsigned_cutoff(today),
+            # The rule of signing.unsigned_overdue: past the signing deadline's local day.
+            Award.published_at < unsigned_cutoff(today),
         )
         .order_by(Contract.id)
     ).all()
@@ -202,25 +217,26 @@ def contract_deadlines(now: datetime, today: date | None = None) -> dict:
     both = _recipients({c.id for c in expiring}, officers=True, members=True)
     rows = []
     for c in unsigned:
-        published = local_date(c.published_at).isoformat()
         rows += _notices(
             officers.get(c.id, []),
             "contract.unsigned",
-            f"中标通知发出{unsigned_days}日内合同尚未签订 / Contract not signed within "
-            f"{unsigned_days} days of the award — {c.title}",
-            f"中标结果公告于{published}发布，合同仍未签订（政府采购法第46条）。 / "
-            f"The award was published on {published} and the contract is still unsigned (GPL 46).",
+            N_("Contract not signed within %(days)s days of the award — %(title)s"),
+            N_("The award was published on %(published)s and the contract is still unsigned (GPL 46)."),
             f"/contracts/{c.id}",
+            {
+                "days": str(unsigned_days),
+                "title": c.title,
+                "published": local_date(c.published_at).isoformat(),
+            },
         )
     for c in expiring:
-        ends = c.term_end.isoformat()
         rows += _notices(
             both.get(c.id, []),
             "contract.expiring",
-            f"合同将于{ends}到期 / Contract ends on {ends} — {c.title}",
-            "请安排终期验收和结算，或按规定办理续签。 / Plan the final acceptance and payment, "
-            "or a renewal under the rules.",
+            N_("Contract ends on %(ends)s — %(title)s"),
+            N_("Plan the final acceptance and payment, or a renewal under the rules."),
             f"/contracts/{c.id}",
+            {"ends": c.term_end.isoformat(), "title": c.title},
         )
     notifications = notify_rows(rows)
     unsigned_ids = [c.id for c in unsigned]

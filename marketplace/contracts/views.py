@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace import clock
-from marketplace.contracts import services
+from marketplace.contracts import documents, drafting, queries, signing, termination, variations
 from marketplace.contracts.blueprint import bp
 from marketplace.contracts.forms import (
     MILESTONE_MAX,
@@ -24,8 +24,9 @@ from marketplace.contracts.forms import (
     TerminateForm,
     variation_form_class,
 )
-from marketplace.contracts.models import ACTIVE, CONTRACT_STATUSES, DRAFT, Contract, Variation
-from marketplace.contracts.policy import is_buyer, is_supplier
+from marketplace.contracts.models import CONTRACT_STATUSES, Contract, Variation
+from marketplace.contracts.parties import user_of
+from marketplace.contracts.terms import term_limit
 from marketplace.core import documents as document_store
 from marketplace.core.permissions import can, require
 from marketplace.core.timeutil import local_date
@@ -36,60 +37,20 @@ from marketplace.core.web import (
     get_or_404,
     page_args,
 )
-from marketplace.extensions import db
-from marketplace.tenders.committee import services as award_services
+from marketplace.tenders.committee import awards as award_services
 from marketplace.tenders.models import Tender
 
-# --- labels and template globals ---------------------------------------------------------------------
-
-
-@bp.app_template_filter()
-def contract_status_label(status: str) -> str:
-    return {
-        "draft": _("Draft (not signed)"),
-        "active": _("Active"),
-        "completed": _("Completed"),
-        "terminated": _("Terminated"),
-    }.get(status, status)
-
-
-@bp.app_template_filter()
-def contract_status_badge(status: str) -> str:
-    return {"draft": "secondary", "active": "success", "completed": "primary", "terminated": "danger"}.get(
-        status, "light"
-    )
-
-
-@bp.app_template_filter()
-def milestone_kind_label(kind: str) -> str:
-    return {"delivery": _("Delivery"), "report": _("Report"), "payment": _("Payment")}.get(kind, kind)
-
-
-@bp.app_template_filter()
-def milestone_state_label(status: str) -> str:
-    return {
-        "pending": _("Pending"),
-        "submitted": _("Submitted"),
-        "rejected": _("Returned"),
-        "accepted": _("Accepted"),
-    }.get(status, status)
-
-
-@bp.app_template_filter()
-def variation_status_label(status: str) -> str:
-    return {"requested": _("Awaiting a decision"), "approved": _("Approved"), "rejected": _("Rejected")}.get(
-        status, status
-    )
+# --- template globals ---------------------------------------------------------------------
 
 
 @bp.app_template_global()
 def contract_of(tender: Tender) -> Contract | None:
-    return services.contract_of(tender)
+    return queries.contract_of(tender)
 
 
 @bp.app_template_global()
 def contracts_won_by(org) -> list[Contract]:
-    return services.public_contracts_of(org)
+    return queries.public_contracts_of(org)
 
 
 # --- helpers ------------------------------------------------------------------------------------------
@@ -105,14 +66,7 @@ def _contract(contract_id: int) -> Contract:
 
 def _party(contract: Contract) -> None:
     """Changes are for the parties: an auditor or admin reads but gets a 403."""
-    if not (is_buyer(current_user, contract) or is_supplier(current_user, contract)):
-        abort(403)
-
-
-def _user(user_id):
-    from marketplace.auth.models import User
-
-    return db.session.get(User, user_id) if user_id else None
+    require(current_user, "contract.party", contract)
 
 
 def _form_data(contract: Contract) -> dict:
@@ -145,46 +99,37 @@ def _pad(form: ContractForm, spare: int = 2) -> ContractForm:
     return form
 
 
-def _my_side_signed(contract: Contract) -> bool | None:
-    """None when the user signs for neither side."""
-    if is_buyer(current_user, contract):
-        return contract.officer_signed_at is not None
-    if is_supplier(current_user, contract):
-        return contract.org_signed_at is not None
-    return None
-
-
 def _detail(contract: Contract, status: int = 200, *, decide_form=None, document_form=None):
-    history = services.variations(contract)
-    pending = next((v for v in history if v.status == "requested"), None)
-    party = is_buyer(current_user, contract) or is_supplier(current_user, contract)
-    my_side_signed = _my_side_signed(contract)
+    history = variations.variations(contract)
+    pending = next((v for v in history if v.is_pending), None)
+    party = can(current_user, "contract.party", contract)
     return render_template(
         "contracts/detail.html",
         contract=contract,
         tender=contract.tender,
         award=contract.award,
         party=party,
-        is_buyer=is_buyer(current_user, contract),
-        editable=services.is_editable(contract) and is_buyer(current_user, contract),
-        sign_form=ActionForm(formdata=None) if contract.status == DRAFT and my_side_signed is False else None,
-        officer_signer=_user(contract.officer_signed_by_id),
-        org_signer=_user(contract.org_signed_by_id),
-        overdue=services.unsigned_overdue(contract),
-        signing_deadline=services.signing_deadline(contract),
+        editable=drafting.is_editable(contract) and can(current_user, "contract.manage", contract),
+        may_terminate=can(current_user, "contract.manage", contract)
+        and termination.termination_blocker(contract) is None,
+        sign_form=ActionForm(formdata=None) if signing.may_sign(contract, current_user) else None,
+        officer_signer=user_of(contract.officer_signed_by_id),
+        org_signer=user_of(contract.org_signed_by_id),
+        overdue=signing.unsigned_overdue(contract),
+        signing_deadline=signing.signing_deadline(contract),
         history=history,
         pending=pending,
-        requesters={v.id: _user(v.requested_by_id) for v in history},
-        deciders={v.id: _user(v.decided_by_id) for v in history},
+        requesters={v.id: user_of(v.requested_by_id) for v in history},
+        deciders={v.id: user_of(v.decided_by_id) for v in history},
         decide_form=(decide_form or DecideForm(formdata=None))
-        if pending is not None and services.may_decide(pending, current_user)
+        if pending is not None and variations.may_decide(pending, current_user)
         else None,
-        may_request=party and services.variation_blocker(contract) is None,
-        cap=services.increase_cap(contract),
-        increases=services.approved_increases(contract),
-        documents=contract.documents if party or can(current_user, "audit.view") else [],
+        may_request=party and variations.variation_blocker(contract) is None,
+        cap=variations.increase_cap(contract),
+        increases=variations.approved_increases(contract),
+        documents=[d for d in contract.documents if can(current_user, "contract.document", d)],
         document_form=(document_form or DocumentForm(formdata=None)) if party else None,
-        allowed_types=", ".join(sorted(services.DOCUMENT_TYPES)),
+        allowed_types=", ".join(sorted(documents.DOCUMENT_TYPES)),
         error_summary=[],
     ), status
 
@@ -200,13 +145,13 @@ def index():
     if status not in CONTRACT_STATUSES:
         status = ""
     page, per_page = page_args()
-    pagination = services.contracts_for(current_user, status or None, page=page, per_page=per_page)
+    pagination = queries.contracts_for(current_user, status or None, page=page, per_page=per_page)
     return render_template(
         "contracts/index.html",
         pagination=pagination,
         status=status,
         statuses=CONTRACT_STATUSES,
-        overdue={c.id: services.unsigned_overdue(c) for c in pagination.items},
+        overdue={c.id: signing.unsigned_overdue(c) for c in pagination.items},
     )
 
 
@@ -218,12 +163,12 @@ def index():
 def new(tender_id: int):
     tender = get_or_404(Tender, tender_id)
     require(current_user, "contract.draft", tender)
-    existing = services.contract_of(tender)
+    existing = queries.contract_of(tender)
     if existing is not None:
         flash(_("This tender already has a contract."), "info")
         return redirect(url_for("contracts.detail", contract_id=existing.id))
     award = award_services.current_award(tender)
-    blocker = services.drafting_blocker(tender)
+    blocker = drafting.drafting_blocker(tender)
     if request.method == "GET":
         if blocker:
             return render_template(
@@ -234,7 +179,7 @@ def new(tender_id: int):
             data={
                 "title": tender.title,
                 "term_start": start,
-                "term_end": services.term_limit(start, tender.contract_term_months),
+                "term_end": term_limit(start, tender.contract_term_months),
             }
         )
         return render_template("contracts/form.html", form=form, tender=tender, award=award, blocker=None)
@@ -242,7 +187,7 @@ def new(tender_id: int):
     created: list[Contract] = []
     if form.validate_on_submit() and run_verb(
         form,
-        lambda: created.append(services.draft_contract(tender, form.contract_input(), current_user)),
+        lambda: created.append(drafting.draft_contract(tender, form.contract_data(), current_user)),
         default_field=None,
     ):
         flash(_("The draft contract is saved. Both parties sign it to make it active."), "success")
@@ -257,7 +202,7 @@ def new(tender_id: int):
 def edit(contract_id: int):
     contract = _contract(contract_id)
     require(current_user, "contract.manage", contract)
-    if not services.is_editable(contract):
+    if not drafting.is_editable(contract):
         flash(
             _("The contract has been signed: its terms are frozen and change only by a variation."), "warning"
         )
@@ -274,7 +219,7 @@ def edit(contract_id: int):
         )
     form = ContractForm()
     if form.validate_on_submit() and run_verb(
-        form, lambda: services.update_draft(contract, form.contract_input(), current_user)
+        form, lambda: drafting.update_draft(contract, form.contract_data(), current_user)
     ):
         flash(_("The draft contract is saved."), "success")
         return redirect(url_for("contracts.detail", contract_id=contract.id))
@@ -305,8 +250,8 @@ def sign(contract_id: int):
     form = ActionForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
-    elif run_verb(None, lambda: services.sign(contract, current_user)):
-        if contract.status == ACTIVE:
+    elif run_verb(None, lambda: signing.sign(contract, current_user)):
+        if contract.is_active:
             flash(_("Both parties have signed: the contract is active."), "success")
         else:
             flash(
@@ -321,11 +266,11 @@ def sign(contract_id: int):
 def request_variation(contract_id: int):
     contract = _contract(contract_id)
     _party(contract)
-    blocker = services.variation_blocker(contract)
+    blocker = variations.variation_blocker(contract)
     if blocker:
         flash(blocker, "warning")
         return redirect(url_for("contracts.detail", contract_id=contract.id))
-    changeable = [m for m in contract.milestones if m.status != "accepted"]
+    changeable = variations.changeable_milestones(contract)
     form_class = variation_form_class(changeable)
     if request.method == "GET":
         data = {}
@@ -337,9 +282,7 @@ def request_variation(contract_id: int):
         form = form_class()
         if form.validate_on_submit() and run_verb(
             form,
-            lambda: services.request_variation(
-                contract, form.variation_input(), form.reason.data, current_user
-            ),
+            lambda: variations.request_variation(contract, form.variation_data(), current_user),
         ):
             flash(_("The variation is requested. The other party decides on it."), "success")
             return redirect(url_for("contracts.detail", contract_id=contract.id, _anchor="variations"))
@@ -349,9 +292,9 @@ def request_variation(contract_id: int):
         contract=contract,
         form=form,
         changeable=changeable,
-        accepted=[m for m in contract.milestones if m.status == "accepted"],
-        cap=services.increase_cap(contract),
-        increases=services.approved_increases(contract),
+        accepted=[m for m in contract.milestones if m.is_accepted],
+        cap=variations.increase_cap(contract),
+        increases=variations.approved_increases(contract),
     ), status
 
 
@@ -363,19 +306,19 @@ def decide_variation(contract_id: int, variation_id: int):
     if variation.contract_id != contract.id:
         abort(404)
     _party(contract)
-    if not services.may_decide(variation, current_user):
+    if not variations.may_decide(variation, current_user):
         abort(403)
     form = DecideForm()
     if form.validate_on_submit() and run_verb(
         form,
-        lambda: services.decide_variation(
+        lambda: variations.decide_variation(
             variation, form.decision.data == "approve", form.note.data, current_user
         ),
         default_field="note",
     ):
         flash(
             _("The variation is approved and the new terms apply.")
-            if variation.status == "approved"
+            if variation.is_approved
             else _("The variation is rejected."),
             "success",
         )
@@ -388,13 +331,14 @@ def decide_variation(contract_id: int, variation_id: int):
 def terminate(contract_id: int):
     contract = _contract(contract_id)
     require(current_user, "contract.manage", contract)
-    if contract.status != ACTIVE:
-        flash(_("Only an active contract can be terminated."), "warning")
+    blocker = termination.termination_blocker(contract)
+    if blocker:
+        flash(blocker, "warning")
         return redirect(url_for("contracts.detail", contract_id=contract.id))
     form = TerminateForm()
     if form.validate_on_submit() and run_verb(
         form,
-        lambda: services.terminate(contract, form.reason.data, form.amount_paid.data, current_user),
+        lambda: termination.terminate(contract, form.reason.data, form.amount_paid.data, current_user),
         default_field="reason",
     ):
         flash(_("The contract is terminated."), "success")
@@ -410,9 +354,9 @@ def upload_document(contract_id: int):
     form = DocumentForm()
     if form.validate_on_submit() and run_verb(
         form,
-        lambda: services.add_document(
+        lambda: documents.add_document(
             contract,
-            document_store.store(form.document.data, allowed=services.DOCUMENT_TYPES),
+            document_store.store(form.document.data, allowed=documents.DOCUMENT_TYPES),
             form.public.data,
             current_user,
         ),
@@ -426,7 +370,7 @@ def upload_document(contract_id: int):
 @bp.route("/contracts/<int:contract_id>/documents/<int:document_id>")
 def document(contract_id: int, document_id: int):
     contract = get_or_404(Contract, contract_id)
-    doc = services.document_of(contract, document_id)
+    doc = documents.document_of(contract, document_id)
     if doc is None or not can(current_user, "contract.document", doc):
         abort(404)
     return document_store.send(doc)
@@ -443,6 +387,6 @@ def summary(contract_id: int):
     return render_template(
         "contracts/summary.html",
         contract=contract,
-        documents=services.public_documents(contract),
-        variations=[v for v in services.variations(contract) if v.status == "approved"],
+        documents=documents.public_documents(contract),
+        variations=[v for v in variations.variations(contract) if v.is_approved],
     )

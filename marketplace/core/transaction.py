@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextvars import ContextVar
 
 from flask import Flask, flash, g, has_request_context, request
 
@@ -28,6 +29,19 @@ from marketplace.extensions import db
 
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _DOOMED = "_transaction_doomed"
+# Whether the transactions begun now may write: False only while a read-only request is served. On
+# SQLite a writing transaction begins IMMEDIATE (it queues for the write lock at BEGIN, under the busy
+# timeout, instead of failing when it upgrades a read lock later).
+_WRITES_EXPECTED: ContextVar[bool] = ContextVar("writes_expected", default=True)
+
+
+def writes_expected() -> bool:
+    return _WRITES_EXPECTED.get()
+
+
+def begin_request() -> None:
+    """``before_request``: note whether this request may write (see :func:`writes_expected`)."""
+    _WRITES_EXPECTED.set(request.method not in READ_ONLY_METHODS)
 
 
 def doom() -> None:
@@ -96,4 +110,5 @@ def command(fn: Callable) -> Callable:
 
 
 def init_app(app: Flask) -> None:
+    app.before_request(begin_request)
     app.after_request(end_request)

@@ -25,8 +25,8 @@ from marketplace.contracts.models import (
     ServiceRecord,
 )
 from marketplace.extensions import db
-from marketplace.tenders.bids import services as bid_services
 from marketplace.tenders.bids.models import Bid
+from marketplace.tenders.bids.visibility import bids_of_organization
 from marketplace.tenders.committee.models import Award
 from marketplace.tenders.models import CLOSED, OPEN, STATUSES, Tender
 
@@ -152,6 +152,11 @@ class OrganizationContract:
     term_end: date
     awaiting_our_signature: bool
     targets: list[TargetProgress] = field(default_factory=list)
+
+    @property
+    def signed(self) -> bool:
+        """Signed by both parties (active or completed): payments are made on it."""
+        return self.payment.status != DRAFT
 
 
 # --- shared queries ---------------------------------------------------------------------------------
@@ -326,12 +331,12 @@ def agency_payments(agency_id: int) -> tuple[PaymentTotals, list[PaymentRow]]:
 
 def recent_bids(organization_id: int, limit: int = RECENT_BIDS) -> list:
     """The organization's own bids, most recently changed first (never anyone else's)."""
-    stmt = bid_services.bids_of_organization(organization_id).options(joinedload(Bid.tender))
+    stmt = bids_of_organization(organization_id).options(joinedload(Bid.tender))
     return list(db.session.scalars(stmt.limit(limit)))
 
 
 def bid_counts(organization_id: int) -> dict[str, int]:
-    own = bid_services.bids_of_organization(organization_id).order_by(None).subquery()
+    own = bids_of_organization(organization_id).order_by(None).subquery()
     return {
         status: int(n)
         for status, n in db.session.execute(select(own.c.status, func.count()).group_by(own.c.status))

@@ -16,8 +16,8 @@ from werkzeug.exceptions import Forbidden
 from werkzeug.routing import BuildError
 
 from marketplace import clock
+from marketplace.core.labels import label
 from marketplace.core.permissions import can, require
-from marketplace.core.templating import status_label
 from marketplace.core.timeutil import local_date
 from marketplace.dashboards import services
 
@@ -51,33 +51,6 @@ def milestone_url(contract_id: int, milestone_id: int) -> str | None:
         return None
 
 
-def contract_status_label(status: str) -> str:
-    return {
-        "draft": _("Awaiting signatures"),
-        "active": _("Active"),
-        "completed": _("Completed"),
-        "terminated": _("Terminated"),
-    }.get(status, status)
-
-
-def milestone_status_label(status: str) -> str:
-    return {
-        "pending": _("Not submitted"),
-        "submitted": _("Submitted, awaiting review"),
-        "rejected": _("Returned for resubmission"),
-        "accepted": _("Accepted"),
-    }.get(status, status)
-
-
-def risk_label(reason: str) -> str:
-    return {
-        services.UNSIGNED: _("Not signed within 30 days of the award notice"),
-        services.ENDING: _("Term ends within 30 days"),
-        services.EXPIRED: _("Term has ended"),
-        services.OVERDUE: _("Overdue milestones"),
-    }.get(reason, reason)
-
-
 def quantity(value: Decimal) -> str:
     """A target quantity without needless decimals: 200, 12.5."""
     return f"{value:,.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
@@ -88,9 +61,6 @@ def _helpers() -> dict:
         "quantity": quantity,
         "contract_url": contract_url,
         "milestone_url": milestone_url,
-        "contract_status_label": contract_status_label,
-        "milestone_status_label": milestone_status_label,
-        "risk_label": risk_label,
     }
 
 
@@ -130,7 +100,7 @@ def officer():
     totals, top_payments = services.agency_payments(agency_id)
     tender_chart = {
         "type": "doughnut",
-        "labels": [status_label(c.status) for c in counts if c.count],
+        "labels": [label("tender", c.status) for c in counts if c.count],
         "datasets": [
             {
                 "label": _("Tenders"),
@@ -163,7 +133,7 @@ def organization():
     org = current_user.organization
     today = local_date(clock.now())
     contracts = services.organization_contracts(org.id)
-    signed = [c.payment for c in contracts if c.payment.status != "draft"]
+    signed = [c.payment for c in contracts if c.signed]
     return render_template(
         "dashboards/organization.html",
         org=org,
@@ -173,6 +143,7 @@ def organization():
         contracts=contracts,
         due=services.due_next(org.id, today),
         payment_totals=services.organization_payment_totals(org.id),
+        signed_payments=signed,
         payments_chart=_payments_chart(signed[: services.TOP_CONTRACTS]),
         **_helpers(),
     )

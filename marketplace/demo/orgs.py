@@ -14,12 +14,11 @@ from werkzeug.datastructures import FileStorage
 from marketplace import clock
 from marketplace.core import documents as document_store
 from marketplace.core.timeutil import local_date
-from marketplace.orgs import services
+from marketplace.demo.accounts import COUNTY, PASSWORD
+from marketplace.orgs import registration, review, sanctions
 from marketplace.orgs.models import Organization
 from marketplace.orgs.uscc import with_check_character
 
-PASSWORD = "demo-password"  # noqa: S105 - published demo credential
-COUNTY = "110101"
 TYPE_PREFIX = {"social_group": "51", "social_service_agency": "52", "foundation": "53"}
 
 # (name, English name, type, categories, service areas, full-time staff, social workers, rating,
@@ -169,57 +168,64 @@ def _certificate(name: str) -> FileStorage:
     )
 
 
+def _org_input(n: int, row: tuple) -> dict:
+    """The n-th demo organization's registration data (``row`` from ORGANIZATIONS)."""
+    name, name_en, org_type, categories, areas, staff, workers, rating, small, state = row
+    return {
+        "name": name,
+        "name_en": name_en,
+        "uscc": demo_code(org_type, n),
+        "org_type": org_type,
+        "registration_authority": "北京市东城区民政局",
+        "registered_district_code": COUNTY,
+        "founded_on": date(2008 + n, n, 10 + n),
+        "legal_representative": f"法人代表{n}",
+        "contact_person": f"联系人{n}",
+        "phone": f"010-6512{n:04d}",
+        "email": f"contact{n}@example.org",
+        "categories": categories,
+        "service_area_codes": areas,
+        "staff_fulltime": staff,
+        "staff_social_workers": workers,
+        "annual_inspection": "qualified" if state != "pending" else "not_yet_inspected",
+        "rating": rating,
+        "small_org_declared": small,
+    }
+
+
+def _take_to_state(org: Organization, state: str, reviewer) -> None:
+    """Review (and sanction) a freshly registered organization into its demo state."""
+    if state in ("verified", "debarred"):
+        review.verify(org, reviewer)
+    if state == "info_requested":
+        review.request_info(
+            org,
+            "请上传最近一次年检结论和章程。/ "
+            "Please upload the latest annual inspection result and the articles.",
+            reviewer,
+        )
+    if state == "debarred":
+        sanctions.debar(
+            org,
+            local_date(clock.now()) + timedelta(days=182),
+            "履约评价为差，且未按合同提供服务。/ Rated poor and failed to deliver the contracted services.",
+            reviewer,
+        )
+
+
 def load_demo_orgs(reviewer) -> list[Organization]:
     """Register ten organizations and take them to their demo states; returns them in order."""
-    today = local_date(clock.now())
     orgs = []
-    for n, (name, name_en, org_type, categories, areas, staff, workers, rating, small, state) in enumerate(
-        ORGANIZATIONS, start=1
-    ):
-        data = services.OrgInput(
-            name=name,
-            name_en=name_en,
-            uscc=demo_code(org_type, n),
-            org_type=org_type,
-            registration_authority="北京市东城区民政局",
-            registered_district_code=COUNTY,
-            founded_on=date(2008 + n, n, 10 + n),
-            legal_representative=f"法人代表{n}",
-            contact_person=f"联系人{n}",
-            phone=f"010-6512{n:04d}",
-            email=f"contact{n}@example.org",
-            categories=categories,
-            service_area_codes=areas,
-            staff_fulltime=staff,
-            staff_social_workers=workers,
-            annual_inspection="qualified" if state != "pending" else "not_yet_inspected",
-            rating=rating,
-            small_org_declared=small,
-        )
+    for n, row in enumerate(ORGANIZATIONS, start=1):
+        name, state = row[0], row[-1]
         stored = document_store.store(_certificate(name), allowed={"pdf"})
-        org, _user = services.register(
-            data,
+        org, _user = registration.register(
+            _org_input(n, row),
             email=f"org{n}@example.org",
             password=PASSWORD,
             name=f"机构成员{n} Member {n}",
             documents=[("registration_certificate", stored)],
         )
-        if state in ("verified", "debarred"):
-            services.verify(org, reviewer)
-        if state == "info_requested":
-            services.request_info(
-                org,
-                "请上传最近一次年检结论和章程。/ "
-                "Please upload the latest annual inspection result and the articles.",
-                reviewer,
-            )
-        if state == "debarred":
-            services.debar(
-                org,
-                today + timedelta(days=182),
-                "履约评价为差，且未按合同提供服务。/ "
-                "Rated poor and failed to deliver the contracted services.",
-                reviewer,
-            )
+        _take_to_state(org, state, reviewer)
         orgs.append(org)
     return orgs

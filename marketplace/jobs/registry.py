@@ -16,11 +16,12 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from marketplace.audit import chain
 from marketplace.contracts import schedule
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
-from marketplace.tenders.bids import services as bid_services
-from marketplace.tenders.committee import services as award_services
+from marketplace.tenders.bids import opening
+from marketplace.tenders.committee import awards
 from marketplace.tenders.committee.models import Award
 from marketplace.tenders.models import OPEN, Tender
 
@@ -33,6 +34,7 @@ class Job:
     description: str
     due: Callable[[datetime], list] | None = None  # per-item jobs: the keys of the due items
     label: str = "changed"  # per-item jobs: the details key listing the items that changed
+    record_idle: bool = True  # False: a run that changed nothing leaves no row in the run log
 
 
 class UnknownJob(LookupError):
@@ -45,7 +47,9 @@ class UnknownJob(LookupError):
 def _tenders_past_deadline(now: datetime) -> list[int]:
     return list(
         db.session.scalars(
-            select(Tender.id).where(Tender.status == OPEN, Tender.bid_deadline <= now).order_by(Tender.id)
+            select(Tender.id)
+            .where(Tender.status == OPEN, Tender.bid_deadline <= now - opening.opening_grace())
+            .order_by(Tender.id)
         )
     )
 
@@ -53,7 +57,7 @@ def _tenders_past_deadline(now: datetime) -> list[int]:
 def _open_bids(now: datetime, tender_id: int) -> bool:
     """Open one tender's bids (idempotent: False when somebody already did)."""
     tender = db.session.get(Tender, tender_id)
-    return tender is not None and bid_services.open_if_due(tender)
+    return tender is not None and opening.open_if_due(tender)
 
 
 def _awards_past_window(now: datetime) -> list[int]:
@@ -69,7 +73,15 @@ def _awards_past_window(now: datetime) -> list[int]:
 
 def _finalize_award(now: datetime, tender_id: int) -> bool:
     tender = db.session.get(Tender, tender_id)
-    return tender is not None and award_services.finalize_if_due(tender)
+    return tender is not None and awards.finalize_if_due(tender)
+
+
+# --- the audit chain: set-based -------------------------------------------------------------------
+
+
+def _seal_audit(now: datetime) -> dict:
+    """Link the committed, unsealed audit events into the hash chain (docs/audit.md)."""
+    return {"changed": chain.seal_all()}
 
 
 # --- the contract jobs: set-based ----------------------------------------------------------------
@@ -90,6 +102,13 @@ def _contract_deadlines(now: datetime) -> dict:
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
+        Job(
+            "seal-audit",
+            _seal_audit,
+            "AUDIT_SEAL_INTERVAL",
+            _l("Seal new audit events into the hash chain"),
+            record_idle=False,
+        ),
         Job(
             "open-bids",
             _open_bids,

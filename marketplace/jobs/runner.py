@@ -127,6 +127,12 @@ def run_job(name: str) -> JobRun:
             claim.release()
         db.session.commit()
         return run
+    if not job.record_idle and not outcome.changed and not outcome.failures:
+        claim.release()
+        db.session.commit()
+        return JobRun(
+            job=name, started_at=started, finished_at=clock.now(), status="ok", changed=0, host=holder
+        )
     status = "error" if outcome.failures else "ok"
     error = _error_text(outcome.failures[0][1]) if outcome.failures else None
     run = _record(name, holder, started, status, outcome.changed, outcome.summary(), error)

@@ -1,22 +1,27 @@
-from flask import Blueprint, redirect, render_template, request, session, url_for
+"""The home page, the language switch, the health check and the notification inbox."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import text
 
 from marketplace.auth.views import safe_next
+from marketplace.core import notifications
+from marketplace.core.web import page_args
 from marketplace.extensions import db
-from marketplace.tenders import services as tender_services
+from marketplace.tenders import search
 
 bp = Blueprint("main", __name__)
 
 
 @bp.route("/")
 def home():
-    return render_template("home.html", tenders=tender_services.open_tenders(limit=12))
+    return render_template("home.html", tenders=search.open_tenders(limit=12))
 
 
 @bp.route("/lang/<code>", methods=["GET", "POST"])
 def set_language(code: str):
-    from flask import abort, current_app
-
     if code not in current_app.config["LANGUAGES"]:
         abort(404)
     session["lang"] = code
@@ -30,19 +35,8 @@ def healthz():
 
 
 @bp.route("/inbox", methods=["GET", "POST"])
+@login_required
 def inbox():
-    from flask import flash
-    from flask_babel import gettext as _
-    from flask_login import current_user, login_required  # noqa: F401
-    from flask_wtf import FlaskForm
-
-    from marketplace.core import notifications
-    from marketplace.core.web import page_args
-
-    if not current_user.is_authenticated:
-        from marketplace.extensions import login_manager
-
-        return login_manager.unauthorized()
     form = FlaskForm()
     if request.method == "POST":
         if form.validate_on_submit():

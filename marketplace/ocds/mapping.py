@@ -74,6 +74,16 @@ AMENDED_FIELDS = {
 }
 
 
+def clean(obj):
+    """Drop None values and empty containers (OCDS asks to omit them rather than send them empty)."""
+    if isinstance(obj, dict):
+        out = {k: clean(v) for k, v in obj.items()}
+        return {k: v for k, v in out.items() if v is not None and v != [] and v != {}}
+    if isinstance(obj, list):
+        return [clean(v) for v in obj]
+    return obj
+
+
 def amount(value: Decimal | int | None) -> float | None:
     """A money amount as a JSON number. ``Numeric(14, 2)`` has at most 14 significant digits, so the
     float's shortest repr is exactly the 2-decimal value (311111.11 stays 311111.11)."""

@@ -13,7 +13,8 @@ from marketplace import clock
 from marketplace.extensions import db
 from marketplace.ocds import mapping as m
 from marketplace.ocds.merge import compile_releases
-from marketplace.ocds.releases import is_published, ocid_of, releases_for, tender_id_of
+from marketplace.ocds.process import is_published, ocid_of, tender_id_of
+from marketplace.ocds.releases import releases_for
 from marketplace.tenders.models import PUBLIC_STATUSES, Tender
 
 VERSION = "1.1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, request, url_for
+from flask_babel import gettext as _
 from werkzeug.exceptions import BadRequest, NotFound
 
 from marketplace.extensions import db
@@ -26,7 +27,10 @@ def _int_arg(name: str, default: int, maximum: int) -> int:
         return default
     # ASCII digits only: str.isdigit() also accepts "²" or "٣", which int() refuses or reads.
     if not (raw.isascii() and raw.isdigit()) or len(raw) > 9 or not 1 <= int(raw) <= maximum:
-        _fail(BadRequest, f"'{name}' must be a whole number from 1 to {maximum}.")
+        _fail(
+            BadRequest,
+            _("'%(name)s' must be a whole number from 1 to %(maximum)d.", name=name, maximum=maximum),
+        )
     return int(raw)
 
 
@@ -52,7 +56,7 @@ def _tender_page(endpoint: str):
 def _tender_or_404(ocid: str):
     tender = services.tender_for_ocid(ocid)
     if tender is None:
-        _fail(NotFound, "No published contracting process has this ocid.")
+        _fail(NotFound, _("No published contracting process has this ocid."))
     return tender
 
 

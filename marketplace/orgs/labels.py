@@ -1,9 +1,16 @@
-"""Display labels for the organization vocabularies (types, statuses, inspection results, ratings)."""
+"""Display labels of the organization vocabularies.
+
+The state machines — an organization's status and the decisions in its history — are in the shared
+registry (``LABELS``, :mod:`marketplace.core.labels`): pages use ``state_label("org")`` /
+``state_badge("org")`` and ``state_label("org_decision")``. The fixed vocabularies of the
+registration (types, inspection results, ratings, document kinds) have their filters here.
+"""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from marketplace.core.labels import Label
 from marketplace.orgs.models import (
     DEBARRED,
     INFO_REQUESTED,
@@ -13,29 +20,32 @@ from marketplace.orgs.models import (
     VERIFIED,
 )
 
+LABELS = {
+    "org": {
+        PENDING: Label(_l("Pending review"), "secondary"),
+        INFO_REQUESTED: Label(_l("More information requested"), "warning"),
+        VERIFIED: Label(_l("Verified"), "success"),
+        REJECTED: Label(_l("Rejected"), "danger"),
+        SUSPENDED: Label(_l("Suspended"), "warning"),
+        DEBARRED: Label(_l("Debarred"), "danger"),
+    },
+    "org_decision": {
+        "submitted": Label(_l("Submitted for review")),
+        "resubmitted": Label(_l("Corrected and resubmitted")),
+        "verified": Label(_l("Verified"), "success"),
+        "rejected": Label(_l("Rejected"), "danger"),
+        "info_requested": Label(_l("More information requested"), "warning"),
+        "suspended": Label(_l("Suspended"), "warning"),
+        "debarred": Label(_l("Debarred"), "danger"),
+        "reinstated": Label(_l("Reinstated"), "success"),
+    },
+}
+
 ORG_TYPES = {
     "social_group": _l("Social group (社会团体)"),
     "social_service_agency": _l("Social service agency (社会服务机构 / 民办非企业单位)"),
     "foundation": _l("Foundation (基金会)"),
     "other_civil_affairs": _l("Other civil-affairs registration (其他)"),
-}
-
-STATUSES = {
-    PENDING: _l("Pending review"),
-    INFO_REQUESTED: _l("More information requested"),
-    VERIFIED: _l("Verified"),
-    REJECTED: _l("Rejected"),
-    SUSPENDED: _l("Suspended"),
-    DEBARRED: _l("Debarred"),
-}
-
-STATUS_BADGES = {
-    PENDING: "secondary",
-    INFO_REQUESTED: "warning",
-    VERIFIED: "success",
-    REJECTED: "danger",
-    SUSPENDED: "warning",
-    DEBARRED: "danger",
 }
 
 INSPECTION_RESULTS = {
@@ -59,26 +69,12 @@ DOCUMENT_KINDS = {
     "other": _l("Other document"),
 }
 
-DECISIONS = {
-    "submitted": _l("Submitted for review"),
-    "resubmitted": _l("Corrected and resubmitted"),
-    "verified": _l("Verified"),
-    "rejected": _l("Rejected"),
-    "info_requested": _l("More information requested"),
-    "suspended": _l("Suspended"),
-    "debarred": _l("Debarred"),
-    "reinstated": _l("Reinstated"),
-}
-
 
 def register_filters(state) -> None:
-    """Blueprint ``record_once`` hook: the label filters the organization templates use."""
+    """Blueprint ``record_once`` hook: the vocabulary filters the organization templates use."""
     state.app.jinja_env.filters.update(
         org_type_label=lambda v: ORG_TYPES.get(v, v),
-        org_status_label=lambda v: STATUSES.get(v, v),
-        org_status_badge=lambda v: STATUS_BADGES.get(v, "light"),
         inspection_label=lambda v: INSPECTION_RESULTS.get(v, v),
         rating_label=lambda v: RATINGS.get(v, v),
         document_kind_label=lambda v: DOCUMENT_KINDS.get(v, v),
-        decision_label=lambda v: DECISIONS.get(v, v),
     )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace import clock
 from marketplace.core.db import TimestampMixin, UTCDateTime
 from marketplace.core.districts import District
+from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
 
 PENDING = "pending"
@@ -19,6 +20,12 @@ REJECTED = "rejected"
 SUSPENDED = "suspended"
 DEBARRED = "debarred"
 STATUSES = (PENDING, INFO_REQUESTED, VERIFIED, REJECTED, SUSPENDED, DEBARRED)
+# The organization may correct its registration (and add documents) while it is in these.
+EDITABLE_STATUSES = (PENDING, INFO_REQUESTED, REJECTED)
+# Waiting for a reviewer's decision.
+REVIEWABLE_STATUSES = (PENDING, INFO_REQUESTED)
+# The verification stands (the organization appears in the public directory, sanctioned with a badge).
+LISTED_STATUSES = (VERIFIED, SUSPENDED, DEBARRED)
 
 ORG_TYPES = ("social_group", "social_service_agency", "foundation", "other_civil_affairs")
 INSPECTION_RESULTS = ("qualified", "basically_qualified", "unqualified", "not_yet_inspected")
@@ -78,21 +85,39 @@ class Organization(TimestampMixin, db.Model):
     )
 
     @property
+    def awaits_review(self) -> bool:
+        """Pending, or waiting for the information a reviewer asked for: a reviewer decides."""
+        return self.status in REVIEWABLE_STATUSES
+
+    @property
+    def has_sanction(self) -> bool:
+        """Suspended or debarred, whether or not the period has ended (it can be reinstated)."""
+        return self.status in (SUSPENDED, DEBARRED)
+
+    @property
     def is_sanctioned(self) -> bool:
         """Suspended or debarred and the period has not ended (an open-ended sanction has no end date)."""
-        if self.status not in (SUSPENDED, DEBARRED):
+        if not self.has_sanction:
             return False
         if self.sanction_until is None:
             return True
-        from marketplace.core.timeutil import local_date
-
         return local_date(clock.now()) <= self.sanction_until
+
+    @property
+    def is_debarred_now(self) -> bool:
+        """Debarred and the period has not ended: it must be reinstated before it can be suspended."""
+        return self.status == DEBARRED and self.is_sanctioned
+
+    @property
+    def is_listed(self) -> bool:
+        """In the public directory: verified once, and not rejected or back under review since."""
+        return self.status in LISTED_STATUSES and self.verified_at is not None
 
     @property
     def may_bid(self) -> bool:
         """Verified, or a sanction whose period has ended (the verification still stands)."""
         return self.verified_at is not None and (
-            self.status == VERIFIED or (self.status in (SUSPENDED, DEBARRED) and not self.is_sanctioned)
+            self.status == VERIFIED or (self.has_sanction and not self.is_sanctioned)
         )
 
     def __repr__(self) -> str:

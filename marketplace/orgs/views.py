@@ -1,9 +1,9 @@
-"""Organization pages: public directory and profiles, sign-up, the member's own organization,
-invitations, and the officers' review and sanction desk."""
+"""Organization pages: the public directory and profiles, sign-up, the member's own organization and
+invitations. (The officers' review and sanction desk is in ``review_views``.)"""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 
@@ -14,9 +14,10 @@ from marketplace.core.districts import counties, streets_of
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import can, require
 from marketplace.core.transaction import abandon, run_verb
-from marketplace.core.web import abort_with, apply_violation, get_or_404, page_args
+from marketplace.core.web import abort_with, apply_violation, form_status, get_or_404, page_args
 from marketplace.extensions import db, limiter
-from marketplace.orgs import labels, services
+from marketplace.orgs import directory, members, registration
+from marketplace.orgs.blueprint import bp
 from marketplace.orgs.forms import (
     DOCUMENT_EXTENSIONS,
     MAX_DOCUMENT_BYTES,
@@ -24,28 +25,9 @@ from marketplace.orgs.forms import (
     DirectoryForm,
     EditForm,
     InviteForm,
-    ReasonForm,
     RegistrationForm,
-    SanctionForm,
-    VerifyForm,
 )
-from marketplace.orgs.models import STATUSES, Organization, OrgDocument
-
-bp = Blueprint("orgs", __name__, url_prefix="/orgs", template_folder="templates")
-bp.record_once(labels.register_filters)
-
-
-def _status(form) -> int:
-    """400 when the form shows errors (field or form-level), else 200."""
-    return 400 if form.errors else 200
-
-
-def _is_listed(org: Organization) -> bool:
-    return org.status in services.LISTED_STATUSES and org.verified_at is not None
-
-
-def _uploads(field) -> list:
-    return [f for f in (field.data or []) if getattr(f, "filename", "")]
+from marketplace.orgs.models import Organization, OrgDocument
 
 
 def _store(file_storage, field_name: str):
@@ -56,45 +38,24 @@ def _store(file_storage, field_name: str):
         raise
 
 
-def _stored_documents(form, certificate_required: bool) -> list:
+def _stored_documents(form) -> list:
+    """The uploaded certificate (if any) and other documents, stored, as ``(kind, stored file)``."""
     docs = []
     certificate = form.registration_certificate.data
     if getattr(certificate, "filename", ""):
         docs.append(("registration_certificate", _store(certificate, "registration_certificate")))
-    elif certificate_required:
-        raise RuleViolation(
-            _("Upload the registration certificate (登记证书)."), field="registration_certificate"
-        )
-    docs += [("other", _store(f, "documents")) for f in _uploads(form.documents)]
+    others = [f for f in (form.documents.data or []) if getattr(f, "filename", "")]
+    docs += [("other", _store(f, "documents")) for f in others]
     return docs
 
 
-def _org_input(form) -> services.OrgInput:
-    return services.OrgInput(
-        name=form.name.data or "",
-        name_en=form.name_en.data or "",
-        uscc=form.uscc.data or "",
-        org_type=form.org_type.data or "",
-        registration_authority=form.registration_authority.data or "",
-        registered_district_code=form.registered_district_code.data or "",
-        founded_on=form.founded_on.data,
-        legal_representative=form.legal_representative.data or "",
-        contact_person=form.contact_person.data or "",
-        phone=form.phone.data or "",
-        email=form.email.data or "",
-        categories=list(form.categories.data or []),
-        service_area_codes=list(form.service_area_codes.data or []),
-        staff_fulltime=form.staff_fulltime.data,
-        staff_social_workers=form.staff_social_workers.data,
-        annual_inspection=form.annual_inspection.data or "",
-        rating=form.rating.data or "",
-        small_org_declared=bool(form.small_org_declared.data),
-    )
+def _org_input(form) -> dict:
+    """The registration data as the verbs load it: the form's fields carry the schema's names."""
+    return dict(form.data)
 
 
 def _fill_from_org(form, org: Organization) -> None:
-    data = services.input_from(org)
-    for name, value in vars(data).items():
+    for name, value in registration.input_from(org).items():
         getattr(form, name).data = value
 
 
@@ -116,9 +77,9 @@ def index():
     form.area.choices = _area_choices()
     valid = form.validate()
     if valid:
-        stmt = services.directory_query(form.q.data or "", form.category.data or "", form.area.data or "")
+        stmt = directory.directory_query(form.q.data or "", form.category.data or "", form.area.data or "")
     else:
-        stmt = services.directory_query()
+        stmt = directory.directory_query()
     page, per_page = page_args()
     pagination = db.paginate(stmt, page=page, per_page=per_page, error_out=False)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
@@ -130,12 +91,9 @@ def index():
 @bp.route("/<int:org_id>")
 def profile(org_id: int):
     org = get_or_404(Organization, org_id)
-    private = can(current_user, "org.view_private", org)
-    if not (_is_listed(org) or private):
+    if not can(current_user, "org.view", org):
         abort(404)  # a registration under review is not public, not even its existence
-    return render_template(
-        "orgs/profile.html", org=org, private=private, contracts=services.contracts_won(org)
-    )
+    return render_template("orgs/profile.html", org=org, private=can(current_user, "org.view_private", org))
 
 
 @bp.route("/<int:org_id>/documents/<int:doc_id>")
@@ -166,13 +124,12 @@ def register():
     form.fill_choices()
     if form.validate_on_submit():
         try:
-            docs = _stored_documents(form, certificate_required=True)
-            org, user = services.register(
+            org, user = registration.register(
                 _org_input(form),
                 email=form.account_email.data,
                 password=form.password.data,
                 name=form.member_name.data,
-                documents=docs,
+                documents=_stored_documents(form),
             )
             auth_services.record_login(user)
         except RuleViolation as exc:
@@ -188,7 +145,7 @@ def register():
                 "success",
             )
             return redirect(url_for("orgs.mine"))
-    return render_template("orgs/register.html", form=form), _status(form)
+    return render_template("orgs/register.html", form=form), form_status(form)
 
 
 # --- the member's own organization ----------------------------------------------------------------
@@ -213,8 +170,8 @@ def _render_mine(org: Organization, invite_form, invitation_link: str | None = N
         private=True,
         invite_form=invite_form,
         invitation_link=invitation_link,
-        members=services.members(org),
-        open_invitations=services.open_invitations(org),
+        members=members.members(org),
+        open_invitations=members.open_invitations(org),
     )
 
 
@@ -234,21 +191,15 @@ def edit():
     form.fill_choices()
     if request.method == "GET":
         _fill_from_org(form, org)
-    if form.validate_on_submit():
-        try:
-            docs = _stored_documents(form, certificate_required=False)
-            services.update_and_resubmit(org, _org_input(form), current_user)
-            for kind, stored in docs:
-                services.add_document(org, stored, kind, current_user)
-        except RuleViolation as exc:
-            abandon()
-            apply_violation(form, exc)
-        else:
-            flash(
-                _("Your corrections are saved and the registration is back in the review queue."), "success"
-            )
-            return redirect(url_for("orgs.mine"))
-    return render_template("orgs/edit.html", form=form, org=org), _status(form)
+    if form.validate_on_submit() and run_verb(
+        form,
+        lambda: registration.update_and_resubmit(
+            org, _org_input(form), current_user, documents=_stored_documents(form)
+        ),
+    ):
+        flash(_("Your corrections are saved and the registration is back in the review queue."), "success")
+        return redirect(url_for("orgs.mine"))
+    return render_template("orgs/edit.html", form=form, org=org), form_status(form)
 
 
 @bp.route("/mine/invitations", methods=["POST"])
@@ -260,7 +211,7 @@ def invite():
     tokens: list[str] = []
     if form.validate_on_submit() and run_verb(
         form,
-        lambda: tokens.append(services.invite_member(org, form.email.data, current_user)),
+        lambda: tokens.append(members.invite_member(org, form.email.data, current_user)),
         default_field="email",
     ):
         # Shown once, here: only the token's hash is stored. Email delivery comes with the jobs work.
@@ -278,7 +229,7 @@ def invite():
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str):
-    invitation = services.find_invitation(token)
+    invitation = members.find_invitation(token)
     if invitation is None:
         abort_with(
             404,
@@ -299,7 +250,7 @@ def accept_invitation(token: str):
     users = []
 
     def _accept():
-        user = services.accept_invitation(token, form.password.data, form.name.data)
+        user = members.accept_invitation(token, form.password.data, form.name.data)
         auth_services.record_login(user)
         users.append(user)
 
@@ -307,143 +258,4 @@ def accept_invitation(token: str):
         login_user(users[0])
         flash(_("Welcome! You are now a member of %(name)s.", name=invitation.organization.name), "success")
         return redirect(url_for("orgs.mine"))
-    return render_template("orgs/accept.html", form=form, invitation=invitation), _status(form)
-
-
-# --- review and sanctions -------------------------------------------------------------------------
-
-
-@bp.route("/review")
-@login_required
-def review_index():
-    require(current_user, "org.review")
-    status = request.args.get("status", "")
-    if status not in STATUSES:
-        status = ""
-    page, per_page = page_args()
-    pagination = db.paginate(
-        services.review_queue_query(status), page=page, per_page=per_page, error_out=False
-    )
-    args = {"status": status} if status else {}
-    return render_template(
-        "orgs/review_index.html",
-        pagination=pagination,
-        status=status,
-        statuses=STATUSES,
-        args=args,
-        waiting=services.waiting_count(),
-    )
-
-
-def _render_review(org: Organization, **forms):
-    defaults = {
-        "verify_form": VerifyForm(prefix="verify"),
-        "reject_form": ReasonForm(prefix="reject"),
-        "info_form": ReasonForm(prefix="info"),
-        "suspend_form": SanctionForm(prefix="suspend"),
-        "debar_form": SanctionForm(prefix="debar"),
-        "reinstate_form": ReasonForm(prefix="reinstate"),
-    }
-    defaults.update(forms)
-    return render_template("orgs/review.html", org=org, private=True, **defaults)
-
-
-@bp.route("/<int:org_id>/review")
-@login_required
-def review(org_id: int):
-    org = get_or_404(Organization, org_id)
-    require(current_user, "org.review", org)
-    return _render_review(org)
-
-
-def _decide(org_id: int, permission: str, form_name: str, make_form, verb, message: str):
-    """Load, check permission, run the decision verb as this request's transaction."""
-    org = get_or_404(Organization, org_id)
-    require(current_user, permission, org)
-    form = make_form()
-    if form.validate_on_submit() and run_verb(form, lambda: verb(org, form)):
-        flash(message, "success")
-        return redirect(url_for("orgs.review", org_id=org.id))
-    # A rule about the organization's state (not a field) goes on top: its form may not be shown.
-    for problem in form.form_errors:
-        flash(problem, "danger")
-    form.form_errors = []
-    return _render_review(org, **{form_name: form}), 400
-
-
-@bp.route("/<int:org_id>/verify", methods=["POST"])
-@login_required
-def verify(org_id: int):
-    return _decide(
-        org_id,
-        "org.review",
-        "verify_form",
-        lambda: VerifyForm(prefix="verify"),
-        lambda org, form: services.verify(org, current_user),
-        _("The organization is verified and may now bid."),
-    )
-
-
-@bp.route("/<int:org_id>/reject", methods=["POST"])
-@login_required
-def reject(org_id: int):
-    return _decide(
-        org_id,
-        "org.review",
-        "reject_form",
-        lambda: ReasonForm(prefix="reject"),
-        lambda org, form: services.reject(org, form.reason.data, current_user),
-        _("The registration is rejected; the organization sees your reason."),
-    )
-
-
-@bp.route("/<int:org_id>/request-info", methods=["POST"])
-@login_required
-def request_info(org_id: int):
-    return _decide(
-        org_id,
-        "org.review",
-        "info_form",
-        lambda: ReasonForm(prefix="info"),
-        lambda org, form: services.request_info(org, form.reason.data, current_user),
-        _("The organization is asked for more information."),
-    )
-
-
-@bp.route("/<int:org_id>/suspend", methods=["POST"])
-@login_required
-def suspend(org_id: int):
-    return _decide(
-        org_id,
-        "org.sanction",
-        "suspend_form",
-        lambda: SanctionForm(prefix="suspend"),
-        lambda org, form: services.suspend(org, form.until.data, form.reason.data, current_user),
-        _("The organization is suspended."),
-    )
-
-
-@bp.route("/<int:org_id>/debar", methods=["POST"])
-@login_required
-def debar(org_id: int):
-    return _decide(
-        org_id,
-        "org.sanction",
-        "debar_form",
-        lambda: SanctionForm(prefix="debar"),
-        lambda org, form: services.debar(org, form.until.data, form.reason.data, current_user),
-        _("The organization is debarred."),
-    )
-
-
-@bp.route("/<int:org_id>/reinstate", methods=["POST"])
-@login_required
-def reinstate(org_id: int):
-    return _decide(
-        org_id,
-        "org.sanction",
-        "reinstate_form",
-        lambda: ReasonForm(prefix="reinstate"),
-        lambda org, form: services.reinstate(org, form.reason.data, current_user),
-        _("The organization is reinstated."),
-    )
+    return render_template("orgs/accept.html", form=form, invitation=invitation), form_status(form)

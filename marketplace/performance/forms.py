@@ -1,5 +1,6 @@
-"""Forms of the evaluation pages. They only parse input; the rules live in ``evaluation.services`` and
-``evaluation.indicators``, whose ``RuleViolation.field`` names match the field names here."""
+"""Forms of the performance pages. They only parse input; the rules live in the verbs
+(``indicators``, ``rounds``, ``assessment``, ``surveys``), whose ``RuleViolation.field`` names match
+the field names here."""
 
 from __future__ import annotations
 
@@ -9,17 +10,11 @@ from wtforms import BooleanField, RadioField, SelectField, StringField, SubmitFi
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from marketplace.core.catalogue import SERVICE_CATEGORIES
+from marketplace.core.labels import label
 from marketplace.performance.models import STAGES
+from marketplace.performance.schemas import QUESTIONS, SCALE
 
 TEXT_MAX = 5000
-
-
-def stage_labels() -> dict:
-    return {
-        "ex_ante": _l("Ex-ante assessment (事前评估)"),
-        "in_progress": _l("In-progress monitoring (事中监控)"),
-        "ex_post": _l("Ex-post evaluation (事后评价)"),
-    }
 
 
 class AssignForm(FlaskForm):
@@ -32,7 +27,7 @@ class AssignForm(FlaskForm):
 
     def __init__(self, *args, assessors=(), templates=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.stage.choices = [(s, str(stage_labels()[s])) for s in STAGES]
+        self.stage.choices = [(s, label("evaluation_stage", s)) for s in STAGES]
         self.assessor.choices = [(u.id, u.email) for u in assessors]
         self.template.choices = [(0, str(_l("The category's template, else the default")))] + [
             (t.id, f"{t.name} (v{t.version})") for t in templates
@@ -97,3 +92,25 @@ def score_form_class(leaves):
             TextAreaField(_l("Reason for changing the prefilled value"), validators=[Optional()]),
         )
     return ScoreForm
+
+
+def survey_form_class():
+    """The public survey: one 1-5 answer per question (``schemas.QUESTIONS``) and a comment."""
+
+    class SurveyForm(FlaskForm):
+        pass
+
+    choices = [(i, str(i)) for i in SCALE]
+    for key, question in QUESTIONS:
+        setattr(
+            SurveyForm,
+            key,
+            RadioField(
+                question,
+                choices=choices,
+                coerce=int,
+                validators=[InputRequired(message=_l("Choose an answer from 1 to 5."))],
+            ),
+        )
+    SurveyForm.comment = TextAreaField(_l("Anything you would like to tell us (optional)"))
+    return SurveyForm

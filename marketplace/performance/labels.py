@@ -1,9 +1,33 @@
-"""The labels of this package's state machines (see :mod:`marketplace.core.labels`)."""
+"""The labels of the performance vocabularies (see :mod:`marketplace.core.labels`): an evaluation
+round's state (``Evaluation.state``), its stage and grade, and an indicator's scoring rule."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l  # noqa: F401 - the labels below use it
+from flask_babel import lazy_gettext as _l
 
-from marketplace.core.labels import Label  # noqa: F401
+from marketplace.core.labels import Label
 
-LABELS: dict = {}
+LABELS = {
+    "evaluation": {
+        "assigned": Label(_l("Waiting for the assessor's declaration"), "secondary"),
+        "conflict": Label(_l("Conflict declared: another assessor must be assigned"), "warning"),
+        "declared": Label(_l("Being scored"), "primary"),
+        "submitted": Label(_l("Submitted"), "success"),
+    },
+    "evaluation_stage": {
+        "ex_ante": Label(_l("Ex-ante assessment (事前评估)")),
+        "in_progress": Label(_l("In-progress monitoring (事中监控)")),
+        "ex_post": Label(_l("Ex-post evaluation (事后评价)")),
+    },
+    "evaluation_grade": {
+        "excellent": Label(_l("Excellent (优)"), "success"),
+        "good": Label(_l("Good (良)"), "primary"),
+        "fair": Label(_l("Fair (中)"), "warning"),
+        "poor": Label(_l("Poor (差)"), "danger"),
+    },
+    "indicator_rule": {
+        "manual": Label(_l("Points by the assessor")),
+        "ratio": Label(_l("Ratio bands of actual ÷ target")),
+        "survey": Label(_l("Satisfaction survey")),
+    },
+}

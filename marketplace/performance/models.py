@@ -120,6 +120,30 @@ class Evaluation(db.Model):
         back_populates="evaluation", cascade="all, delete-orphan"
     )
 
+    @property
+    def awaits_declaration(self) -> bool:
+        """Assigned, and the assessor has not declared yet."""
+        return self.status == "assigned" and self.declared_at is None
+
+    @property
+    def has_conflict(self) -> bool:
+        """The assessor declared a conflict: the round waits for another assessor."""
+        return self.status == "assigned" and self.declared_at is not None
+
+    @property
+    def is_being_scored(self) -> bool:
+        """The assessor declared independence and may score."""
+        return self.status == "declared"
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.status == "submitted"
+
+    @property
+    def state(self) -> str:
+        """The status, or "conflict" while a declared conflict waits for another assessor."""
+        return "conflict" if self.has_conflict else self.status
+
 
 class IndicatorScore(db.Model):
     """The assessor's points for one leaf indicator, with the prefilled value and any override."""

@@ -5,7 +5,7 @@
 - ``/s/<key>/qr.png`` / ``.svg``: the QR code of the survey link, to print and put up.
 - ``/contracts/<id>/survey``: results, link and QR code for the contract's parties (comments that
   passed screening for the buyer, auditors and admins; held comments only counted).
-- ``/evaluation/review-list``: organizations whose latest ex-post grade is poor, for officers.
+- ``/performance/review-list``: organizations whose latest ex-post grade is poor, for officers.
 """
 
 from __future__ import annotations
@@ -25,21 +25,19 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import RadioField, TextAreaField
-from wtforms.validators import InputRequired
 
 from marketplace.contracts.models import Contract
-from marketplace.contracts.policy import is_buyer
-from marketplace.core.permissions import ADMIN, AUDITOR, can, require
+from marketplace.core.permissions import can, require
 from marketplace.core.transaction import run_verb
 from marketplace.core.web import form_status, get_or_404
 from marketplace.extensions import limiter
 from marketplace.performance import surveys
 from marketplace.performance import track_record as records
 from marketplace.performance.blueprint import bp
+from marketplace.performance.forms import survey_form_class
+from marketplace.performance.schemas import QUESTIONS
 
 DEVICE_COOKIE = "survey_device"
 DEVICE_COOKIE_AGE = 2 * 365 * 24 * 3600  # long-lived: one answer per device per survey
@@ -47,26 +45,6 @@ DEVICE_COOKIE_AGE = 2 * 365 * 24 * 3600  # long-lived: one answer per device per
 
 def _survey_limit():
     return current_app.config["SURVEY_RATE_LIMIT"]
-
-
-def survey_form_class():
-    class SurveyForm(FlaskForm):
-        pass
-
-    choices = [(i, str(i)) for i in surveys.SCALE]
-    for key, label in surveys.QUESTIONS:
-        setattr(
-            SurveyForm,
-            key,
-            RadioField(
-                label,
-                choices=choices,
-                coerce=int,
-                validators=[InputRequired(message=_l("Choose an answer from 1 to 5."))],
-            ),
-        )
-    SurveyForm.comment = TextAreaField(_l("Anything you would like to tell us (optional)"))
-    return SurveyForm
 
 
 def survey_link(survey) -> str:
@@ -122,7 +100,7 @@ def survey(key: str):
         return _with_device_cookie(make_response(page), token, fresh)
     form = survey_form_class()()
     if form.validate_on_submit():
-        answers = {key: getattr(form, key).data for key, _label in surveys.QUESTIONS}
+        answers = {key: getattr(form, key).data for key, _label in QUESTIONS}
         # A new cookie on a POST means the browser sent none: refused (one answer per device).
         device = None if fresh else token
         if run_verb(
@@ -131,9 +109,7 @@ def survey(key: str):
             "comment",
         ):
             return redirect(url_for("performance.survey_thanks", key=survey.key))
-    page = render_template(
-        "performance/survey.html", contract=contract, form=form, questions=surveys.QUESTIONS
-    )
+    page = render_template("performance/survey.html", contract=contract, form=form, questions=QUESTIONS)
     return _with_device_cookie(make_response(page, form_status(form)), token, fresh)
 
 
@@ -166,13 +142,6 @@ def survey_qr_svg(key: str):
 # --- results for the parties ------------------------------------------------------------------------
 
 
-def sees_comments(user, contract: Contract) -> bool:
-    """Screened comments: the buyer's officers, auditors and admins (not the organization itself)."""
-    return is_buyer(user, contract) or (
-        getattr(user, "is_authenticated", False) and getattr(user, "role", None) in (AUDITOR, ADMIN)
-    )
-
-
 @bp.route("/contracts/<int:contract_id>/survey")
 @login_required
 def survey_results(contract_id: int):
@@ -186,8 +155,8 @@ def survey_results(contract_id: int):
         survey=survey,
         link=survey_link(survey) if survey else None,
         results=surveys.results(survey),
-        questions=surveys.QUESTIONS,
-        show_comments=sees_comments(current_user, contract),
+        questions=QUESTIONS,
+        show_comments=can(current_user, "performance.survey_comments", contract),
         make_form=FlaskForm() if survey is None and surveys.may_make_survey(contract, current_user) else None,
     )
 

@@ -20,29 +20,20 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from marketplace import clock
 from marketplace.audit import log as audit
-from marketplace.contracts.models import ACTIVE, Contract
+from marketplace.contracts.models import Contract
 from marketplace.contracts.policy import is_buyer, is_supplier
 from marketplace.core.errors import RuleViolation
+from marketplace.core.messages import N_
+from marketplace.core.schemas import load
 from marketplace.extensions import db
 from marketplace.performance.models import Survey, SurveyResponse
+from marketplace.performance.schemas import QUESTIONS, SurveyAnswerInputSchema
 
-# The questions, each answered 1 (very dissatisfied) to 5 (very satisfied). Fixed in code so every
-# contract's results compare; the keys are what ``SurveyResponse.answers`` stores.
-QUESTIONS = (
-    ("q1", _l("Overall, how satisfied are you with the service?")),
-    ("q2", _l("Were the staff courteous and respectful?")),
-    ("q3", _l("Did the service come when it was promised?")),
-    ("q4", _l("Has the service made a real difference for you?")),
-)
-SCALE = range(1, 6)
-# Beyond this a comment is refused outright; between SURVEY_COMMENT_MAX and this it is kept but held.
-COMMENT_HARD_MAX = 5000
 DEVICE_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,100}$")
 TWO_PLACES = Decimal("0.01")
 
@@ -84,7 +75,7 @@ def survey_for(contract: Contract) -> Survey:
 
 def may_make_survey(contract: Contract, user) -> bool:
     """A party to an active contract may make its survey link."""
-    return contract.status == ACTIVE and (is_buyer(user, contract) or is_supplier(user, contract))
+    return contract.is_active and (is_buyer(user, contract) or is_supplier(user, contract))
 
 
 def make_survey(contract: Contract, actor) -> Survey:
@@ -100,9 +91,10 @@ def make_survey(contract: Contract, actor) -> Survey:
         "survey.create",
         "contract",
         contract.id,
-        f"Satisfaction survey link made for contract {contract.id}",
+        N_("Satisfaction survey link made for contract %(id)s"),
         {"survey_id": survey.id},
         tender_id=contract.tender_id,
+        params={"id": contract.id},
     )
     return survey
 
@@ -114,7 +106,7 @@ def by_key(key: str) -> Survey | None:
 
 
 def is_open(survey: Survey) -> bool:
-    return survey.contract.status == ACTIVE
+    return survey.contract.is_active
 
 
 def answered(survey: Survey, device_token: str) -> bool:
@@ -140,20 +132,6 @@ def screen(comment: str) -> str:
     return "held" if _LINK.search(folded) else "shown"
 
 
-def _check_answers(answers: dict) -> dict[str, int]:
-    checked = {}
-    for key, _label in QUESTIONS:
-        value = answers.get(key)
-        try:
-            number = int(str(value).strip())
-        except (TypeError, ValueError):
-            number = None
-        if number not in SCALE:
-            raise RuleViolation(_("Choose an answer from 1 to 5 for every question."), field=key)
-        checked[key] = number
-    return checked
-
-
 def answer(
     survey: Survey, answers: dict, comment: str | None, device_token: str, address: str
 ) -> SurveyResponse:
@@ -162,12 +140,9 @@ def answer(
         raise RuleViolation(_("This survey is closed: the service contract is not running any more."))
     if not is_device_token(device_token):
         raise RuleViolation(_("Your browser must accept cookies to answer this survey."))
-    checked = _check_answers(answers or {})
-    comment = (comment or "").strip()
-    if len(comment) > COMMENT_HARD_MAX:
-        raise RuleViolation(
-            _("The comment is too long (at most %(n)d characters).", n=COMMENT_HARD_MAX), field="comment"
-        )
+    data = load(SurveyAnswerInputSchema(), {**(answers or {}), "comment": comment})
+    comment = data.pop("comment")
+    checked = {key: data[key] for key, _label in QUESTIONS}
     device_hash = _keyed_hash(device_token)
     if answered(survey, device_token):
         raise RuleViolation(_("This survey was already answered from this device."))

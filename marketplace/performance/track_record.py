@@ -5,7 +5,7 @@
 - Review list: organizations whose latest ex-post evaluation is graded poor (差) and which have not
   been suspended or debarred since; officers decide there (orgs review page) whether to sanction.
 - Holdback: while a contract's ex-post grade is poor, ``FINAL_PAYMENT_HOLDBACK_SHARE`` of its final
-  milestone's amount is not paid (``contracts.delivery.record_payment`` asks ``holdback_amount``).
+  milestone's amount is not paid (``contracts.delivery.payments.record_payment`` asks ``holdback_amount``).
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from flask import current_app
 from sqlalchemy import and_, func, select
 
 from marketplace import clock
 from marketplace.contracts.models import DRAFT, Contract, Milestone
+from marketplace.core.schemas import parse_decimal
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
 from marketplace.orgs.models import DEBARRED, SUSPENDED, Organization, OrgDecision
@@ -168,11 +169,8 @@ def review_list() -> list[ReviewEntry]:
 
 
 def holdback_share() -> Decimal:
-    try:
-        share = Decimal(str(current_app.config.get("FINAL_PAYMENT_HOLDBACK_SHARE", "0")))
-    except (InvalidOperation, ValueError):
-        return Decimal("0")
-    if not share.is_finite():
+    share = parse_decimal(current_app.config.get("FINAL_PAYMENT_HOLDBACK_SHARE", "0"))
+    if share is None:
         return Decimal("0")
     return min(max(share, Decimal("0")), Decimal("1"))
 

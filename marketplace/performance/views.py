@@ -9,16 +9,15 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from marketplace.auth.models import User
 from marketplace.contracts.models import Contract
 from marketplace.core.catalogue import SERVICE_CATEGORIES
-from marketplace.core.permissions import EVALUATOR, can, require
+from marketplace.core.permissions import can, require
 from marketplace.core.transaction import run_verb
 from marketplace.core.web import form_status, get_or_404
 from marketplace.extensions import db
-from marketplace.performance import indicators, services
+from marketplace.performance import assessment, indicator_templates, indicators, rounds
 from marketplace.performance.blueprint import bp
 from marketplace.performance.forms import (
     AssignForm,
@@ -26,46 +25,13 @@ from marketplace.performance.forms import (
     DeclareForm,
     TemplateForm,
     score_form_class,
-    stage_labels,
 )
 from marketplace.performance.models import Evaluation, IndicatorTemplate
+from marketplace.performance.outline import parse_outline, to_outline
+from marketplace.performance.prefill import prefill
+from marketplace.performance.schemas import value_field
 
-# --- labels ---------------------------------------------------------------------------------------
-
-
-@bp.app_template_filter()
-def perf_stage_label(stage: str) -> str:
-    return str(stage_labels().get(stage, stage))
-
-
-@bp.app_template_filter()
-def perf_grade_label(grade: str | None) -> str:
-    return {
-        "excellent": _("Excellent (优)"),
-        "good": _("Good (良)"),
-        "fair": _("Fair (中)"),
-        "poor": _("Poor (差)"),
-    }.get(grade or "", "")
-
-
-@bp.app_template_filter()
-def perf_rule_label(rule: str) -> str:
-    return {
-        "manual": _("Points by the assessor"),
-        "ratio": _("Ratio bands of actual ÷ target"),
-        "survey": _("Satisfaction survey"),
-    }.get(rule, rule)
-
-
-@bp.app_template_filter()
-def perf_status_label(evaluation: Evaluation) -> str:
-    if services.has_conflict(evaluation):
-        return _("Conflict declared: another assessor must be assigned")
-    return {
-        "assigned": _("Waiting for the assessor's declaration"),
-        "declared": _("Being scored"),
-        "submitted": _("Submitted"),
-    }.get(evaluation.status, evaluation.status)
+# --- helpers ---------------------------------------------------------------------------------------
 
 
 @bp.app_template_filter()
@@ -73,27 +39,23 @@ def perf_category_label(category: str | None) -> str:
     return str(SERVICE_CATEGORIES.get(category, _("All categories"))) if category else _("All categories")
 
 
-def _assign_form(contract: Contract, formdata=None) -> AssignForm:
-    assessors = db.session.scalars(
-        select(User).where(User.role == EVALUATOR, User.active.is_(True)).order_by(User.email)
-    ).all()
-    return AssignForm(formdata=formdata, assessors=assessors, templates=indicators.current_templates())
+def _assign_form(formdata=None) -> AssignForm:
+    return AssignForm(
+        formdata=formdata, assessors=rounds.active_evaluators(), templates=indicators.current_templates()
+    )
 
 
 @bp.app_context_processor
 def _contract_partial_helpers():
-    """What ``evaluation/_contract_evaluations.html`` needs on the contract page."""
+    """What ``performance/_contract_evaluations.html`` needs on the contract page."""
 
     def perf_rounds(contract):
-        return services.rounds(contract) if isinstance(contract, Contract) else []
+        return rounds.rounds(contract) if isinstance(contract, Contract) else []
 
     def perf_assign_form(contract):
-        if not can(current_user, "performance.assign", contract) or contract.status not in (
-            "active",
-            "completed",
-        ):
+        if not can(current_user, "performance.assign", contract) or not rounds.takes_rounds(contract):
             return None
-        return _assign_form(contract, formdata=None)
+        return _assign_form(formdata=None)
 
     return {"perf_rounds": perf_rounds, "perf_assign_form": perf_assign_form}
 
@@ -104,6 +66,17 @@ def _contract_partial_helpers():
 def _template(template_id: int) -> IndicatorTemplate:
     require(current_user, "performance.templates")
     return get_or_404(IndicatorTemplate, template_id)
+
+
+def _render_template_page(template: IndicatorTemplate, copy_form):
+    return render_template(
+        "performance/template.html",
+        template=template,
+        groups=indicators.tree(template),
+        in_use=indicators.in_use(template),
+        copy_form=copy_form,
+        total=indicators.total_weight(template),
+    )
 
 
 @bp.route("/performance/templates")
@@ -119,22 +92,14 @@ def templates():
 @login_required
 def create_default_template():
     require(current_user, "performance.templates")  # the CSRF token is checked by CSRFProtect
-    indicators.default_template(current_user)  # idempotent: found, or made and audited
+    indicator_templates.default_template(current_user)  # idempotent: found, or made and audited
     return redirect(url_for("performance.templates"))
 
 
 @bp.route("/performance/templates/<int:template_id>")
 @login_required
 def template_detail(template_id: int):
-    template = _template(template_id)
-    return render_template(
-        "performance/template.html",
-        template=template,
-        groups=[(g, indicators.children(template, g)) for g in indicators.level_one(template)],
-        in_use=indicators.in_use(template),
-        copy_form=CopyForm(formdata=None),
-        total=indicators.total_weight(template),
-    )
+    return _render_template_page(_template(template_id), CopyForm(formdata=None))
 
 
 @bp.route("/performance/templates/<int:template_id>/copy", methods=["POST"])
@@ -146,19 +111,14 @@ def copy_template(template_id: int):
     if form.validate_on_submit() and run_verb(
         form,
         lambda: created.append(
-            indicators.copy_template(template, form.category.data, current_user, form.name.data or "")
+            indicator_templates.copy_template(
+                template, form.category.data, current_user, form.name.data or ""
+            )
         ),
     ):
         flash(_("A copy was made for the category. Edit it as needed."), "success")
         return redirect(url_for("performance.template_detail", template_id=created[0].id))
-    return render_template(
-        "performance/template.html",
-        template=template,
-        groups=[(g, indicators.children(template, g)) for g in indicators.level_one(template)],
-        in_use=indicators.in_use(template),
-        copy_form=form,
-        total=indicators.total_weight(template),
-    ), 400
+    return _render_template_page(template, form), 400
 
 
 @bp.route("/performance/templates/<int:template_id>/edit", methods=["GET", "POST"])
@@ -170,14 +130,14 @@ def edit_template(template_id: int):
         return redirect(url_for("performance.template_detail", template_id=template.id))
     in_use = indicators.in_use(template)
     if request.method == "GET":
-        form = TemplateForm(data={"name": template.name, "outline": indicators.to_outline(template)})
+        form = TemplateForm(data={"name": template.name, "outline": to_outline(template)})
     else:
         form = TemplateForm()
         result: list[IndicatorTemplate] = []
 
         def verb():
-            spec = indicators.TemplateSpec(form.name.data or "", indicators.parse_outline(form.outline.data))
-            result.append(indicators.update_template(template, spec, current_user))
+            spec = indicators.TemplateSpec(form.name.data or "", parse_outline(form.outline.data))
+            result.append(indicator_templates.update_template(template, spec, current_user))
 
         if form.validate_on_submit() and run_verb(form, verb, default_field="outline"):
             if result[0].id != template.id:
@@ -208,7 +168,7 @@ def _contract(contract_id: int) -> Contract:
 def assign(contract_id: int):
     contract = _contract(contract_id)
     require(current_user, "performance.assign", contract)
-    form = _assign_form(contract, formdata=None if request.method == "GET" else request.form)
+    form = _assign_form(formdata=None if request.method == "GET" else request.form)
     if request.method == "POST":
         if form.validate_on_submit():
 
@@ -217,7 +177,7 @@ def assign(contract_id: int):
                 template = (
                     db.session.get(IndicatorTemplate, form.template.data) if form.template.data else None
                 )
-                services.assign(contract, form.stage.data, assessor, template, current_user)
+                rounds.assign(contract, form.stage.data, assessor, template, current_user)
 
             if run_verb(form, verb, default_field="assessor"):
                 flash(_("The assessor is assigned and notified."), "success")
@@ -228,8 +188,8 @@ def assign(contract_id: int):
         "performance/assign.html",
         contract=contract,
         form=form,
-        rounds=services.rounds(contract),
-        eligible=services.eligible_assessors(contract),
+        rounds=rounds.rounds(contract),
+        eligible=rounds.eligible_assessors(contract),
     ), form_status(form)
 
 
@@ -246,17 +206,17 @@ def _own_round(evaluation_id: int) -> Evaluation:
 @bp.route("/performance/mine")
 @login_required
 def mine():
-    if current_user.role != EVALUATOR:
-        abort(403)
-    return render_template("performance/mine.html", evaluations=services.assigned_to(current_user))
+    require(current_user, "performance.assessments")
+    return render_template("performance/mine.html", evaluations=rounds.assigned_to(current_user))
 
 
 def _score_form(evaluation: Evaluation, leaves, pre, formdata=None):
+    """The score sheet: the posted form, or prefilled with the saved scores (else the prefill)."""
     form_class = score_form_class(leaves)
     if formdata is not None:
         return form_class()
     data = {"summary": evaluation.summary}
-    own = services.scores_by_indicator(evaluation)
+    own = assessment.scores_by_indicator(evaluation)
     for leaf in leaves:
         score = own.get(leaf.id)
         p = pre.get(leaf.id)
@@ -269,9 +229,56 @@ def _score_form(evaluation: Evaluation, leaves, pre, formdata=None):
             value = p.ratio if leaf.rule == "ratio" else p.points
         else:
             value = None
-        key = f"ratio_{leaf.id}" if leaf.rule == "ratio" else f"points_{leaf.id}"
-        data[key] = "" if value is None else str(value)
+        data[value_field(leaf)] = "" if value is None else str(value)
     return form_class(formdata=None, data=data)
+
+
+def _score_entries(form, leaves) -> dict[int, dict]:
+    """The posted score sheet as ``save_scores`` takes it, per leaf."""
+    entries = {}
+    for leaf in leaves:
+        value = form[value_field(leaf)].data
+        entries[leaf.id] = {
+            "ratio" if leaf.rule == "ratio" else "points": value,
+            "evidence": form[f"evidence_{leaf.id}"].data,
+            "comment": form[f"comment_{leaf.id}"].data,
+            "override_reason": form[f"reason_{leaf.id}"].data,
+        }
+    return entries
+
+
+def _save_score_sheet(evaluation: Evaluation, form, leaves):
+    """Save (or submit) the posted scores; a redirect when done, else None (the form shows why)."""
+    submitting = bool(form.submit_scores.data)
+    if submitting and not form.confirm.data:
+        form.confirm.errors = [_("Tick the box to confirm that the scores are final.")]
+        return None
+    entries = _score_entries(form, leaves)
+    if not run_verb(
+        form,
+        lambda: assessment.save_scores(
+            evaluation, entries, current_user, submit=submitting, summary=form.summary.data or ""
+        ),
+    ):
+        return None
+    if submitting:
+        flash(_("The evaluation is submitted. Its report is ready."), "success")
+        return redirect(url_for("performance.report", evaluation_id=evaluation.id))
+    flash(_("Your scores are saved. Submit them when every indicator is scored."), "info")
+    return redirect(url_for("performance.assess", evaluation_id=evaluation.id))
+
+
+def _render_assess(evaluation: Evaluation, leaves, groups, pre, form, declare_form, status: int):
+    return render_template(
+        "performance/assess.html",
+        evaluation=evaluation,
+        contract=evaluation.contract,
+        leaves=leaves,
+        groups=groups,
+        prefill=pre,
+        form=form,
+        declare_form=declare_form,
+    ), status
 
 
 @bp.route("/performance/<int:evaluation_id>", methods=["GET", "POST"])
@@ -279,65 +286,39 @@ def _score_form(evaluation: Evaluation, leaves, pre, formdata=None):
 def assess(evaluation_id: int):
     evaluation = _own_round(evaluation_id)
     leaves = indicators.leaves(evaluation.template)
-    pre = services.prefill(evaluation) if evaluation.status == "declared" else {}
-    declare_form = DeclareForm(formdata=None)
-    form = None
-    status = 200
-    if evaluation.status == "declared":
-        form = _score_form(
-            evaluation, leaves, pre, formdata=request.form if request.method == "POST" else None
-        )
+    if not evaluation.is_being_scored:
         if request.method == "POST":
-            if form.validate_on_submit():
-                submitting = bool(form.submit_scores.data)
-                if submitting and not form.confirm.data:
-                    form.confirm.errors = [_("Tick the box to confirm that the scores are final.")]
-                else:
-                    entries = {
-                        leaf.id: services.ScoreInput(
-                            points=getattr(form, f"points_{leaf.id}", None)
-                            and form[f"points_{leaf.id}"].data,
-                            ratio=getattr(form, f"ratio_{leaf.id}", None) and form[f"ratio_{leaf.id}"].data,
-                            evidence=form[f"evidence_{leaf.id}"].data or "",
-                            comment=form[f"comment_{leaf.id}"].data or "",
-                            override_reason=form[f"reason_{leaf.id}"].data or "",
-                        )
-                        for leaf in leaves
-                    }
-                    if run_verb(
-                        form,
-                        lambda: services.save_scores(
-                            evaluation,
-                            entries,
-                            current_user,
-                            submit=submitting,
-                            summary=form.summary.data or "",
-                        ),
-                    ):
-                        if submitting:
-                            flash(_("The evaluation is submitted. Its report is ready."), "success")
-                            return redirect(url_for("performance.report", evaluation_id=evaluation.id))
-                        flash(_("Your scores are saved. Submit them when every indicator is scored."), "info")
-                        return redirect(url_for("performance.assess", evaluation_id=evaluation.id))
-            elif not form.errors:
-                form.form_errors.append(_("The form has expired. Please try again."))
-            status = form_status(form)
-    elif request.method == "POST":
-        abort(400)
-    return render_template(
-        "performance/assess.html",
-        evaluation=evaluation,
-        contract=evaluation.contract,
-        leaves=leaves,
-        groups=[
-            (g, indicators.children(evaluation.template, g))
-            for g in indicators.level_one(evaluation.template)
-        ],
-        prefill=pre,
-        form=form,
-        declare_form=declare_form,
-        conflict=services.has_conflict(evaluation),
-    ), status
+            abort(400)
+        return _render_assess(
+            evaluation,
+            leaves,
+            indicators.tree(evaluation.template),
+            {},
+            None,
+            DeclareForm(formdata=None),
+            200,
+        )
+    pre = prefill(evaluation)
+    posted = request.method == "POST"
+    form = _score_form(evaluation, leaves, pre, formdata=request.form if posted else None)
+    status = 200
+    if posted:
+        if form.validate_on_submit():
+            done = _save_score_sheet(evaluation, form, leaves)
+            if done is not None:
+                return done
+        elif not form.errors:
+            form.form_errors.append(_("The form has expired. Please try again."))
+        status = form_status(form)
+    return _render_assess(
+        evaluation,
+        leaves,
+        indicators.tree(evaluation.template),
+        pre,
+        form,
+        DeclareForm(formdata=None),
+        status,
+    )
 
 
 @bp.route("/performance/<int:evaluation_id>/independence", methods=["POST"])
@@ -350,7 +331,7 @@ def declare(evaluation_id: int):
         if run_verb(
             form,
             lambda: outcome.append(
-                services.declare(
+                rounds.declare(
                     evaluation, form.choice.data == "none", form.statement.data or "", current_user
                 )
             ),
@@ -366,17 +347,7 @@ def declare(evaluation_id: int):
             return redirect(url_for("performance.assess", evaluation_id=evaluation.id))
     elif not form.errors:
         form.form_errors.append(_("The form has expired. Please try again."))
-    return render_template(
-        "performance/assess.html",
-        evaluation=evaluation,
-        contract=evaluation.contract,
-        leaves=indicators.leaves(evaluation.template),
-        groups=[],
-        prefill={},
-        form=None,
-        declare_form=form,
-        conflict=services.has_conflict(evaluation),
-    ), 400
+    return _render_assess(evaluation, indicators.leaves(evaluation.template), [], {}, None, form, 400)
 
 
 # --- the report -----------------------------------------------------------------------------------
@@ -392,5 +363,5 @@ def report(evaluation_id: int):
         "performance/report.html",
         evaluation=evaluation,
         contract=evaluation.contract,
-        groups=services.report(evaluation),
+        groups=assessment.report(evaluation),
     )

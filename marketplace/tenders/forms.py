@@ -23,6 +23,8 @@ from marketplace.core.catalogue import FUNDING_SOURCES, SERVICE_CATEGORIES
 from marketplace.tenders.procedures import EVALUATION_METHODS, PROFILES
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]
+# Fields of a form that are not part of its verb's input.
+_NOT_INPUT = {"csrf_token", "submit", "documents"}
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -81,6 +83,13 @@ class TenderForm(FlaskForm):
     documents = MultipleFileField(_l("Tender documents"))
     submit = SubmitField(_l("Save draft"))
 
+    def input(self) -> dict:
+        """The form's data as the draft verbs' input (``TenderInputSchema``); blank criterion rows are
+        left out."""
+        raw = {name: field.data for name, field in self._fields.items() if name not in _NOT_INPUT}
+        raw["criteria"] = [c for c in self.criteria.data if (c["name"] or "").strip() or c["weight"]]
+        return raw
+
     def fill_choices(self, county_choices, street_choices):
         self.category.choices = [(k, str(v)) for k, v in SERVICE_CATEGORIES.items()]
         self.method.choices = [(k, str(p.label)) for k, p in PROFILES.items()]
@@ -118,6 +127,14 @@ class AmendForm(FlaskForm):
     contact_email = StringField(_l("Contact email"), validators=[Optional(), Email(), Length(max=254)])
     documents = MultipleFileField(_l("Additional documents"))
     submit = SubmitField(_l("Publish amendment"))
+
+    def input(self) -> dict:
+        """The form's data as the amendment's input (``AmendmentInputSchema``); an emptied contact
+        field clears it."""
+        raw = {name: field.data for name, field in self._fields.items() if name not in _NOT_INPUT}
+        for name in ("contact_name", "contact_phone", "contact_email"):
+            raw[name] = raw[name] or ""
+        return raw
 
 
 class CancelForm(FlaskForm):

@@ -1,10 +1,12 @@
-"""The labels of the tender and bid state machines (see :mod:`marketplace.core.labels`)."""
+"""The labels of the tender and bid state machines (see :mod:`marketplace.core.labels`), and of the
+procurement and evaluation methods (``{{ tender.method|state_label("method") }}``)."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
 from marketplace.core.labels import Label
+from marketplace.tenders.procedures import EVALUATION_METHODS, PROFILES
 
 LABELS = {
     "tender": {
@@ -22,4 +24,6 @@ LABELS = {
         "submitted": Label(_l("Submitted"), "success"),
         "withdrawn": Label(_l("Withdrawn"), "warning"),
     },
+    "method": {code: Label(profile.label) for code, profile in PROFILES.items()},
+    "evaluation_method": {code: Label(text) for code, text in EVALUATION_METHODS.items()},
 }

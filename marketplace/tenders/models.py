@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -35,6 +36,10 @@ EVALUATION = "evaluation"  # committee formed; qualification and scoring
 AWARDED = "awarded"  # award notice published (final once the challenge window closes)
 STATUSES = (DRAFT, OPEN, CLOSED, OPENED, EVALUATION, AWARDED, FAILED, CANCELLED)
 PUBLIC_STATUSES = (OPEN, CLOSED, OPENED, EVALUATION, AWARDED, FAILED, CANCELLED)
+# Every status a tender reaches only through the opening of its bids at the deadline.
+AFTER_OPENING = (OPENED, EVALUATION, AWARDED, FAILED)
+# The stored name of the price criterion (pages show its translated ``Criterion.label``).
+PRICE_CRITERION_NAME = "价格 Price"
 
 tender_service_areas = Table(
     "tender_service_areas",
@@ -111,6 +116,16 @@ class Tender(TimestampMixin, db.Model):
         return self.status == OPEN and clock.now() < self.bid_deadline
 
     @property
+    def cancellable(self) -> bool:
+        """A draft, or a published tender before its deadline, can be cancelled."""
+        return self.status == DRAFT or self.accepting_bids
+
+    @property
+    def bids_opened(self) -> bool:
+        """The opening record exists: the bids were opened at the deadline."""
+        return self.status in AFTER_OPENING
+
+    @property
     def display_status(self) -> str:
         """``open`` tenders whose deadline passed read as closed until the opening job runs."""
         if self.status == OPEN and clock.now() >= self.bid_deadline:
@@ -145,6 +160,11 @@ class Criterion(db.Model):
     is_price: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     tender: Mapped[Tender] = relationship(back_populates="criteria")
+
+    @property
+    def label(self) -> str:
+        """The name shown on pages: the price criterion's in the reader's language."""
+        return _("Price") if self.is_price else self.name
 
 
 class TenderDocument(db.Model):

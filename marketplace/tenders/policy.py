@@ -1,8 +1,11 @@
-"""Permission rules for tenders and their clarifications, and who may prepare a bid."""
+"""Permission rules for tenders and their clarifications, who may prepare a bid and who may read
+the opening record."""
 
 from __future__ import annotations
 
 from marketplace.core.permissions import ADMIN, AUDITOR, OFFICER, ORG_MEMBER, _role, _same_agency
+from marketplace.tenders.bids.visibility import may_view_opening, opening_of
+from marketplace.tenders.models import Tender
 
 
 def _tender_create(user, obj=None):
@@ -56,6 +59,11 @@ def _bid_prepare(user, obj=None):
     return _role(user, ORG_MEMBER) and user.organization_id is not None
 
 
+def _opening_view(user, tender):
+    """The opening record: the tender's officers, auditors, admins and the organizations that bid."""
+    return isinstance(tender, Tender) and may_view_opening(user, tender, opening_of(tender))
+
+
 RULES = {
     "tender.create": _tender_create,
     "tender.view": _tender_view,
@@ -69,4 +77,5 @@ RULES = {
     "clarification.answer": _clar_answer,
     "clarification.view_pending": _clar_view_pending,
     "bid.prepare": _bid_prepare,
+    "bid.view_opening": _opening_view,
 }

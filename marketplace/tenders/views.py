@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from marketplace import clock
 from marketplace.core import documents as document_store
 from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.districts import counties, streets_of
 from marketplace.core.errors import RuleViolation
+from marketplace.core.labels import label
 from marketplace.core.permissions import can, require
-from marketplace.core.timeutil import local_to_utc, to_local
+from marketplace.core.timeutil import to_local
 from marketplace.core.transaction import abandon, run_verb
 from marketplace.core.web import (
     apply_violation,
@@ -24,7 +22,7 @@ from marketplace.core.web import (
     page_args,
 )
 from marketplace.extensions import db
-from marketplace.tenders import services
+from marketplace.tenders import amendments, cancellation, clarifications, drafting, publication, search
 from marketplace.tenders.forms import (
     AmendForm,
     AnswerForm,
@@ -35,20 +33,18 @@ from marketplace.tenders.forms import (
     SearchForm,
     TenderForm,
 )
-from marketplace.tenders.models import STATUSES, Clarification, Tender, TenderDocument
-from marketplace.tenders.procedures import EVALUATION_METHODS, PROFILES
+from marketplace.tenders.models import (
+    CANCELLED,
+    CLOSED,
+    OPEN,
+    STATUSES,
+    Clarification,
+    Tender,
+    TenderDocument,
+)
+from marketplace.tenders.procedures import PROFILES
 
 bp = Blueprint("tenders", __name__, url_prefix="/tenders", template_folder="templates")
-
-
-@bp.app_template_filter("method_label")
-def method_label(method: str) -> str:
-    return PROFILES[method].label if method in PROFILES else method
-
-
-@bp.app_template_filter("evaluation_label")
-def evaluation_label(method: str) -> str:
-    return EVALUATION_METHODS.get(method, method)
 
 
 # --- public ------------------------------------------------------------------------------------
@@ -69,12 +65,7 @@ def index():
     form.category.choices = [("", _("All"))] + [(k, str(v)) for k, v in SERVICE_CATEGORIES.items()]
     form.district.choices = _district_choices(blank=True)
     form.method.choices = [("", _("All"))] + [(k, str(p.label)) for k, p in PROFILES.items()]
-    form.status.choices = [
-        ("", _("All")),
-        ("open", _("Open for bids")),
-        ("closed", _("Bidding closed")),
-        ("cancelled", _("Cancelled")),
-    ]
+    form.status.choices = [("", _("All"))] + [(s, label("tender", s)) for s in (OPEN, CLOSED, CANCELLED)]
     form.sort.choices = [
         ("deadline", _("Deadline, soonest first")),
         ("-deadline", _("Deadline, latest first")),
@@ -82,7 +73,7 @@ def index():
         ("-budget", _("Budget, highest first")),
         ("budget", _("Budget, lowest first")),
     ]
-    filters = services.TenderFilters()
+    filters = search.TenderFilters()
     valid = form.validate()
     if valid:
         if (
@@ -100,7 +91,7 @@ def index():
             form.deadline_to.errors = [_("The end date is before the start date.")]
             valid = False
     if valid:
-        filters = services.TenderFilters(
+        filters = search.TenderFilters(
             q=form.q.data or "",
             category=form.category.data or "",
             district=form.district.data or "",
@@ -114,7 +105,7 @@ def index():
         )
     page, per_page = page_args()
     pagination = db.paginate(
-        services.public_tenders_query(filters), page=page, per_page=per_page, error_out=False
+        search.public_tenders_query(filters), page=page, per_page=per_page, error_out=False
     )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
@@ -126,17 +117,12 @@ def index():
 def detail(tender_id: int):
     tender = get_or_404(Tender, tender_id)
     require(current_user, "tender.view", tender)
-    from marketplace.tenders.bids import services as bid_services  # bids build on tenders
-
-    opening = bid_services.opening_of(tender)
     pending = []
     if can(current_user, "clarification.view_pending", tender):
         pending = [c for c in tender.clarifications if not c.answer]
     return render_template(
         "tenders/detail.html",
         tender=tender,
-        opening_visible=bid_services.may_view_opening(current_user, tender, opening),
-        opening=opening,
         question_form=QuestionForm(),
         answer_form=AnswerForm(),
         pending=pending,
@@ -171,7 +157,7 @@ def manage():
         status = ""
     page, per_page = page_args()
     pagination = db.paginate(
-        services.agency_tenders_query(current_user.agency_id or -1, status),
+        search.agency_tenders_query(current_user.agency_id or -1, status),
         page=page,
         per_page=per_page,
         error_out=False,
@@ -188,60 +174,9 @@ def _tender_form(obj=None) -> TenderForm:
 
 
 def _fill_from_tender(form: TenderForm, t: Tender) -> None:
-    for name in (
-        "title",
-        "description",
-        "category",
-        "district_code",
-        "method",
-        "evaluation_method",
-        "budget_ceiling",
-        "contract_term_months",
-        "eligibility",
-        "reserved_for_small",
-        "contact_name",
-        "contact_phone",
-        "contact_email",
-    ):
-        getattr(form, name).data = getattr(t, name)
-    form.funding_sources.data = list(t.funding_sources or [])
-    form.service_area_codes.data = [d.code for d in t.service_areas]
-    form.bid_deadline.data = to_local(t.bid_deadline).replace(tzinfo=None)
-    form.price_weight.data = t.price_criterion.weight if t.price_criterion else None
-    for entry, c in zip(form.criteria.entries, t.technical_criteria, strict=False):
-        entry.form.name.data, entry.form.weight.data, entry.form.description.data = (
-            c.name,
-            c.weight,
-            c.description,
-        )
-
-
-def _input_from_form(form: TenderForm) -> services.TenderInput:
-    criteria = [
-        services.CriterionInput(e.form.name.data or "", e.form.weight.data, e.form.description.data or "")
-        for e in form.criteria.entries
-        if (e.form.name.data or "").strip() or e.form.weight.data
-    ]
-    return services.TenderInput(
-        title=form.title.data,
-        description=form.description.data,
-        category=form.category.data,
-        district_code=form.district_code.data,
-        service_area_codes=form.service_area_codes.data or [],
-        method=form.method.data,
-        evaluation_method=form.evaluation_method.data,
-        budget_ceiling=Decimal(form.budget_ceiling.data),
-        funding_sources=form.funding_sources.data or [],
-        contract_term_months=form.contract_term_months.data,
-        eligibility=form.eligibility.data or "",
-        bid_deadline=local_to_utc(form.bid_deadline.data),
-        price_weight=form.price_weight.data,
-        criteria=criteria,
-        reserved_for_small=form.reserved_for_small.data,
-        contact_name=form.contact_name.data or "",
-        contact_phone=form.contact_phone.data or "",
-        contact_email=form.contact_email.data or "",
-    )
+    data = drafting.input_from(t)
+    data["bid_deadline"] = to_local(t.bid_deadline).replace(tzinfo=None)
+    form.process(data=data)
 
 
 def _uploads(field) -> list:
@@ -258,14 +193,14 @@ def create():
         form.method.data = "public_tender"
         form.evaluation_method.data = "comprehensive_scoring"
         form.funding_sources.data = ["county_budget"]
-        form.bid_deadline.data = to_local(services.default_deadline("public_tender")).replace(tzinfo=None)
+        form.bid_deadline.data = to_local(publication.default_deadline("public_tender")).replace(tzinfo=None)
         form.contact_email.data = current_user.email
     if form.validate_on_submit():
         try:
             files = [document_store.store(f) for f in _uploads(form.documents)]
-            tender = services.create_draft(_input_from_form(form), current_user)
+            tender = drafting.create_draft(form.input(), current_user)
             for stored in files:
-                services.add_document(tender, stored, current_user)
+                drafting.add_document(tender, stored, current_user)
         except RuleViolation as exc:
             abandon()
             apply_violation(form, exc)
@@ -286,9 +221,9 @@ def edit(tender_id: int):
     if form.validate_on_submit():
         try:
             files = [document_store.store(f) for f in _uploads(form.documents)]
-            services.update_draft(tender, _input_from_form(form), current_user)
+            drafting.update_draft(tender, form.input(), current_user)
             for stored in files:
-                services.add_document(tender, stored, current_user)
+                drafting.add_document(tender, stored, current_user)
         except RuleViolation as exc:
             abandon()
             apply_violation(form, exc)
@@ -309,7 +244,7 @@ def delete_document(tender_id: int, doc_id: int):
     if doc.tender_id != tender.id:
         abort(404)
     if DeleteForm().validate_on_submit():
-        services.remove_document(tender, doc, current_user)
+        drafting.remove_document(tender, doc, current_user)
         flash(_("Document removed."), "info")
     return redirect(url_for("tenders.edit", tender_id=tender.id))
 
@@ -319,13 +254,13 @@ def delete_document(tender_id: int, doc_id: int):
 def preview(tender_id: int):
     tender = get_or_404(Tender, tender_id)
     require(current_user, "tender.manage", tender)
-    problems = services.publication_problems(tender) if tender.status == "draft" else []
+    problems = publication.publication_problems(tender) if can(current_user, "tender.publish", tender) else []
     return render_template(
         "tenders/preview.html",
         tender=tender,
         problems=problems,
         form=PublishForm(),
-        earliest=services.earliest_deadline_hint(tender.method),
+        earliest=publication.earliest_deadline_hint(tender.method),
     )
 
 
@@ -337,18 +272,20 @@ def publish(tender_id: int):
     form = PublishForm()
     if form.validate_on_submit() and run_verb(
         form,
-        lambda: services.publish(tender, current_user, confirm_not_excluded=form.confirm_not_excluded.data),
+        lambda: publication.publish(
+            tender, current_user, confirm_not_excluded=form.confirm_not_excluded.data
+        ),
         default_field="confirm_not_excluded",
     ):
         flash(_("Tender %(ref)s is published.", ref=tender.reference), "success")
         return redirect(url_for("tenders.detail", tender_id=tender.id))
-    problems = services.publication_problems(tender)
+    problems = publication.publication_problems(tender)
     return render_template(
         "tenders/preview.html",
         tender=tender,
         problems=problems,
         form=form,
-        earliest=services.earliest_deadline_hint(tender.method),
+        earliest=publication.earliest_deadline_hint(tender.method),
     ), 400
 
 
@@ -375,34 +312,19 @@ def amend(tender_id: int):
     if form.validate_on_submit():
         try:
             files = [document_store.store(f) for f in _uploads(form.documents)]
-            services.amend(
-                tender,
-                services.AmendmentInput(
-                    reason=form.reason.data,
-                    description=form.description.data,
-                    budget_ceiling=form.budget_ceiling.data,
-                    contract_term_months=form.contract_term_months.data,
-                    bid_deadline=local_to_utc(form.bid_deadline.data),
-                    contact_name=form.contact_name.data or "",
-                    contact_phone=form.contact_phone.data or "",
-                    contact_email=form.contact_email.data or "",
-                    documents=files,
-                ),
-                current_user,
-            )
+            amendments.amend(tender, form.input(), current_user, documents=files)
         except RuleViolation as exc:
             abandon()
             apply_violation(form, exc, default_field="reason")
         else:
             flash(_("The amendment is published."), "success")
             return redirect(url_for("tenders.detail", tender_id=tender.id))
-    days_left = (tender.bid_deadline - clock.now()).total_seconds() / 86400
     return render_template(
         "tenders/amend.html",
         form=form,
         tender=tender,
-        days_left=days_left,
-        min_date=services.amendment_min_deadline_date(),
+        deadline_must_move=amendments.deadline_must_move(tender),
+        min_date=amendments.amendment_min_deadline_date(),
     ), form_status(form)
 
 
@@ -413,7 +335,7 @@ def cancel(tender_id: int):
     require(current_user, "tender.cancel", tender)
     form = CancelForm()
     if form.validate_on_submit() and run_verb(
-        form, lambda: services.cancel(tender, form.reason.data, current_user), default_field="reason"
+        form, lambda: cancellation.cancel(tender, form.reason.data, current_user), default_field="reason"
     ):
         flash(_("The tender is cancelled."), "warning")
         return redirect(url_for("tenders.detail", tender_id=tender.id))
@@ -430,7 +352,7 @@ def ask(tender_id: int):
     require(current_user, "clarification.ask", tender)
     form = QuestionForm()
     if form.validate_on_submit():
-        if run_verb(None, lambda: services.ask_clarification(tender, form.question.data, current_user)):
+        if run_verb(None, lambda: clarifications.ask_clarification(tender, form.question.data, current_user)):
             flash(
                 _("Your question was sent. The answer will appear on this page; your name is not shown."),
                 "success",
@@ -452,7 +374,7 @@ def answer(tender_id: int, question_id: int):
     form = AnswerForm()
     if form.validate_on_submit():
         if run_verb(
-            None, lambda: services.answer_clarification(clarification, form.answer.data, current_user)
+            None, lambda: clarifications.answer_clarification(clarification, form.answer.data, current_user)
         ):
             flash(_("The answer is published."), "success")
     else:

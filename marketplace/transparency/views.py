@@ -15,19 +15,20 @@ from flask_babel import gettext as _
 from marketplace import clock
 from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.districts import counties, streets_of
+from marketplace.core.labels import label
 from marketplace.core.timeutil import local_date
 from marketplace.core.web import paginate
-from marketplace.transparency import services
-from marketplace.transparency.services import Filters
+from marketplace.transparency import listings, outcomes, spending
+from marketplace.transparency.filters import Filters
 
 bp = Blueprint("transparency", __name__, url_prefix="/open", template_folder="templates")
 
 VALUE_COLOUR = "#adb5bd"
 PAID_COLOUR = "#198754"
 OUTCOME_COLOURS = {
-    services.ON_TIME: "#198754",
-    services.LATE: "#ffc107",
-    services.OVERDUE: "#dc3545",
+    outcomes.ON_TIME: "#198754",
+    outcomes.LATE: "#ffc107",
+    outcomes.OVERDUE: "#dc3545",
 }
 
 
@@ -35,15 +36,7 @@ def category_label(code: str) -> str:
     return str(SERVICE_CATEGORIES.get(code, code))
 
 
-def outcome_label(outcome: str) -> str:
-    return {
-        services.ON_TIME: _("Met on time"),
-        services.LATE: _("Met late"),
-        services.OVERDUE: _("Overdue, not met"),
-    }.get(outcome, outcome)
-
-
-def district_label(row: services.SpendRow, locale: str) -> str:
+def district_label(row: spending.SpendRow, locale: str) -> str:
     if locale.startswith("en") and row.name_en:
         return row.name_en
     return row.name or row.key
@@ -74,7 +67,7 @@ def _list_page(template: str, query_of, extra=None):
         pagination=pagination,
         filters=filters,
         args=filters.as_args(),
-        choices=_filter_choices(services.contract_years()),
+        choices=_filter_choices(spending.contract_years()),
         **(extra(pagination.items) if extra else {}),
     )
 
@@ -82,7 +75,7 @@ def _list_page(template: str, query_of, extra=None):
 # --- charts ------------------------------------------------------------------------------------------
 
 
-def _spend_chart(rows: list[services.SpendRow], labels: list[str]) -> dict:
+def _spend_chart(rows: list[spending.SpendRow], labels: list[str]) -> dict:
     return {
         "type": "bar",
         "labels": labels,
@@ -94,7 +87,7 @@ def _spend_chart(rows: list[services.SpendRow], labels: list[str]) -> dict:
     }
 
 
-def _bidders_chart(distribution: services.BidderDistribution) -> dict:
+def _bidders_chart(distribution: outcomes.BidderDistribution) -> dict:
     return {
         "type": "bar",
         "labels": [ngettext("%(num)d bid", "%(num)d bids", r.bidders) for r in distribution.rows],
@@ -108,36 +101,36 @@ def _bidders_chart(distribution: services.BidderDistribution) -> dict:
     }
 
 
-def _outcome_chart(overall: services.MilestoneShare) -> dict:
+def _outcome_chart(overall: outcomes.MilestoneShare) -> dict:
     counts = {
-        services.ON_TIME: overall.on_time,
-        services.LATE: overall.late,
-        services.OVERDUE: overall.overdue,
+        outcomes.ON_TIME: overall.on_time,
+        outcomes.LATE: overall.late,
+        outcomes.OVERDUE: overall.overdue,
     }
     return {
         "type": "doughnut",
-        "labels": [outcome_label(o) for o in services.OUTCOMES],
+        "labels": [label("milestone_outcome", o) for o in outcomes.OUTCOMES],
         "datasets": [
             {
                 "label": _("Milestones"),
-                "data": [counts[o] for o in services.OUTCOMES],
-                "colors": [OUTCOME_COLOURS[o] for o in services.OUTCOMES],
+                "data": [counts[o] for o in outcomes.OUTCOMES],
+                "colors": [OUTCOME_COLOURS[o] for o in outcomes.OUTCOMES],
             }
         ],
     }
 
 
-def _outcome_by_category_chart(rows: list[services.MilestoneShare]) -> dict:
+def _outcome_by_category_chart(rows: list[outcomes.MilestoneShare]) -> dict:
     return {
         "type": "bar",
         "labels": [category_label(r.key) for r in rows],
         "datasets": [
             {
-                "label": outcome_label(outcome),
+                "label": label("milestone_outcome", outcome),
                 "data": [getattr(r, outcome) for r in rows],
                 "color": OUTCOME_COLOURS[outcome],
             }
-            for outcome in services.OUTCOMES
+            for outcome in outcomes.OUTCOMES
         ],
     }
 
@@ -150,20 +143,20 @@ def index():
     filters = Filters.parse(request.args)
     locale = str(get_locale() or "zh_CN")
     today = local_date(clock.now())
-    years = services.contract_years()
-    by_category = services.spending_by_category(filters)
-    by_district = services.spending_by_district(filters)
-    by_year = services.spending_by_year(filters, years)
-    bidders = services.bidders_per_tender(filters)
-    milestones, milestones_by_category = services.milestone_shares(filters, today)
+    years = spending.contract_years()
+    by_category = spending.spending_by_category(filters)
+    by_district = spending.spending_by_district(filters)
+    by_year = spending.spending_by_year(filters, years)
+    bidders = outcomes.bidders_per_tender(filters)
+    milestones, milestones_by_category = outcomes.milestone_shares(filters, today)
     return render_template(
         "transparency/index.html",
         today=today,
         filters=filters,
         choices=_filter_choices(years),
-        totals=services.totals(by_category),
-        award_count=services.award_count(filters),
-        acceptance_count=services.acceptance_count(filters),
+        totals=spending.totals(by_category),
+        award_count=listings.award_count(filters),
+        acceptance_count=listings.acceptance_count(filters),
         by_category=by_category,
         by_district=by_district,
         by_year=by_year,
@@ -178,7 +171,6 @@ def index():
         outcome_by_category_chart=_outcome_by_category_chart(milestones_by_category),
         category_label=category_label,
         district_label=lambda row: district_label(row, locale),
-        outcome_label=outcome_label,
         key_label=lambda row: row.key,
         category_row_label=lambda row: category_label(row.key),
     )
@@ -186,15 +178,15 @@ def index():
 
 @bp.route("/awards")
 def awards():
-    return _list_page("transparency/awards.html", services.awards_query)
+    return _list_page("transparency/awards.html", listings.awards_query)
 
 
 @bp.route("/contracts")
 def contracts():
     return _list_page(
         "transparency/contracts.html",
-        services.contracts_query,
-        lambda items: {"document_counts": services.public_document_counts([c.id for c in items])},
+        listings.contracts_query,
+        lambda items: {"document_counts": listings.public_document_counts([c.id for c in items])},
     )
 
 
@@ -202,6 +194,6 @@ def contracts():
 def acceptances():
     return _list_page(
         "transparency/acceptances.html",
-        services.acceptances_query,
-        lambda items: {"contracts": services.contracts_by_id([a.contract_id for a in items])},
+        listings.acceptances_query,
+        lambda items: {"contracts": listings.contracts_by_id([a.contract_id for a in items])},
     )

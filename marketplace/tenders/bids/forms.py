@@ -18,6 +18,22 @@ class BidForm(FlaskForm):
     save = SubmitField(_l("Save draft"))
     submit_bid = SubmitField(_l("Save and submit"))
 
+    def fill(self, bid, tender, declarations: dict) -> None:
+        """Show the saved bid."""
+        self.price.data = bid.price
+        for c in tender.technical_criteria:
+            self[f"response_{c.id}"].data = (bid.responses or {}).get(str(c.id), "")
+        for key in declarations:
+            self[f"decl_{key}"].data = key in (bid.declarations or [])
+
+    def input(self, tender, declarations: dict) -> dict:
+        """The form's data as the bid's input (``BidInputSchema``)."""
+        return {
+            "price": self.price.data,
+            "responses": {c.id: self[f"response_{c.id}"].data or "" for c in tender.technical_criteria},
+            "declarations": [k for k in declarations if self[f"decl_{k}"].data],
+        }
+
 
 def bid_form_class(tender, declarations: dict):
     """A form with one response field per scored criterion and one box per declaration."""

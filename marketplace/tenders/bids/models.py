@@ -1,6 +1,6 @@
 """Sealed bids. Nothing here may reach anyone but the bidding organization before the opening.
 
-Rows are read only through ``bids.services`` queries that take the viewer into account; views
+Rows are read only through ``bids.visibility`` queries that take the viewer into account; views
 never query these models directly.
 """
 
@@ -63,6 +63,11 @@ class Bid(TimestampMixin, db.Model):
     digest: Mapped[str | None] = mapped_column(String(64))
     needs_reconfirmation: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The saved draft as checked when it was saved (eligible, complete, attachments hashed): the content a
+    # submission seals and its digest. Empty while the draft is incomplete or after the tender changed;
+    # submitting then asks for the draft to be saved again (docs/bidding.md).
+    ready_content: Mapped[dict | None] = mapped_column(JSON)
+    ready_digest: Mapped[str | None] = mapped_column(String(64))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
 
     tender = relationship("Tender")
@@ -73,6 +78,11 @@ class Bid(TimestampMixin, db.Model):
     submissions: Mapped[list[BidSubmission]] = relationship(
         back_populates="bid", cascade="all, delete-orphan", order_by="BidSubmission.version"
     )
+
+    @property
+    def is_active(self) -> bool:
+        """A draft or a submitted bid (not withdrawn): the organization's one bid for the tender."""
+        return self.status in ACTIVE
 
     def __repr__(self) -> str:  # no content in reprs: they end up in logs
         return f"<Bid {self.id} {self.status}>"

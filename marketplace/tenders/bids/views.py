@@ -1,4 +1,4 @@
-"""Bid pages. Every bid is loaded through ``services.visible_bid`` (404 for anyone who may not see it)."""
+"""Bid pages. Every bid is loaded through ``visibility.visible_bid`` (404 for anyone who may not see it)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from flask_login import current_user, login_required
 from marketplace.core import documents as document_store
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import require
-from marketplace.core.timeutil import to_local
 from marketplace.core.transaction import abandon, run_verb
 from marketplace.core.web import apply_violation, form_status, get_or_404, page_args
 from marketplace.extensions import db
-from marketplace.tenders.bids import services
+from marketplace.tenders.bids import submission, visibility
+from marketplace.tenders.bids.bidders import eligibility_problems, is_member
+from marketplace.tenders.bids.digest import has_unsubmitted_changes, receipt_of
 from marketplace.tenders.bids.forms import ConfirmForm, PlainForm, bid_form_class
 from marketplace.tenders.bids.models import BidAttachment
 from marketplace.tenders.models import Tender
@@ -24,7 +25,7 @@ bp = Blueprint("bids", __name__, url_prefix="/bids", template_folder="templates"
 
 
 def _bid_or_404(bid_id: int):
-    bid = services.visible_bid(bid_id, current_user)
+    bid = visibility.visible_bid(bid_id, current_user)
     if bid is None:
         abort(404)
     return bid
@@ -33,7 +34,7 @@ def _bid_or_404(bid_id: int):
 def _own_bid(bid_id: int):
     """A bid the current user may change: 404 when it cannot see it, 403 when it is not its organization's."""
     bid = _bid_or_404(bid_id)
-    if not services.is_member(current_user, bid.organization_id):
+    if not is_member(current_user, bid.organization_id):
         abort(403)
     return bid
 
@@ -49,7 +50,7 @@ def mine():
     org = _org_or_403()
     page, per_page = page_args()
     pagination = db.paginate(
-        services.bids_of_organization(org.id), page=page, per_page=per_page, error_out=False
+        visibility.bids_of_organization(org.id), page=page, per_page=per_page, error_out=False
     )
     return render_template("bids/mine.html", pagination=pagination, org=org)
 
@@ -60,28 +61,19 @@ def edit(tender_id: int):
     tender = get_or_404(Tender, tender_id)
     require(current_user, "tender.view", tender)
     org = _org_or_403()
-    bid = services.active_bid(tender, org.id)
-    declarations = services.required_declarations(tender)
+    bid = visibility.active_bid(tender, org.id)
+    declarations = submission.required_declarations(tender)
     form = bid_form_class(tender, declarations)()
     if request.method == "GET" and bid is not None:
-        form.price.data = bid.price
-        for c in tender.technical_criteria:
-            getattr(form, f"response_{c.id}").data = (bid.responses or {}).get(str(c.id), "")
-        for key in declarations:
-            getattr(form, f"decl_{key}").data = key in (bid.declarations or [])
-    problems = services.eligibility_problems(org, tender)
+        form.fill(bid, tender, declarations)
+    problems = eligibility_problems(org, tender)
     if request.method == "POST" and form.validate_on_submit():
-        data = services.BidInput(
-            price=form.price.data,
-            responses={c.id: getattr(form, f"response_{c.id}").data or "" for c in tender.technical_criteria},
-            declarations=[k for k in declarations if getattr(form, f"decl_{k}").data],
-        )
         files = [f for f in (form.attachments.data or []) if getattr(f, "filename", "")]
         submitting = bool(form.submit_bid.data)
         try:
-            stored = [document_store.store(f, allowed=services.ATTACHMENT_TYPES) for f in files]
-            saved = services.save_draft(tender, org, data, current_user, stored)
-            receipt = services.submit(saved, current_user) if submitting else None
+            stored = [document_store.store(f, allowed=submission.ATTACHMENT_TYPES) for f in files]
+            saved = submission.save_draft(tender, org, form.input(tender, declarations), current_user, stored)
+            receipt = submission.submit(saved, current_user) if submitting else None
         except RuleViolation as exc:
             abandon()
             apply_violation(form, exc)
@@ -101,7 +93,7 @@ def edit(tender_id: int):
         declarations=declarations,
         confirm_form=ConfirmForm(),
         plain_form=PlainForm(),
-        unsubmitted=bid is not None and services.has_unsubmitted_changes(bid),
+        unsubmitted=bid is not None and has_unsubmitted_changes(bid),
         accepting=tender.accepting_bids,
     ), form_status(form)
 
@@ -114,7 +106,7 @@ def detail(bid_id: int):
         "bids/detail.html",
         bid=bid,
         tender=bid.tender,
-        is_member=services.is_member(current_user, bid.organization_id),
+        is_member=is_member(current_user, bid.organization_id),
     )
 
 
@@ -123,7 +115,7 @@ def detail(bid_id: int):
 def submit(bid_id: int):
     bid = _own_bid(bid_id)
     form = PlainForm()
-    if form.validate_on_submit() and run_verb(None, lambda: services.submit(bid, current_user)):
+    if form.validate_on_submit() and run_verb(None, lambda: submission.submit(bid, current_user)):
         flash(_("Your bid is submitted. Keep the receipt."), "success")
         return redirect(url_for("bids.receipt", bid_id=bid.id))
     return redirect(url_for("bids.edit", tender_id=bid.tender_id))
@@ -136,7 +128,7 @@ def withdraw(bid_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         flash(_("Tick the box to confirm the withdrawal."), "warning")
-    elif run_verb(None, lambda: services.withdraw(bid, current_user)):
+    elif run_verb(None, lambda: submission.withdraw(bid, current_user)):
         flash(_("Your bid is withdrawn."), "info")
     return redirect(url_for("bids.edit", tender_id=bid.tender_id))
 
@@ -159,7 +151,7 @@ def delete_attachment(bid_id: int, attachment_id: int):
     if att is None or att.bid_id != bid.id:
         abort(404)
     if PlainForm().validate_on_submit() and run_verb(
-        None, lambda: services.remove_attachment(bid, att, current_user)
+        None, lambda: submission.remove_attachment(bid, att, current_user)
     ):
         flash(_("Attachment removed."), "info")
     return redirect(url_for("bids.edit", tender_id=bid.tender_id))
@@ -169,37 +161,26 @@ def delete_attachment(bid_id: int, attachment_id: int):
 @login_required
 def receipt(bid_id: int):
     bid = _bid_or_404(bid_id)
-    if not services.is_member(current_user, bid.organization_id) or not bid.submissions:
+    if not is_member(current_user, bid.organization_id) or not bid.submissions:
         abort(404)
     try:
         version = int(request.args.get("version", bid.submissions[-1].version))
     except ValueError:
         abort(404)
-    submission = next((s for s in bid.submissions if s.version == version), None)
-    if submission is None:
+    submitted = next((s for s in bid.submissions if s.version == version), None)
+    if submitted is None:
         abort(404)
     if request.args.get("download"):
-        payload = {
-            "receipt": "投标回执 / Bid receipt",
-            "tender": submission.content["tender"],
-            "organization": submission.content["organization"],
-            "version": submission.version,
-            "submitted_at_utc": submission.submitted_at.isoformat(),
-            "submitted_at_local": to_local(submission.submitted_at).isoformat(),
-            "sha256": submission.digest,
-            "content": submission.content,
-            "how_to_check": "SHA-256 of the UTF-8 JSON of `content` with sorted keys, no spaces "
-            "(separators ',' and ':'), non-ASCII kept as is.",
-        }
+        payload = receipt_of(submitted)
         body = json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True)
         return Response(
             body,
             mimetype="application/json",
             headers={
-                "Content-Disposition": f"attachment; filename=bid-receipt-{bid.id}-v{submission.version}.json"
+                "Content-Disposition": f"attachment; filename=bid-receipt-{bid.id}-v{submitted.version}.json"
             },
         )
-    return render_template("bids/receipt.html", bid=bid, submission=submission, tender=bid.tender)
+    return render_template("bids/receipt.html", bid=bid, submission=submitted, tender=bid.tender)
 
 
 @bp.route("/opening/<int:tender_id>")
@@ -207,8 +188,8 @@ def receipt(bid_id: int):
 def opening(tender_id: int):
     tender = get_or_404(Tender, tender_id)
     require(current_user, "tender.view", tender)
-    record = services.opening_of(tender)
-    if not services.may_view_opening(current_user, tender, record):
+    record = visibility.opening_of(tender)
+    if not visibility.may_view_opening(current_user, tender, record):
         abort(404)
-    own = {r["bid_id"] for r in record.record if services.is_member(current_user, r["organization_id"])}
+    own = {r["bid_id"] for r in record.record if is_member(current_user, r["organization_id"])}
     return render_template("bids/opening.html", tender=tender, opening=record, own=own)

@@ -1,9 +1,31 @@
-"""The labels of this package's state machines (see :mod:`marketplace.core.labels`)."""
+"""The labels of the evaluation and award stage's state machines (see :mod:`marketplace.core.labels`):
+pages use ``{{ award.status|state_label("award") }}`` and ``|state_badge("award")``. The tender's own
+stages (bids opened, under evaluation, awarded, failed) are the "tender" machine's."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l  # noqa: F401 - the labels below use it
+from flask_babel import lazy_gettext as _l
 
-from marketplace.core.labels import Label  # noqa: F401
+from marketplace.core.labels import Label
 
-LABELS: dict = {}
+LABELS = {
+    "award": {
+        "notice": Label(_l("Notice period"), "info"),
+        "final": Label(_l("Final"), "success"),
+        "annulled": Label(_l("Annulled"), "danger"),
+    },
+    "challenge": {
+        "open": Label(_l("Awaiting an answer"), "warning text-dark"),
+        "upheld": Label(_l("Upheld"), "secondary"),
+        "dismissed": Label(_l("Dismissed"), "secondary"),
+    },
+    # What follows an upheld challenge.
+    "challenge_outcome": {
+        "reevaluate": Label(_l("The committee evaluates again")),
+        "fail": Label(_l("The tender fails")),
+    },
+    "committee_role": {
+        "expert": Label(_l("Independent expert")),
+        "buyer_rep": Label(_l("Buyer's representative")),
+    },
+}

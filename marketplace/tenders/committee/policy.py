@@ -18,8 +18,10 @@ from marketplace.core.permissions import (
     _same_agency,
 )
 from marketplace.extensions import db
-from marketplace.tenders.bids import services as bid_services
-from marketplace.tenders.committee import services
+from marketplace.tenders.bids.bidders import is_member
+from marketplace.tenders.bids.models import Bid
+from marketplace.tenders.bids.opening import opened_bids
+from marketplace.tenders.committee.members import member_may_see_bids, membership
 from marketplace.tenders.committee.models import CommitteeMember
 from marketplace.tenders.models import Tender
 
@@ -39,7 +41,7 @@ def _award_report(user, tender):
         return False
     if _same_agency(user, tender) or _role(user, AUDITOR, ADMIN):
         return True
-    member = services.membership(tender, user)
+    member = membership(tender, user)
     return member is not None and member.active
 
 
@@ -47,9 +49,15 @@ def _award_challenge(user, tender):
     """A member of an organization whose bid was opened for this tender."""
     if not isinstance(tender, Tender) or not _authenticated(user) or user.organization_id is None:
         return False
-    return bid_services.is_member(user, user.organization_id) and user.organization_id in {
-        b.organization_id for b in services.opened_bids(tender)
+    return is_member(user, user.organization_id) and user.organization_id in {
+        b.organization_id for b in opened_bids(tender)
     }
+
+
+def _read_bid(user, bid):
+    """An opened bid, for an active member who declared no conflict, once the evaluation has started
+    (``bids.visibility.visible_bid`` asks this)."""
+    return isinstance(bid, Bid) and member_may_see_bids(membership(bid.tender, user))
 
 
 def _evaluation_mine(user, obj=None):
@@ -66,6 +74,7 @@ RULES = {
     "committee.manage": _award_manage,
     "committee.report": _award_report,
     "committee.challenge": _award_challenge,
+    "committee.read_bid": _read_bid,
     "committee.mine": _evaluation_mine,
     "committee.seat": _evaluation_member,
 }

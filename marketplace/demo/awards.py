@@ -1,0 +1,95 @@
+"""Demo openings and awards: the closed tenders' bids opened at their deadlines, three evaluated by a
+committee and awarded; the first two awards' challenge windows have closed (final), the third's not."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from marketplace import clock
+from marketplace.auth.models import User
+from marketplace.extensions import db
+from marketplace.tenders import procedures
+from marketplace.tenders.bids.models import Bid
+from marketplace.tenders.bids.opening import open_bids, opened_bids, opening_time
+from marketplace.tenders.committee import awards, ranking, review
+from marketplace.tenders.committee.members import Appointment, declare, form_committee
+from marketplace.tenders.committee.scores import save_scores
+from marketplace.tenders.models import Tender
+
+AWARDS = 3
+
+
+@dataclass
+class AwardStage:
+    opened: int = 0
+    awarded: list[Tender] = field(default_factory=list)
+
+    @property
+    def final(self) -> list[Tender]:
+        """The awarded tenders whose award is final (its challenge window closed)."""
+        return [t for t in self.awarded if awards.award_is_final(t)]
+
+
+def _score_all(tender: Tender, members, bids) -> None:
+    """Every member scores every bid on every technical criterion (60-88 % of the weight)."""
+    for mi, m in enumerate(members):
+        scores = {}
+        for bi, b in enumerate(bids):
+            for c in tender.technical_criteria:
+                share = Decimal("0.6") + Decimal("0.07") * ((mi + 2 * bi) % 5)
+                scores[(b.id, c.id)] = ((c.weight * share).quantize(Decimal("0.01")), "")
+        save_scores(m, scores, m.user, submit=True)
+
+
+def award(tender: Tender, experts: list[User], award_at: datetime) -> None:
+    """Committee, declarations, qualification, scores, ranking, sign-off and the award notice."""
+    officer = tender.created_by
+    clock.set_now(tender.bid_deadline + timedelta(days=1))
+    size = procedures.profile(tender.method).committee_size_for(tender.budget_ceiling)
+    members = form_committee(
+        tender, [Appointment(e, "expert", i == 0) for i, e in enumerate(experts[:size])], officer
+    )
+    bids = opened_bids(tender)
+    for m in members:
+        declare(m, {b.id: (False, "") for b in bids}, m.user)
+    for b in bids:
+        review.qualify(tender, b, True, "", officer)
+    _score_all(tender, members, bids)
+    for bid_id in review.abnormally_low_bids(tender):
+        review.review_price(
+            tender,
+            db.session.get(Bid, bid_id),
+            True,
+            "报价构成说明合理。 The cost breakdown explains the price.",
+            officer,
+        )
+    ranking.conclude(tender, officer)
+    for m in members:
+        ranking.sign_off(m, m.user)
+    clock.set_now(award_at)
+    first = next(r for r in ranking.results(tender) if r.rank == 1)
+    awards.confirm_award(tender, first.bid, "", officer)
+
+
+def load_awards(closed: list[Tender], experts: list[User], real_now: datetime) -> AwardStage:
+    """Open the bids of all closed tenders but the last (left for the scheduler) and award three."""
+    stage = AwardStage()
+    for tender in closed[:-1]:
+        clock.set_now(opening_time(tender) + timedelta(minutes=1))
+        opening = open_bids(tender)
+        stage.opened += 1
+        if not opening.failed and len(stage.awarded) < AWARDS:
+            # The last award is two days old: its challenge window is still open.
+            late = len(stage.awarded) == AWARDS - 1
+            at = real_now - timedelta(days=2) if late else tender.bid_deadline + timedelta(days=2)
+            award(tender, experts, at)
+            stage.awarded.append(tender)
+    for tender in stage.awarded:
+        # The scheduler finalizes an award when its challenge window closes; the demo does it then.
+        closes = awards.current_award(tender).challenge_deadline + timedelta(minutes=1)
+        clock.set_now(min(closes, real_now))
+        awards.finalize_if_due(tender)
+    clock.set_now(real_now)
+    return stage

@@ -1,0 +1,256 @@
+"""Sign-up and correction: an organization registers with its first member and its documents, and
+corrects its registration (back to the review queue) while it is pending, awaiting information or
+rejected.
+
+Each verb checks its rules, changes rows and writes an audit event; the caller commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from marketplace import clock
+from marketplace.audit import log as audit
+from marketplace.auth import services as auth_services
+from marketplace.auth.models import User
+from marketplace.core.districts import COUNTY, District
+from marketplace.core.documents import StoredFile
+from marketplace.core.errors import RuleViolation
+from marketplace.core.messages import N_
+from marketplace.core.permissions import ORG_MEMBER
+from marketplace.core.schemas import InputErrors, load
+from marketplace.core.timeutil import local_date
+from marketplace.extensions import db
+from marketplace.orgs.decisions import record_decision
+from marketplace.orgs.models import EDITABLE_STATUSES, PENDING, Organization, OrgDocument
+from marketplace.orgs.schemas import FirstMemberInputSchema, OrgInputSchema
+
+DOCUMENT_KINDS = ("registration_certificate", "other")
+# The sign-up form's names of the account fields the account verb reports on.
+_ACCOUNT_FIELDS = {"email": "account_email", "name": "member_name"}
+MAX_DOCUMENTS = 20
+
+# The registration data, as stored on the organization and audited.
+_FIELDS = (
+    "name",
+    "name_en",
+    "uscc",
+    "org_type",
+    "registration_authority",
+    "registered_district_code",
+    "founded_on",
+    "legal_representative",
+    "contact_person",
+    "phone",
+    "email",
+    "categories",
+    "staff_fulltime",
+    "staff_social_workers",
+    "annual_inspection",
+    "rating",
+    "small_org_declared",
+)
+
+
+# --- the rules on record (the schema checks the rest) ----------------------------------------------
+
+
+def check_code_unique(code: str, exclude_id: int | None = None) -> None:
+    """No other organization is registered with the credit code (``exclude_id``: the one correcting)."""
+    stmt = select(Organization.id).where(Organization.uscc == code)
+    if exclude_id is not None:
+        stmt = stmt.where(Organization.id != exclude_id)
+    if db.session.scalar(stmt) is not None:
+        raise RuleViolation(
+            _(
+                "An organization with the credit code %(code)s is already registered. If it is yours, ask "
+                "one of its members to invite you.",
+                code=code,
+            ),
+            field="uscc",
+        )
+
+
+def _check_on_record(data: dict, exclude_id: int | None = None) -> None:
+    """The credit code not registered yet, the district and service areas on record, and a founding
+    date not after today."""
+    check_code_unique(data["uscc"], exclude_id)
+    district = db.session.get(District, data["registered_district_code"])
+    if district is None or district.level != COUNTY:
+        raise RuleViolation(
+            _("Choose the registered district from the list."), field="registered_district_code"
+        )
+    if data["founded_on"] > local_date(clock.now()):
+        raise RuleViolation(_("The founding date cannot be in the future."), field="founded_on")
+    areas = data["service_area_codes"]
+    found = set(db.session.scalars(select(District.code).where(District.code.in_(areas))))
+    if found != set(areas):
+        raise RuleViolation(
+            _("Choose service areas from the list of districts and streets."), field="service_area_codes"
+        )
+
+
+def _load(raw: Mapping, exclude_id: int | None = None) -> dict:
+    data = load(OrgInputSchema(), raw)
+    _check_on_record(data, exclude_id)
+    return data
+
+
+# --- rows -------------------------------------------------------------------------------------------
+
+
+def _snapshot(org: Organization) -> dict:
+    snap = {name: getattr(org, name) for name in _FIELDS}
+    snap["categories"] = list(org.categories or [])
+    snap["service_areas"] = [d.code for d in org.service_areas]
+    return snap
+
+
+def _apply(org: Organization, data: dict) -> None:
+    with db.session.no_autoflush:
+        for name in _FIELDS:
+            setattr(org, name, data[name])
+        org.categories = list(data["categories"])
+        org.service_areas = list(
+            db.session.scalars(select(District).where(District.code.in_(data["service_area_codes"])))
+        )
+
+
+def input_from(org: Organization) -> dict:
+    """The organization's current data as an input (to prefill the correction form)."""
+    values = {name: getattr(org, name) for name in _FIELDS}
+    values["categories"] = list(org.categories or [])
+    values["service_area_codes"] = [d.code for d in org.service_areas]
+    return values
+
+
+def _flush_unique(org: Organization) -> None:
+    """Flush, turning a lost race on the unique credit code into a rule violation."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        if "uscc" not in str(exc.orig).lower():
+            raise
+        raise RuleViolation(
+            _("An organization with the credit code %(code)s is already registered.", code=org.uscc),
+            field="uscc",
+        ) from None
+
+
+def _first_member(email: str, password: str, name: str) -> User:
+    try:
+        return auth_services.create_user(email=email, role=ORG_MEMBER, password=password, name=name)
+    except InputErrors as exc:
+        # The member's sign-in email, not the organization's contact email.
+        raise InputErrors({_ACCOUNT_FIELDS.get(k, k): v for k, v in exc.errors.items()}) from None
+    except RuleViolation as exc:
+        exc.field = _ACCOUNT_FIELDS.get(exc.field, exc.field)
+        raise
+
+
+def register(
+    raw: Mapping,
+    *,
+    email: str,
+    password: str,
+    name: str,
+    documents: Iterable[tuple[str, StoredFile]],
+) -> tuple[Organization, User]:
+    """Sign-up: a pending organization (``raw``: its registration data, :class:`OrgInputSchema`) and
+    its first member (role org_member).
+
+    ``documents`` are ``(kind, stored file)`` pairs; one must be the registration certificate.
+    """
+    data = _load(raw)
+    name = load(FirstMemberInputSchema(), {"member_name": name})["member_name"]
+    documents = list(documents)
+    if not any(kind == "registration_certificate" for kind, _stored in documents):
+        raise RuleViolation(
+            _("Upload the registration certificate (登记证书)."), field="registration_certificate"
+        )
+    user = _first_member(email, password, name)
+    org = Organization(status=PENDING, submitted_at=clock.now())
+    _apply(org, data)
+    db.session.add(org)
+    _flush_unique(org)
+    user.organization = org
+    record_decision(org, "submitted", user)
+    audit.record(
+        user,
+        "org.register",
+        "organization",
+        org.id,
+        N_("registered organization %(name)s (%(uscc)s)"),
+        _snapshot(org),
+        params={"name": org.name, "uscc": org.uscc},
+    )
+    for kind, stored in documents:
+        add_document(org, stored, kind, user)
+    db.session.flush()
+    return org, user
+
+
+def update_and_resubmit(
+    org: Organization, raw: Mapping, actor, documents: Iterable[tuple[str, StoredFile]] = ()
+) -> Organization:
+    """Correct the registration data and add any further ``(kind, stored file)`` documents; the
+    organization goes back to the review queue."""
+    if org.status not in EDITABLE_STATUSES:
+        raise RuleViolation(
+            _("The registration can be corrected only while it is pending, awaiting information or rejected.")
+        )
+    before = _snapshot(org)
+    previous = org.status
+    data = _load(raw, exclude_id=org.id)
+    _apply(org, data)
+    org.status = PENDING
+    org.status_reason = None
+    org.submitted_at = clock.now()
+    _flush_unique(org)
+    record_decision(org, "resubmitted", actor)
+    changes = audit.diff(before, _snapshot(org))
+    changes["status"] = [previous, PENDING]
+    audit.record(
+        actor,
+        "org.resubmit",
+        "organization",
+        org.id,
+        N_("corrected and resubmitted (%(previous)s)"),
+        changes,
+        params={"previous": previous},
+    )
+    for kind, stored in documents:
+        add_document(org, stored, kind, actor)
+    return org
+
+
+def add_document(org: Organization, stored: StoredFile, kind: str, actor) -> OrgDocument:
+    if kind not in DOCUMENT_KINDS:
+        raise RuleViolation(_("Unknown document kind."), field="documents")
+    if org.status not in EDITABLE_STATUSES:
+        raise RuleViolation(
+            _("Documents can be added while the registration is pending, awaiting information or rejected."),
+            field="documents",
+        )
+    if len(org.documents) >= MAX_DOCUMENTS:
+        raise RuleViolation(
+            _("An organization has at most %(n)d documents.", n=MAX_DOCUMENTS), field="documents"
+        )
+    doc = OrgDocument(kind=kind, uploaded_at=clock.now(), **stored.columns())
+    org.documents.append(doc)
+    db.session.flush()
+    audit.record(
+        actor,
+        "org.add_document",
+        "organization",
+        org.id,
+        N_("added %(kind)s %(filename)s"),
+        {"kind": kind, "sha256": doc.sha256, "size": doc.size},
+        params={"kind": kind, "filename": doc.filename},
+    )
+    return doc

@@ -1,0 +1,145 @@
+"""The opening of the bids at the deadline (开标): the record, made once, and the opened bids.
+
+With fewer bids than the procedure's minimum the tender fails (流标, O87 41) and bidders are told why.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app, has_app_context
+from flask_babel import gettext as _
+from sqlalchemy import exists, select
+
+from marketplace import clock
+from marketplace.audit import log as audit
+from marketplace.core.errors import RuleViolation
+from marketplace.core.messages import N_
+from marketplace.core.notifications import notify
+from marketplace.extensions import db
+from marketplace.tenders import procedures
+from marketplace.tenders.bids.bidders import is_member, organization_members
+from marketplace.tenders.bids.models import SUBMITTED, Bid, BidOpening
+from marketplace.tenders.bids.submission import lock_tender
+from marketplace.tenders.bids.visibility import opening_of
+from marketplace.tenders.models import FAILED, OPEN, OPENED, Tender
+from marketplace.tenders.records import record_text
+
+
+def opened_bids(tender: Tender) -> list[Bid]:
+    """The bids in the opening record, in its order."""
+    opening = opening_of(tender)
+    if opening is None:
+        return []
+    ids = [row["bid_id"] for row in opening.record]
+    bids = {b.id: b for b in db.session.scalars(select(Bid).where(Bid.id.in_(ids)))}
+    return [bids[i] for i in ids if i in bids]
+
+
+def own_opened_bid(tender: Tender, user) -> Bid | None:
+    """The opened bid of ``user``'s organization, if it bid."""
+    return next((b for b in opened_bids(tender) if is_member(user, b.organization_id)), None)
+
+
+def opening_grace() -> timedelta:
+    """How long after the deadline the bids are opened: requests that reached the server before the
+    deadline may still be in flight, and their bids count (docs/bidding.md)."""
+    seconds = current_app.config.get("BID_OPENING_GRACE_SECONDS", 90) if has_app_context() else 90
+    return timedelta(seconds=max(0, int(seconds)))
+
+
+def opening_time(tender: Tender) -> datetime:
+    """When the tender's bids are opened: its deadline plus the grace for requests in flight."""
+    return tender.bid_deadline + opening_grace()
+
+
+def _record_row(bid: Bid) -> dict:
+    latest = bid.submissions[-1]
+    return {
+        "bid_id": bid.id,
+        "organization_id": bid.organization_id,
+        "organization": bid.organization.name,
+        "uscc": bid.organization.uscc,
+        "price": f"{latest.price:.2f}",
+        "submitted_at": latest.submitted_at.isoformat(),
+        "version": latest.version,
+        "digest": latest.digest,
+        "reconfirmed": not bid.needs_reconfirmation,
+    }
+
+
+def open_bids(tender: Tender, actor=None) -> BidOpening:
+    """Make the opening record at (or after) the deadline. Idempotent: a second call returns the first
+    record."""
+    tender = lock_tender(tender)
+    existing = opening_of(tender)
+    if existing is not None:
+        return existing
+    if tender.status != OPEN:
+        raise RuleViolation(_("Only a published tender's bids can be opened."))
+    now = clock.now()
+    if now < opening_time(tender):
+        raise RuleViolation(
+            _(
+                "Bids are not opened before the deadline and %(n)s seconds more, in which the bids "
+                "received before it are recorded.",
+                n=int(opening_grace().total_seconds()),
+            )
+        )
+    bids = db.session.scalars(
+        select(Bid)
+        .where(Bid.tender_id == tender.id, Bid.status == SUBMITTED)
+        .order_by(Bid.submitted_at, Bid.id)
+    ).all()
+    record = [_record_row(bid) for bid in bids]
+    profile = procedures.profile(tender.method)
+    failed = len(record) < profile.min_bids
+    reason = None
+    if failed:
+        reason = record_text(
+            N_("Only %(n)s bid(s) were received; %(method)s requires at least %(minimum)s (O87 41)."),
+            n=len(record),
+            method=tender.method,
+            minimum=profile.min_bids,
+        )
+    opening = BidOpening(
+        tender_id=tender.id,
+        opened_at=now,
+        bid_count=len(record),
+        failed=failed,
+        failure_reason=reason,
+        record=record,
+    )
+    db.session.add(opening)
+    tender.status = FAILED if failed else OPENED
+    tender.failure_reason = reason
+    db.session.flush()
+    audit.record(
+        actor,
+        "tender.open_bids",
+        "tender",
+        tender.id,
+        N_("Opened %(n)s bid(s); the tender failed") if failed else N_("Opened %(n)s bid(s)"),
+        {"bid_count": len(record), "failed": failed},
+        params={"n": len(record)},
+    )
+    notify(
+        organization_members({r["organization_id"] for r in record}),
+        "tender.opened",
+        N_("Too few bids: the tender failed — %(title)s") if failed else N_("Bids opened — %(title)s"),
+        N_("Reason: %(reason)s") if failed else N_("The opening record is available to the bidders."),
+        f"/bids/opening/{tender.id}",
+        params={"title": tender.title, "reason": reason or ""},
+    )
+    return opening
+
+
+def open_if_due(tender: Tender) -> bool:
+    """Open the bids when the deadline has passed and nobody has yet (the ``open-bids`` job calls this).
+    Returns True when it opened them now (the caller commits)."""
+    if tender.status != OPEN or clock.now() < opening_time(tender):
+        return False
+    if db.session.scalar(select(exists().where(BidOpening.tender_id == tender.id))):
+        return False
+    open_bids(tender)
+    return True

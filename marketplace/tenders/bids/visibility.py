@@ -1,0 +1,71 @@
+"""Who may see which bid, and the only queries that read bids.
+
+Confidentiality rule: before a tender's opening, a bid is visible to the members of the bidding
+organization and to nobody else. Every read goes through :func:`visible_bid` or the per-organization
+queries here; the opening record is made once, at the deadline (:mod:`.opening`). What the committee
+may read is its own rule (``committee.read_bid``), asked through the policy registry.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from marketplace.core.permissions import ADMIN, AUDITOR, OFFICER, can
+from marketplace.extensions import db
+from marketplace.tenders.bids.bidders import is_member
+from marketplace.tenders.bids.models import ACTIVE, SUBMITTED, Bid, BidOpening
+from marketplace.tenders.models import Tender
+
+
+def opening_of(tender: Tender) -> BidOpening | None:
+    return db.session.scalar(select(BidOpening).where(BidOpening.tender_id == tender.id))
+
+
+def may_view_opened_bids(user, tender: Tender) -> bool:
+    """After opening: the tender's officers, auditors and admins (the committee: ``committee.read_bid``)."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    if user.role in (AUDITOR, ADMIN):
+        return True
+    return user.role == OFFICER and user.agency_id == tender.agency_id
+
+
+def may_view_opening(user, tender: Tender, opening: BidOpening | None) -> bool:
+    if opening is None:
+        return False
+    if may_view_opened_bids(user, tender):
+        return True
+    return any(is_member(user, row["organization_id"]) for row in opening.record)
+
+
+def visible_bid(bid_id, user) -> Bid | None:
+    """The bid if ``user`` may see it, else ``None`` (the caller answers 404: existence is not disclosed)."""
+    try:
+        bid = db.session.get(Bid, int(bid_id))
+    except (TypeError, ValueError):
+        return None
+    if bid is None:
+        return None
+    if is_member(user, bid.organization_id):
+        return bid
+    if bid.status != SUBMITTED or opening_of(bid.tender) is None:
+        return None
+    if may_view_opened_bids(user, bid.tender) or can(user, "committee.read_bid", bid):
+        return bid
+    return None
+
+
+def active_bid(tender: Tender, organization_id: int) -> Bid | None:
+    return db.session.scalar(
+        select(Bid).where(
+            Bid.tender_id == tender.id, Bid.organization_id == organization_id, Bid.status.in_(ACTIVE)
+        )
+    )
+
+
+def bids_of_organization(organization_id: int):
+    return (
+        select(Bid)
+        .where(Bid.organization_id == organization_id)
+        .order_by(Bid.updated_at.desc(), Bid.id.desc())
+    )

@@ -1,0 +1,17 @@
+"""What happens to a tender that the layers built on it (bids, the committee) react to.
+
+Tenders know nothing of bids: a verb sends its signal with the tender as sender and the rest as
+keyword arguments; the receivers are connected by :func:`marketplace.tenders.subscriptions.connect_signals`,
+which ``create_app`` calls (never on import). Receivers run inside the verb's transaction.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# sender: the tender; amendment: the Amendment just published.
+tender_amended = _signals.signal("tender-amended")
+# sender: the tender, just cancelled (its cancel_reason set).
+tender_cancelled = _signals.signal("tender-cancelled")

@@ -29,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     _configure_logging(app)
     register_extensions(app)
     register_policies(app)
+    register_retention(app)
     register_state_labels(app)
     register_blueprints(app)
     register_signals()
@@ -73,6 +74,7 @@ def _import_models() -> None:
     """Every model module, so metadata (and Alembic autogenerate) sees the whole schema."""
     import marketplace.audit.models  # noqa: F401
     import marketplace.auth.models  # noqa: F401
+    import marketplace.bonds.models  # noqa: F401
     import marketplace.contracts.models  # noqa: F401
     import marketplace.core.calendar  # noqa: F401
     import marketplace.core.districts  # noqa: F401
@@ -83,6 +85,7 @@ def _import_models() -> None:
     import marketplace.tenders.bids.models  # noqa: F401
     import marketplace.tenders.committee.models  # noqa: F401
     import marketplace.tenders.models  # noqa: F401
+    import marketplace.timelimits.models  # noqa: F401
 
 
 def register_extensions(app: Flask) -> None:
@@ -146,6 +149,7 @@ def _configure_sqlite(engine) -> None:
 def register_policies(app: Flask) -> None:
     """Every package's permission rules, registered here and nowhere else (``can``/``require`` ask them)."""
     from marketplace.audit import policy as audit_policy
+    from marketplace.bonds import policy as bonds_policy
     from marketplace.contracts import policy as contracts_policy
     from marketplace.core.permissions import register_rules
     from marketplace.dashboards import policy as dashboards_policy
@@ -154,6 +158,7 @@ def register_policies(app: Flask) -> None:
     from marketplace.performance import policy as performance_policy
     from marketplace.tenders import policy as tenders_policy
     from marketplace.tenders.committee import policy as committee_policy
+    from marketplace.timelimits import policy as time_limits_policy
 
     for policy in (
         tenders_policy,
@@ -164,12 +169,32 @@ def register_policies(app: Flask) -> None:
         dashboards_policy,
         audit_policy,
         jobs_policy,
+        bonds_policy,
+        time_limits_policy,
     ):
         register_rules(policy.RULES)
 
 
+def register_retention(app: Flask) -> None:
+    """What is kept 15 years (GPL 42) and when a procurement is closed: each package's lists and rules
+    (``core.retention``, ``core.records``), and the ORM guards that refuse deleting kept rows."""
+    from marketplace.audit.models import AuditEvent
+    from marketplace.bonds.models import BidBond, PerformanceBond
+    from marketplace.contracts import retention as contract_retention
+    from marketplace.core import records, retention
+    from marketplace.tenders import retention as tender_retention
+
+    for package in (tender_retention, contract_retention):
+        retention.register(package.RETAINED, package.REMOVABLE)
+        records.register_closed_rules(package.CLOSED_RULES)
+    retention.register((BidBond, PerformanceBond), {})
+    retention.register((), append_only=(AuditEvent,))
+    retention.install()
+
+
 def register_state_labels(app: Flask) -> None:
     """Every package's state-machine labels, registered here (``core.labels``)."""
+    from marketplace.bonds import labels as bond_labels
     from marketplace.contracts import labels as contract_labels
     from marketplace.core import labels, messages
     from marketplace.dashboards import labels as dashboard_labels
@@ -177,6 +202,7 @@ def register_state_labels(app: Flask) -> None:
     from marketplace.performance import labels as performance_labels
     from marketplace.tenders import labels as tender_labels
     from marketplace.tenders.committee import labels as committee_labels
+    from marketplace.timelimits import labels as time_limit_labels
     from marketplace.transparency import labels as transparency_labels
 
     for package in (
@@ -187,6 +213,8 @@ def register_state_labels(app: Flask) -> None:
         performance_labels,
         dashboard_labels,
         transparency_labels,
+        time_limit_labels,
+        bond_labels,
     ):
         labels.register_labels(package.LABELS)
     labels.init_app(app)
@@ -195,9 +223,11 @@ def register_state_labels(app: Flask) -> None:
 
 def register_signals() -> None:
     """Connect the receivers of domain signals (tender amended or cancelled: notify subscribers)."""
+    from marketplace.contracts.subscriptions import connect_signals as connect_contract_signals
     from marketplace.tenders.subscriptions import connect_signals
 
     connect_signals()
+    connect_contract_signals()
 
 
 def register_blueprints(app: Flask) -> None:
@@ -205,6 +235,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.audit.log_views import bp as audit_log_bp
     from marketplace.audit.views import bp as auditor_bp
     from marketplace.auth.views import bp as auth_bp
+    from marketplace.bonds.views import bp as bonds_bp
     from marketplace.contracts import delivery_views, views  # noqa: F401 - routes on contracts_bp
     from marketplace.contracts.blueprint import bp as contracts_bp
     from marketplace.dashboards.views import bp as dashboards_bp
@@ -218,9 +249,11 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.performance import survey_views  # noqa: F401 - routes on evaluation_bp
     from marketplace.performance import views as performance_views  # noqa: F401
     from marketplace.performance.blueprint import bp as performance_bp
+    from marketplace.tenders import invitation_views  # noqa: F401 - routes on tenders_bp
     from marketplace.tenders.bids.views import bp as bids_bp
     from marketplace.tenders.committee.views import bp as committee_bp
     from marketplace.tenders.views import bp as tenders_bp
+    from marketplace.timelimits.views import bp as timelimits_bp
     from marketplace.transparency.views import bp as transparency_bp
 
     app.register_blueprint(main_bp)
@@ -230,6 +263,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(bids_bp)
     app.register_blueprint(committee_bp)
     app.register_blueprint(contracts_bp)
+    app.register_blueprint(bonds_bp)
+    app.register_blueprint(timelimits_bp)
     app.register_blueprint(dashboards_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(auditor_bp)

@@ -97,6 +97,21 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAX_PER_PAGE": 100,
         # Procedure profile overrides: {"public_tender": {"min_days": 25}} (provinces set their own).
         "PROCEDURE_OVERRIDES": {},
+        # Rule numbers of DOMAIN.md (docs/rules.md), the rule as the default:
+        # a substantive clarification or amendment: days before the deadline, at least (IR 31; O87 27);
+        "AMENDMENT_NOTICE_DAYS": _int("AMENDMENT_NOTICE_DAYS", 15),
+        # the award notice period, and the challenge window after it, in working days (O87 69; GPL 52; IR 53);
+        "AWARD_NOTICE_PERIOD_WORKING_DAYS": _int("AWARD_NOTICE_PERIOD_WORKING_DAYS", 1),
+        "CHALLENGE_WINDOW_WORKING_DAYS": _int("CHALLENGE_WINDOW_WORKING_DAYS", 7),
+        # value increases by variations, as a share of the original contract value, at most (GPL 49);
+        "VARIATION_CAP_SHARE": os.environ.get("VARIATION_CAP_SHARE", "0.10"),
+        # a contract term: this many months, longer only with a written justification, never past the maximum
+        # (O102 art 24: multi-year service contracts up to 3 years);
+        "CONTRACT_TERM_DEFAULT_MONTHS": _int("CONTRACT_TERM_DEFAULT_MONTHS", 12),
+        "CONTRACT_TERM_MAX_MONTHS": _int("CONTRACT_TERM_MAX_MONTHS", 36),
+        # performance grades: the lowest total (of 100) of excellent 优, good 良 and fair 中; below: poor 差
+        # (财预〔2020〕10号 and the ministry's practice for purchased services).
+        "PERFORMANCE_GRADE_FLOORS": {"excellent": 90, "good": 80, "fair": 60},
         # Money sanity bound: no single public-service tender on this platform exceeds this (CNY).
         "MAX_BUDGET": _int("MAX_BUDGET", 1_000_000_000),
         # C46: small and micro organizations' prices are reduced by 10-20 % for scoring (unreserved tenders).
@@ -113,6 +128,25 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "REMINDER_DAYS": _int("REMINDER_DAYS", 7),
         "EXPIRY_NOTICE_DAYS": _int("EXPIRY_NOTICE_DAYS", 30),
         "UNSIGNED_CONTRACT_DAYS": _int("UNSIGNED_CONTRACT_DAYS", 30),
+        # Statutory time limits (docs/rules.md), in working days: the committee report after the opening,
+        # the buyer's decision after the report, the award notice after the decision, the answer to a
+        # challenge after it was filed. The contract signature's 30 calendar days after the award notice
+        # (GPL 46) is UNSIGNED_CONTRACT_DAYS above.
+        "COMMITTEE_REPORT_WORKING_DAYS": _int("COMMITTEE_REPORT_WORKING_DAYS", 2),  # O87 68
+        "AWARD_DECISION_WORKING_DAYS": _int("AWARD_DECISION_WORKING_DAYS", 5),  # O87 68
+        "AWARD_NOTICE_WORKING_DAYS": _int("AWARD_NOTICE_WORKING_DAYS", 2),  # O87 69
+        "CHALLENGE_ANSWER_WORKING_DAYS": _int("CHALLENGE_ANSWER_WORKING_DAYS", 7),  # GPL 53
+        # The officers are reminded this many working days before a time limit passes (once per limit).
+        "TIME_LIMIT_REMINDER_WORKING_DAYS": _int("TIME_LIMIT_REMINDER_WORKING_DAYS", 1),
+        # Bonds (IR 33, 48): the largest bid bond as a share of the budget, the largest performance bond
+        # as a share of the contract value; bid bonds are returned within 5 working days (IR 33: losers
+        # after the award notice, the winner after the contract is signed).
+        "BID_BOND_MAX_SHARE": os.environ.get("BID_BOND_MAX_SHARE", "0.02"),  # IR 33
+        "PERFORMANCE_BOND_MAX_SHARE": os.environ.get("PERFORMANCE_BOND_MAX_SHARE", "0.10"),  # IR 48
+        "BID_BOND_RETURN_WORKING_DAYS": _int("BID_BOND_RETURN_WORKING_DAYS", 5),  # IR 33
+        # New tenders waive both bonds unless the officer asks for them (many districts waive them for
+        # social organizations); the officer sets it per tender when drafting.
+        "BONDS_WAIVED_BY_DEFAULT": _bool(os.environ.get("BONDS_WAIVED_BY_DEFAULT"), False),
         # Email (Flask-Mailman): sent over SMTP after the transaction commits, only when MAIL_SERVER is set.
         # SMTP under TESTING too, where Flask-Mailman would otherwise keep mails in memory.
         "MAIL_BACKEND": "smtp",

@@ -548,6 +548,31 @@ def test_report_notes_the_small_organization_deduction(client, world, db, monkey
 # --- award, notice, challenges ----------------------------------------------------------------------
 
 
+def test_a_candidate_is_passed_over_through_the_dashboard(client, scene, world, db):
+    s = scene
+    for m in _concluded(s, world):
+        sign_off(m, m.user)
+    db.session.commit()
+    _login(client, world["officer"])
+    page = client.get(f"/committee/{s.tender.id}").get_data(as_text=True)
+    assert "Rank order of the award" in page and "Next candidate: rank 1" in page
+    url = f"/committee/{s.tender.id}/pass-over"
+    r = client.post(url, data={"ground": "withdrew", "reason": ""})
+    assert r.status_code == 400 and "Reason is required" in r.get_data(as_text=True)
+    r = client.post(url, data={"ground": "preference", "reason": "x"})
+    assert r.status_code == 400
+    r = client.post(url, data={"ground": "withdrew", "reason": "书面放弃"})
+    assert r.status_code == 302
+    page = client.get(f"/committee/{s.tender.id}")
+    assert f'<option selected value="{s.bids[1].id}"'.encode() in page.data  # rank 2 is next
+    assert "书面放弃" in page.get_data(as_text=True)
+    r = client.post(f"/committee/{s.tender.id}/award", data={"bid": str(s.bids[1].id)})
+    assert r.status_code == 302
+    db.session.expire_all()
+    award = db.session.scalars(select(Award)).one()
+    assert award.rank == 2 and "书面放弃" in award.reason
+
+
 def test_award_is_confirmed_through_the_dashboard(client, scene, world, db):
     s = scene
     members = _concluded(s, world)
@@ -561,8 +586,9 @@ def test_award_is_confirmed_through_the_dashboard(client, scene, world, db):
     db.session.commit()
     page = client.get(f"/committee/{s.tender.id}")
     assert f'<option selected value="{s.bids[0].id}"'.encode() in page.data  # rank 1 is the default
-    r = client.post(url, data={"bid": str(s.bids[1].id), "reason": ""})
-    assert r.status_code == 400 and b"Reason is required" in r.data
+    # The award follows the ranking: only the next candidate is offered, whatever reason is written.
+    r = client.post(url, data={"bid": str(s.bids[1].id), "reason": "第二名经验更丰富"})
+    assert r.status_code == 400 and b"Not a valid choice" in r.data
     r = client.post(url, data={"bid": "999999"})
     assert r.status_code == 400 and b"Not a valid choice" in r.data
     assert _count(db, Award) == 0

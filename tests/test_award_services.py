@@ -16,7 +16,7 @@ from marketplace.tenders import procedures
 from marketplace.tenders.bids.models import BidOpening
 from marketplace.tenders.bids.opening import open_bids
 from marketplace.tenders.bids.visibility import visible_bid
-from marketplace.tenders.committee.awards import can_draft_contract, confirm_award, finalize_if_due
+from marketplace.tenders.committee.awards import can_draft_contract, confirm_award, finalize_if_due, pass_over
 from marketplace.tenders.committee.challenges import answer_challenge, file_challenge
 from marketplace.tenders.committee.members import (
     Appointment,
@@ -35,6 +35,7 @@ from marketplace.tenders.committee.ranking import (
 )
 from marketplace.tenders.committee.review import abnormally_low_bids, qualify, review_price
 from marketplace.tenders.committee.scores import mean_scores, save_scores, visible_scores
+from marketplace.tenders.committee.succession import next_candidate
 from marketplace.tenders.models import OPEN
 from tests import bid_factories as bf
 from tests import factories
@@ -98,7 +99,7 @@ def test_committee_composition_rules(scene, world, db):
     colleague = auth_services.create_user(
         email="o2@test.org", role="officer", password=PASSWORD, agency=world["agency"]
     )
-    with pytest.raises(RuleViolation, match="two thirds"):
+    with pytest.raises(RuleViolation, match=r"At least 66\.67% of the members must be independent experts"):
         form_committee(
             tender,
             [Appointment(e, "expert", i == 0) for i, e in enumerate(experts[:3])]
@@ -141,7 +142,7 @@ def test_no_bid_before_declaring_and_conflict_removes(scene, world, db):
     conflicted = members[2]
     assert not declare(conflicted, {b.id: (b is bids[1], "前同事") for b in bids}, conflicted.user)
     assert not conflicted.active and visible_bid(bids[0].id, conflicted.user) is None
-    assert any("two thirds" in p or "at least 5" in p for p in evaluation_problems(tender))
+    assert any("independent experts" in p or "at least 5" in p for p in evaluation_problems(tender))
     notes = db.session.scalars(select(Notification).where(Notification.kind == "committee.conflict")).all()
     assert {n.user_id for n in notes} == {world["officer"].id}
     replacement = replace_member(conflicted, experts[5], world["officer"])
@@ -289,8 +290,10 @@ def test_abnormally_low_price_needs_justification(scene, world, db):
     # A fourth bid far below the others is flagged (mean of 300k, 280k, 320k, 150k = 262.5k; 80 % = 210k).
     clock.set_now(tender.bid_deadline - timedelta(days=1))
     tender.status = OPEN
-    db.session.delete(db.session.scalar(select(BidOpening)))
-    db.session.flush()
+    # Rewind the opening past the ORM: the application never deletes a record (core.retention).
+    opening = db.session.scalar(select(BidOpening))
+    db.session.expunge(opening)
+    db.session.connection().execute(BidOpening.__table__.delete().where(BidOpening.id == opening.id))
     low, _ = bf.submitted_bid(tender, org, member, price="150000.00")
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
     open_bids(tender)
@@ -320,3 +323,68 @@ def test_mean_scores_and_price_deduction_come_from_the_service(scene, world, db)
     r = rows[0]
     r.evaluated_price = r.price * Decimal("0.85")
     assert price_deduction_percent(r) == 15
+
+
+# --- the award follows the ranking (O87 68) ----------------------------------------------------------
+
+
+def _ranked(scene, world):
+    """Ranked by price (280k, 300k, 320k) and signed: bids[1] is rank 1, bids[0] rank 2."""
+    tender, bidders, bids, experts = scene
+    members = _committee(tender, experts, world)
+    _evaluate(tender, bids, members, [[8, 8, 8]] * 5)
+    conclude(tender, world["officer"])
+    for m in members:
+        sign_off(m, m.user)
+    return tender, bids
+
+
+def test_a_written_reason_cannot_pick_a_lower_rank(scene, world):
+    tender, bids = _ranked(scene, world)
+    with pytest.raises(RuleViolation, match="goes to rank 1"):
+        confirm_award(tender, bids[0], "第二名服务经验更丰富 more experienced", world["officer"])
+    assert tender.status == "evaluation"
+    with pytest.raises(RuleViolation, match="next candidate"):  # nor skip rank 1 by passing over rank 2
+        pass_over(tender, bids[0], {"ground": "withdrew", "reason": "x"}, world["officer"])
+
+
+def test_the_next_in_rank_order_wins_when_rank_one_withdraws(scene, world, db):
+    tender, bids = _ranked(scene, world)
+    with pytest.raises(RuleViolation, match="Reason"):
+        pass_over(tender, bids[1], {"ground": "withdrew", "reason": ""}, world["officer"])
+    with pytest.raises(RuleViolation, match="Choose why"):
+        pass_over(tender, bids[1], {"ground": "dislike", "reason": "x"}, world["officer"])
+    passed = pass_over(
+        tender, bids[1], {"ground": "withdrew", "reason": "来函放弃中标资格"}, world["officer"]
+    )
+    assert passed.rank == 1 and passed.ground == "withdrew"
+    assert next_candidate(tender).bid_id == bids[0].id
+    with pytest.raises(RuleViolation, match="goes to rank 2"):
+        confirm_award(tender, bids[1], "", world["officer"])
+    award = confirm_award(tender, bids[0], "", world["officer"])
+    assert award.rank == 2 and "rank 1 passed over (withdrew): 来函放弃中标资格" in award.reason
+
+
+def test_a_winner_who_fails_to_sign_gives_way_to_the_next(scene, world, db):
+    tender, bids = _ranked(scene, world)
+    award = confirm_award(tender, bids[1], "", world["officer"])
+    with pytest.raises(RuleViolation, match="final award"):  # still in its challenge window
+        pass_over(tender, bids[1], {"ground": "failed_to_sign", "reason": "逾期未签"}, world["officer"])
+    clock.set_now(award.challenge_deadline + timedelta(minutes=1))
+    pass_over(tender, bids[1], {"ground": "failed_to_sign", "reason": "逾期未签订合同"}, world["officer"])
+    assert award.status == "annulled" and tender.status == "evaluation"
+    second = confirm_award(tender, bids[0], "", world["officer"])
+    assert second.rank == 2 and second.status == "notice"
+
+
+def test_no_failure_to_sign_once_a_contract_is_drafted(scene, world, db):
+    from marketplace.contracts import drafting
+    from tests.test_contracts import contract_input
+
+    tender, bids = _ranked(scene, world)
+    award = confirm_award(tender, bids[1], "", world["officer"])
+    clock.set_now(award.challenge_deadline + timedelta(minutes=1))
+    drafting.draft_contract(tender, contract_input(), world["officer"])
+    with pytest.raises(RuleViolation, match="contract was already drafted"):
+        pass_over(tender, bids[1], {"ground": "failed_to_sign", "reason": "x"}, world["officer"])
+    assert award.status != "annulled"

@@ -57,11 +57,14 @@ def test_seed_demo(app, db):
     runner = app.test_cli_runner()
     r = runner.invoke(args=["seed", "demo", "--if-empty"])
     assert r.exit_code == 0, r.output
-    assert db.session.scalar(select(func.count()).select_from(Tender)) == 30
+    assert db.session.scalar(select(func.count()).select_from(Tender)) == 31
     statuses = dict(db.session.execute(select(Tender.status, func.count()).group_by(Tender.status)).all())
-    # 24 published and not cancelled: 19 still open, 5 past their deadline of which 4 are opened by the
-    # demo (3 with enough bids, evaluated and awarded; 1 failed) and 1 waits for its first visit.
-    assert statuses == {"draft": 4, "open": 20, "awarded": 3, "failed": 1, "cancelled": 2}
+    # 25 published and not cancelled: 20 still open (one of them an invited tender), 5 past their
+    # deadline of which 4 are opened by the demo (3 with enough bids, evaluated and awarded; 1 failed)
+    # and 1 waits for the open-bids job.
+    assert statuses == {"draft": 4, "open": 21, "awarded": 3, "failed": 1, "cancelled": 2}
+    invited = db.session.scalars(select(Tender).where(Tender.method == "invited_tender")).one()
+    assert len(invited.invitations) >= 3 and invited.invitation_draws  # the draw is recorded
     from marketplace.contracts.models import Contract, Milestone, Payment, ServiceRecord
     from marketplace.tenders.committee.models import Award
 
@@ -101,11 +104,15 @@ def test_seed_demo(app, db):
     officer = db.session.scalar(select(User).where(User.email == "officer@example.org"))
     assert officer.check_password("demo-password") and officer.agency is not None
     assert {u.email for u in db.session.scalars(select(User).where(User.role == "evaluator"))} == {
-        f"expert{i}@example.org" for i in range(1, 6)
+        f"expert{i}@example.org" for i in range(1, 13)
     }
+    from marketplace.tenders.committee.models import Expert, ExpertDraw
+
+    assert db.session.scalar(select(func.count()).select_from(Expert)) == 12  # the expert pool
+    assert db.session.scalar(select(func.count()).select_from(ExpertDraw)) >= 1
     r = runner.invoke(args=["seed", "demo", "--if-empty"])
     assert "already has data" in r.output
-    assert db.session.scalar(select(func.count()).select_from(Tender)) == 30
+    assert db.session.scalar(select(func.count()).select_from(Tender)) == 31
 
 
 def test_seed_logins_lists_demo_accounts(app):

@@ -439,7 +439,8 @@ def test_termination(active, world):
         .select_from(Notification)
         .where(Notification.user_id == member.id, Notification.kind == "contract.terminated")
     )
-    with pytest.raises(RuleViolation, match="active"):
+    # A terminated contract's procurement is closed: its records are read-only (core.records).
+    with pytest.raises(RuleViolation, match="closed"):
         termination.terminate(contract, "again", Decimal("0"), world["officer"])
 
 

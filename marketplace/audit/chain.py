@@ -35,6 +35,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 
 from marketplace import clock
 from marketplace.audit.models import AuditChainHead, AuditEvent
+from marketplace.core.documents import StoredFilesReport, verify_stored_files
 from marketplace.extensions import db
 
 GENESIS_HASH = "0" * 64
@@ -330,12 +331,19 @@ audit_cli = AppGroup("audit", help="The tamper-evident audit log.")
 @audit_cli.command("verify")
 @click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 100_000))
 def verify_command(batch_size: int):
-    """Recompute the audit chain; exit 1 naming the first edited, deleted or out-of-order event."""
-    report = verify_chain(batch_size)
+    """Recompute the audit chain and check every stored document against its SHA-256; exit 1 naming the
+    first edited, deleted or out-of-order event, and the missing or altered files."""
+    chain_ok = _echo_chain(verify_chain(batch_size))
+    files_ok = _echo_files(verify_stored_files(batch_size))
+    if not (chain_ok and files_ok):
+        sys.exit(1)
+
+
+def _echo_chain(report: ChainReport) -> bool:
     if not report.ok:
         click.echo(f"audit chain BROKEN at {report.broken.describe()}", err=True)
         click.echo(f"({report.events} events verified before it)", err=True)
-        sys.exit(1)
+        return False
     click.echo(f"audit chain OK: {report.events} events")
     if report.events:
         click.echo(f"head: seq {report.head_seq} sha256 {report.head_hash}")
@@ -345,3 +353,22 @@ def verify_command(batch_size: int):
             f"not sealed yet: {report.unsealed} events, the oldest written {age:.0f} s ago "
             "(the seal-audit job seals them; they are verified once sealed)"
         )
+    return True
+
+
+def _echo_files(report: StoredFilesReport) -> bool:
+    """The stored documents (kept 15 years, GPL 42): each file present with its recorded SHA-256."""
+    if report.ok:
+        click.echo(f"stored files OK: {report.checked} documents")
+        return True
+    click.echo(
+        f"stored files BROKEN: {report.missing} missing, {report.altered} altered "
+        f"of {report.checked} documents",
+        err=True,
+    )
+    for line in report.examples:
+        click.echo(f"  {line}", err=True)
+    shown = len(report.examples)
+    if report.missing + report.altered > shown:
+        click.echo(f"  … and {report.missing + report.altered - shown} more", err=True)
+    return False

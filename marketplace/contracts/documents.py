@@ -8,6 +8,7 @@ from marketplace.contracts.models import Contract, ContractDocument
 from marketplace.contracts.parties import side_of
 from marketplace.core.documents import StoredFile
 from marketplace.core.messages import N_
+from marketplace.core.records import require_open_record
 from marketplace.extensions import db
 
 DOCUMENT_TYPES = {"pdf", "png", "jpg", "jpeg", "doc", "docx", "xls", "xlsx", "odt", "ods"}
@@ -24,6 +25,7 @@ def document_of(contract: Contract, document_id) -> ContractDocument | None:
 def add_document(contract: Contract, stored: StoredFile, public: bool, actor) -> ContractDocument:
     """Either party files a document with the contract; ``public`` ones appear on the summary page."""
     side_of(contract, actor)
+    require_open_record(contract)
     doc = ContractDocument(
         contract_id=contract.id,
         public=bool(public),

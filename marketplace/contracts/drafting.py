@@ -21,6 +21,7 @@ from marketplace.contracts.parties import contract_link, require_buyer, supplier
 from marketplace.contracts.queries import contract_of
 from marketplace.contracts.schemas import ContractInputSchema
 from marketplace.contracts.terms import check_plan, terms_of
+from marketplace.core import retention
 from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
 from marketplace.core.notifications import notify
@@ -149,6 +150,8 @@ def update_draft(contract: Contract, raw: Mapping, actor) -> Contract:
         data["term_end"],
         data["term_justification"],
     )
+    for row in [*contract.targets, *contract.milestones]:
+        retention.permit_removal(row)  # a draft's terms: not yet part of the record
     contract.targets.clear()
     contract.milestones.clear()
     db.session.flush()

@@ -54,6 +54,13 @@ class ActionForm(FlaskForm):
     submit = SubmitField(_l("Submit"))
 
 
+class SignForm(FlaskForm):
+    """A signature; past the signing deadline it needs a reason (GPL 46)."""
+
+    late_reason = TextAreaField(_l("Reason for the late signature"), validators=[Length(max=TEXT_MAX)])
+    submit = SubmitField(_l("Sign the contract"))
+
+
 class TargetRow(Form):
     name = StringField(_l("Service target"), validators=[Optional(), Length(max=200)])
     unit = StringField(_l("Unit"), validators=[Optional(), Length(max=40)])

@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from marketplace.contracts.models import Contract, Milestone
+from marketplace.core.records import require_open_record
 from marketplace.extensions import db
 
 
@@ -28,4 +29,6 @@ def lock_contract(contract: Contract) -> Contract:
     db.session.execute(
         select(Milestone).where(Milestone.contract_id == locked.id).execution_options(populate_existing=True)
     ).all()
+    # Every change to a contract takes this lock first: a closed procurement's records are read-only.
+    require_open_record(locked)
     return locked

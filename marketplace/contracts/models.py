@@ -94,6 +94,8 @@ class Contract(db.Model):
     # the term ends soon (notified once).
     unsigned_flagged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expiry_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why a side signed after the signing deadline (GPL 46), one line per late signature.
+    late_signature_reason: Mapped[str | None] = mapped_column(Text)
 
     tender = relationship("Tender")
     award = relationship("Award")

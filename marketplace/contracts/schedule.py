@@ -16,7 +16,8 @@ from sqlalchemy import Date, Integer, and_, cast, func, literal, or_, select, up
 
 from marketplace.auth.models import User
 from marketplace.contracts.models import ACTIVE, DRAFT, Contract, Milestone
-from marketplace.contracts.signing import signing_days, unsigned_cutoff
+from marketplace.contracts.signing import deadline_after, signing_days, unsigned_cutoff
+from marketplace.core.calendar import WorkingCalendar
 from marketplace.core.messages import N_
 from marketplace.core.notifications import notify_rows
 from marketplace.core.timeutil import local_date
@@ -203,6 +204,8 @@ def contract_deadlines(now: datetime, today: date | None = None) -> dict:
         )
         .order_by(Contract.id)
     ).all()
+    calendar = WorkingCalendar.load()  # a deadline on a weekend or holiday moves to the next working day
+    unsigned = [c for c in unsigned if today > deadline_after(c.published_at, calendar)]
     expiring = db.session.execute(
         select(Contract.id, Contract.title, Contract.term_end)
         .where(

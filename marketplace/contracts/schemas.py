@@ -268,3 +268,10 @@ class TerminationSchema(BlanksMissingSchema):
         required=True,
         error_messages=required_messages(_l("Enter the amount paid in all (0 if nothing).")),
     )
+
+
+class SignatureSchema(BlanksMissingSchema):
+    """A signature: the reason is required when the signing deadline has passed (GPL 46; the verb
+    decides, since it depends on the clock)."""
+
+    late_reason = text(_l("Reason for the late signature"), TEXT_MAX, required=False, multiline=True)

@@ -15,13 +15,12 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 
 from marketplace.contracts.models import Contract, Milestone
+from marketplace.core import rules
 from marketplace.core.errors import RuleViolation
 from marketplace.core.templating import money
 
 TEXT_MAX = 5000
 SCOPE_MAX = 20000
-DEFAULT_TERM_MONTHS = 12  # longer terms need a written justification
-MAX_TERM_MONTHS = 36
 MAX_AMOUNT = Decimal("999999999999.99")  # Numeric(14, 2)
 MAX_QUANTITY = Decimal("9999999999.99")  # Numeric(12, 2)
 CENT = Decimal("0.01")
@@ -53,21 +52,21 @@ def check_term(term_start: date | None, term_end: date | None, justification: st
         raise RuleViolation(_("Enter the last day of the term."), field="term_end")
     if term_end < term_start:
         raise RuleViolation(_("The term cannot end before it starts."), field="term_end")
-    longest = term_limit(term_start, MAX_TERM_MONTHS)
+    longest = term_limit(term_start, rules.days("CONTRACT_TERM_MAX_MONTHS"))
     if term_end > longest:
         raise RuleViolation(
             _(
                 "A contract term is at most %(n)d months: it must end on %(date)s at the latest.",
-                n=MAX_TERM_MONTHS,
+                n=rules.days("CONTRACT_TERM_MAX_MONTHS"),
                 date=format_date(longest, "medium"),
             ),
             field="term_end",
         )
-    if term_end > term_limit(term_start, DEFAULT_TERM_MONTHS) and not justification:
+    if term_end > term_limit(term_start, rules.days("CONTRACT_TERM_DEFAULT_MONTHS")) and not justification:
         raise RuleViolation(
             _(
                 "A term longer than %(n)d months needs a written justification.",
-                n=DEFAULT_TERM_MONTHS,
+                n=rules.days("CONTRACT_TERM_DEFAULT_MONTHS"),
             ),
             field="term_justification",
         )

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from marketplace import clock
 from marketplace.audit import log as audit
 from marketplace.auth.models import User
-from marketplace.contracts.delivery.payments import paid_total
+from marketplace.contracts.delivery.payments import ledger
 from marketplace.contracts.locking import lock_contract
 from marketplace.contracts.models import Contract, Milestone, Variation
 from marketplace.contracts.parties import (
@@ -44,6 +44,7 @@ from marketplace.contracts.schemas import (
     violation,
 )
 from marketplace.contracts.terms import CENT, amount_text, check_plan, check_term, terms_of
+from marketplace.core import rules
 from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
 from marketplace.core.notifications import notify
@@ -51,9 +52,6 @@ from marketplace.core.permissions import OFFICER
 from marketplace.core.schemas import load
 from marketplace.core.templating import money
 from marketplace.extensions import db
-
-VARIATION_CAP = Decimal("0.10")  # GPL 49
-
 
 # --- reads ---------------------------------------------------------------------------------------
 
@@ -109,7 +107,7 @@ def approved_increases(contract: Contract) -> Decimal:
 
 
 def increase_cap(contract: Contract) -> Decimal:
-    return (contract.original_value * VARIATION_CAP).quantize(CENT, rounding=ROUND_DOWN)
+    return (contract.original_value * rules.share("VARIATION_CAP_SHARE")).quantize(CENT, rounding=ROUND_DOWN)
 
 
 # --- the terms a variation would produce ---------------------------------------------------------
@@ -134,12 +132,17 @@ def _new_value(contract: Contract, data: dict, record: dict) -> Decimal:
         return contract.value
     if new_value != contract.value:
         record["value"] = amount_text(new_value)
-        paid = paid_total(contract)
-        if new_value < paid:
+        # Never below what was paid plus what is due and unpaid (accepted milestones' shares).
+        owed = ledger(contract)
+        floor = owed.paid + owed.outstanding
+        if new_value < floor:
             raise RuleViolation(
                 _(
-                    "The new value cannot be less than what was already paid: %(paid)s.",
-                    paid=money(paid),
+                    "The new value cannot be less than what was paid plus what is due: %(floor)s "
+                    "(paid %(paid)s, due and unpaid %(due)s).",
+                    floor=money(floor),
+                    paid=money(owed.paid),
+                    due=money(owed.outstanding),
                 ),
                 field="value",
             )
@@ -247,8 +250,9 @@ def _check_cap(contract: Contract, new_value: Decimal) -> None:
     if done + this > cap:
         raise RuleViolation(
             _(
-                "Value increases are capped at 10%% of the original value (GPL 49): at most %(cap)s in "
-                "total. Already approved: %(done)s; this change: %(this)s.",
+                "Value increases are capped at %(share)s%% of the original value (GPL 49): at most %(cap)s "
+                "in total. Already approved: %(done)s; this change: %(this)s.",
+                share=f"{(rules.share('VARIATION_CAP_SHARE') * 100).normalize():f}",
                 cap=money(cap),
                 done=money(done),
                 this=money(this),

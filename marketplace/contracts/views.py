@@ -17,10 +17,10 @@ from marketplace.contracts.blueprint import bp
 from marketplace.contracts.forms import (
     MILESTONE_MAX,
     TARGET_MAX,
-    ActionForm,
     ContractForm,
     DecideForm,
     DocumentForm,
+    SignForm,
     TerminateForm,
     variation_form_class,
 )
@@ -112,7 +112,8 @@ def _detail(contract: Contract, status: int = 200, *, decide_form=None, document
         editable=drafting.is_editable(contract) and can(current_user, "contract.manage", contract),
         may_terminate=can(current_user, "contract.manage", contract)
         and termination.termination_blocker(contract) is None,
-        sign_form=ActionForm(formdata=None) if signing.may_sign(contract, current_user) else None,
+        sign_form=SignForm(formdata=None) if signing.may_sign(contract, current_user) else None,
+        signature_late=contract.is_draft and signing.signature_late(contract),
         officer_signer=user_of(contract.officer_signed_by_id),
         org_signer=user_of(contract.org_signed_by_id),
         overdue=signing.unsigned_overdue(contract),
@@ -247,10 +248,10 @@ def detail(contract_id: int):
 def sign(contract_id: int):
     contract = _contract(contract_id)
     _party(contract)
-    form = ActionForm()
+    form = SignForm()
     if not form.validate_on_submit():
         flash_form_errors(form)
-    elif run_verb(None, lambda: signing.sign(contract, current_user)):
+    elif run_verb(None, lambda: signing.sign(contract, current_user, form.late_reason.data or "")):
         if contract.is_active:
             flash(_("Both parties have signed: the contract is active."), "success")
         else:

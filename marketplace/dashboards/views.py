@@ -16,10 +16,12 @@ from werkzeug.exceptions import Forbidden
 from werkzeug.routing import BuildError
 
 from marketplace import clock
+from marketplace.bonds import returns as bond_returns
 from marketplace.core.labels import label
 from marketplace.core.permissions import can, require
 from marketplace.core.timeutil import local_date
 from marketplace.dashboards import services
+from marketplace.timelimits import tracking
 
 bp = Blueprint("dashboards", __name__, url_prefix="/dashboard", template_folder="templates")
 
@@ -117,6 +119,8 @@ def officer():
         tender_total=sum(c.count for c in counts),
         tender_chart=tender_chart,
         at_risk=services.contracts_at_risk(agency_id, now, today),
+        time_limits=tracking.flagged(agency_id, today),
+        bond_returns=bond_returns.overdue_for_agency(agency_id, today),
         overdue=services.overdue_milestones(agency_id, today),
         upcoming=services.upcoming_milestones(agency_id, today),
         payment_totals=totals,

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from marketplace import clock
 from marketplace.auth.models import User
 from marketplace.core import districts
-from marketplace.demo import accounts, awards, contracts, performance, tenders
+from marketplace.demo import accounts, awards, contracts, obligations, performance, tenders
+from marketplace.demo.experts import load_expert_pool
 from marketplace.demo.orgs import load_demo_orgs
 from marketplace.extensions import db
 
@@ -39,8 +40,11 @@ def load_demo() -> dict:
         orgs = load_demo_orgs(officer)
         bidders = [o for o in orgs if o.status == "verified"]
         tender_stage = tenders.load_tenders(users, agencies[0], bidders, real_now)
+        clock.set_now(real_now - ORGS_REGISTERED_AGO + timedelta(days=1))
+        pool = load_expert_pool(users, agencies, tender_stage.closed[0], real_now)
         award_stage = awards.load_awards(tender_stage.closed, experts, real_now)
         contract_count = contracts.load_contracts(award_stage.final, real_now)
+        bond_count = obligations.load_obligations(award_stage.awarded, real_now)
         evaluation_count = performance.load_evaluations(experts, officer, real_now)
     finally:
         clock.set_now(previous_fixed)
@@ -49,11 +53,13 @@ def load_demo() -> dict:
         "users": len(users),
         "agencies": len(agencies),
         "organizations": len(orgs),
+        "experts": pool,
         "tenders": ", ".join(f"{v} {k}" for k, v in tender_stage.counts.items()),
         "bids": tender_stage.bids,
         "openings": award_stage.opened,
         "awards": len(award_stage.awarded),
         "contracts": contract_count,
+        "bid bonds": bond_count,
         "evaluations": evaluation_count,
     }
 
@@ -66,4 +72,5 @@ def logins_text() -> str:
         f"  {accounts.ORG_LOGINS:24} org_member  社会组织成员 (org1-7 verified, org8 pending, org9 asked "
         "for information, org10 debarred)"
     )
+    lines.append("  expert6 … expert12@example.org  evaluator   评审专家 (the rest of the expert pool)")
     return "\n".join(lines) + "\n"

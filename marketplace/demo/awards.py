@@ -1,5 +1,5 @@
 """Demo openings and awards: the closed tenders' bids opened at their deadlines, three evaluated by a
-committee and awarded; the first two awards' challenge windows have closed (final), the third's not."""
+committee (the first drawn from the expert pool) and awarded; the first two awards' challenge windows have closed (final), the third's not."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from marketplace.extensions import db
 from marketplace.tenders import procedures
 from marketplace.tenders.bids.models import Bid
 from marketplace.tenders.bids.opening import open_bids, opened_bids, opening_time
-from marketplace.tenders.committee import awards, ranking, review
-from marketplace.tenders.committee.members import Appointment, declare, form_committee
+from marketplace.tenders.committee import awards, expert_draws, ranking, review
+from marketplace.tenders.committee.members import Appointment, committee, declare, form_committee
 from marketplace.tenders.committee.scores import save_scores
 from marketplace.tenders.models import Tender
 
@@ -43,14 +43,21 @@ def _score_all(tender: Tender, members, bids) -> None:
         save_scores(m, scores, m.user, submit=True)
 
 
-def award(tender: Tender, experts: list[User], award_at: datetime) -> None:
-    """Committee, declarations, qualification, scores, ranking, sign-off and the award notice."""
+def award(tender: Tender, experts: list[User], award_at: datetime, drawn: bool = False) -> None:
+    """Committee (drawn from the expert pool when ``drawn``, else appointed by name), declarations,
+    qualification, scores, ranking, sign-off and the award notice."""
     officer = tender.created_by
     clock.set_now(tender.bid_deadline + timedelta(days=1))
     size = procedures.profile(tender.method).committee_size_for(tender.budget_ceiling)
-    members = form_committee(
-        tender, [Appointment(e, "expert", i == 0) for i, e in enumerate(experts[:size])], officer
-    )
+    if drawn:
+        expert_draws.draw_committee(
+            tender, {"category": tender.category, "experts": size, "reserves": 2}, officer
+        )
+        members = committee(tender)
+    else:
+        members = form_committee(
+            tender, [Appointment(e, "expert", i == 0) for i, e in enumerate(experts[:size])], officer
+        )
     bids = opened_bids(tender)
     for m in members:
         declare(m, {b.id: (False, "") for b in bids}, m.user)
@@ -84,7 +91,7 @@ def load_awards(closed: list[Tender], experts: list[User], real_now: datetime) -
             # The last award is two days old: its challenge window is still open.
             late = len(stage.awarded) == AWARDS - 1
             at = real_now - timedelta(days=2) if late else tender.bid_deadline + timedelta(days=2)
-            award(tender, experts, at)
+            award(tender, experts, at, drawn=not stage.awarded)  # the first committee is drawn
             stage.awarded.append(tender)
     for tender in stage.awarded:
         # The scheduler finalizes an award when its challenge window closes; the demo does it then.

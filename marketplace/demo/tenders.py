@@ -1,5 +1,6 @@
 # ruff: noqa: E501 - the tender descriptions are data, one line each
-"""Demo tenders: thirty tenders of the Dongcheng agencies, taken to their demo states.
+"""Demo tenders: thirty tenders of the Dongcheng agencies, taken to their demo states, and the invited
+tender of ``demo.invitations``.
 
 Four stay drafts, two are cancelled, five were published about eight weeks ago and are past their
 deadline (with three bids each), the rest are open (some with bids, some with an answered
@@ -16,7 +17,7 @@ from marketplace import clock
 from marketplace.auth.models import User
 from marketplace.core.calendar import WorkingCalendar
 from marketplace.core.timeutil import local_date, start_of_local_day
-from marketplace.demo import bids
+from marketplace.demo import bids, invitations
 from marketplace.demo.accounts import COUNTY
 from marketplace.orgs.models import Organization
 from marketplace.tenders import cancellation, clarifications, drafting, publication
@@ -434,4 +435,6 @@ def load_tenders(
             continue
         publication.publish(tender, officer, confirm_not_excluded=True)
         _after_publication(stage, i, tender, bidders, users["member@example.org"])
+    stage.bids += invitations.load_invited_tender(users["officer@example.org"], bidders, real_now)
+    stage.counts["open"] += 1
     return stage

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from marketplace.audit import chain
+from marketplace.bonds import returns as bond_returns
 from marketplace.contracts import schedule
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
@@ -24,6 +25,7 @@ from marketplace.tenders.bids import opening
 from marketplace.tenders.committee import awards
 from marketplace.tenders.committee.models import Award
 from marketplace.tenders.models import OPEN, Tender
+from marketplace.timelimits import tracking
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,27 @@ def _contract_deadlines(now: datetime) -> dict:
     return schedule.contract_deadlines(now)
 
 
+# --- statutory time limits: per limit ----------------------------------------------------------
+
+
+def _time_limits_due(now: datetime) -> list[str]:
+    return tracking.due_reminders(local_date(now))
+
+
+def _remind_time_limit(now: datetime, key: str) -> bool:
+    """Remind the officers of one limit passing soon (idempotent: False once reminded)."""
+    return tracking.send_reminder(local_date(now), key)
+
+
+def _bond_returns_due(now: datetime) -> list[int]:
+    return bond_returns.due_flags(local_date(now))
+
+
+def _flag_bond_return(now: datetime, bond_id: int) -> bool:
+    """Flag one bid bond overdue for return and tell the officers (idempotent: False once flagged)."""
+    return bond_returns.flag_overdue_return(local_date(now), bond_id)
+
+
 JOBS: dict[str, Job] = {
     job.name: job
     for job in (
@@ -142,6 +165,22 @@ JOBS: dict[str, Job] = {
             _contract_deadlines,
             "JOB_SLOW_INTERVAL",
             _l("Flag contracts unsigned after 30 days; announce contracts ending soon"),
+        ),
+        Job(
+            "time-limit-reminders",
+            _remind_time_limit,
+            "JOB_SLOW_INTERVAL",
+            _l("Remind officers of statutory time limits passing soon, once each"),
+            due=_time_limits_due,
+            label="reminded",
+        ),
+        Job(
+            "bond-returns",
+            _flag_bond_return,
+            "JOB_SLOW_INTERVAL",
+            _l("Flag bid bonds not returned within 5 working days, once each"),
+            due=_bond_returns_due,
+            label="flagged",
         ),
     )
 }

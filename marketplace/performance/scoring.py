@@ -8,16 +8,13 @@ from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
+from marketplace.core import rules
+
 CENT = Decimal("0.01")
 RATIO_PLACES = Decimal("0.0001")  # Numeric(8, 4)
 
 # Lower bounds of the grades (DOMAIN.md): 优 ≥ 90, 良 80-89, 中 60-79, 差 < 60.
-GRADES = (
-    (Decimal("90"), "excellent"),
-    (Decimal("80"), "good"),
-    (Decimal("60"), "fair"),
-    (Decimal("0"), "poor"),
-)
+GRADE_ORDER = ("excellent", "good", "fair")  # then poor; floors: PERFORMANCE_GRADE_FLOORS (core.rules)
 
 
 def q2(value) -> Decimal:
@@ -55,9 +52,11 @@ def total(points) -> Decimal:
 
 
 def grade(total_points) -> str:
-    """excellent (优) ≥ 90, good (良) ≥ 80, fair (中) ≥ 60, poor (差) below."""
+    """excellent (优) ≥ 90, good (良) ≥ 80, fair (中) ≥ 60, poor (差) below (the floors are the
+    ``PERFORMANCE_GRADE_FLOORS`` setting)."""
     value = Decimal(total_points)
-    for floor, name in GRADES:
-        if value >= floor:
+    floors = rules.setting("PERFORMANCE_GRADE_FLOORS")
+    for name in GRADE_ORDER:
+        if value >= Decimal(str(floors[name])):
             return name
     return "poor"

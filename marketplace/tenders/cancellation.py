@@ -9,6 +9,7 @@ from marketplace import clock
 from marketplace.audit import log as audit
 from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
+from marketplace.core.records import require_open_record
 from marketplace.core.schemas import load
 from marketplace.tenders.models import CANCELLED, OPEN, Tender
 from marketplace.tenders.schemas import CancellationInputSchema
@@ -16,6 +17,7 @@ from marketplace.tenders.signals import tender_cancelled
 
 
 def cancel(t: Tender, reason: str, actor) -> Tender:
+    require_open_record(t)
     if not t.cancellable:
         if t.status == OPEN:
             raise RuleViolation(_("The bid deadline has passed; the tender can no longer be cancelled here."))

@@ -14,10 +14,12 @@ from sqlalchemy import select
 
 from marketplace import clock
 from marketplace.audit import log as audit
+from marketplace.core import retention
 from marketplace.core.districts import COUNTY, District
 from marketplace.core.documents import StoredFile
 from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
+from marketplace.core.records import require_open_record
 from marketplace.core.schemas import load
 from marketplace.extensions import db
 from marketplace.tenders.models import DRAFT, PRICE_CRITERION_NAME, Criterion, Tender, TenderDocument
@@ -85,6 +87,7 @@ def _snapshot(t: Tender) -> dict:
         "contract_term_months": t.contract_term_months,
         "eligibility": t.eligibility,
         "reserved_for_small": t.reserved_for_small,
+        "bonds_waived": t.bonds_waived,
         "bid_deadline": t.bid_deadline.isoformat() if t.bid_deadline else None,
         "criteria": [[c.name, c.weight, c.is_price] for c in t.criteria],
         "contact": [t.contact_name, t.contact_phone, t.contact_email],
@@ -96,6 +99,8 @@ def _apply(t: Tender, data: dict) -> None:
         _apply_fields(t, data)
     if t.criteria:
         # Replace the criteria; flush the removal first so (tender, position) stays unique.
+        for criterion in t.criteria:
+            retention.permit_removal(criterion)  # a draft's: not yet part of the record
         t.criteria.clear()
         db.session.flush()
     t.criteria.append(
@@ -118,6 +123,7 @@ _FIELDS = (
     "contract_term_months",
     "eligibility",
     "reserved_for_small",
+    "bonds_waived",
     "bid_deadline",
     "contact_name",
     "contact_phone",
@@ -172,6 +178,7 @@ def create_draft(raw: Mapping, actor) -> Tender:
 
 
 def update_draft(t: Tender, raw: Mapping, actor) -> Tender:
+    require_open_record(t)
     if t.status != DRAFT:
         raise RuleViolation(_("Only drafts can be edited; a published tender is changed by an amendment."))
     before = _snapshot(t)
@@ -195,6 +202,7 @@ def attach_document(t: Tender, stored: StoredFile, actor, amendment_id: int | No
 
 
 def add_document(t: Tender, stored: StoredFile, actor) -> TenderDocument:
+    require_open_record(t)
     if t.status != DRAFT:
         raise RuleViolation(_("Documents of a published tender are added through an amendment."))
     if len(t.documents) >= MAX_DOCUMENTS:
@@ -213,8 +221,12 @@ def add_document(t: Tender, stored: StoredFile, actor) -> TenderDocument:
 
 
 def remove_document(t: Tender, doc: TenderDocument, actor) -> None:
+    """Take a document off a draft (never published: not yet part of the record). A published
+    tender's documents are kept; an amendment adds what replaces them."""
+    require_open_record(t)
     if t.status != DRAFT or doc.tender_id != t.id:
         raise RuleViolation(_("Documents of a published tender cannot be removed."))
+    retention.permit_removal(doc)
     t.documents.remove(doc)
     audit.record(
         actor,

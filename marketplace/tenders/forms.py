@@ -1,3 +1,4 @@
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
@@ -10,6 +11,7 @@ from wtforms import (
     Form,
     FormField,
     IntegerField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -70,6 +72,10 @@ class TenderForm(FlaskForm):
     )
     eligibility = TextAreaField(_l("Eligibility requirements"), validators=[Optional(), Length(max=20000)])
     reserved_for_small = BooleanField(_l("Reserved for small and micro organizations"))
+    bonds_waived = BooleanField(
+        _l("No bid bond and no performance bond"),
+        default=lambda: bool(current_app.config["BONDS_WAIVED_BY_DEFAULT"]),
+    )
     bid_deadline = DateTimeLocalField(
         _l("Bid deadline and opening time"), format=DATETIME_FORMATS, validators=[InputRequired()]
     )
@@ -126,6 +132,15 @@ class AmendForm(FlaskForm):
     contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=40)])
     contact_email = StringField(_l("Contact email"), validators=[Optional(), Email(), Length(max=254)])
     documents = MultipleFileField(_l("Additional documents"))
+    substantive = RadioField(
+        _l("Could this change affect bids?"),
+        choices=[
+            ("yes", _l("Yes: substantive (at least 15 days before the deadline; bidders re-confirm)")),
+            ("no", _l("No: contact details or a typo (the deadline does not move)")),
+        ],
+        default="yes",
+        validators=[Optional()],  # left out: substantive, the safe reading
+    )
     submit = SubmitField(_l("Publish amendment"))
 
     def input(self) -> dict:
@@ -134,6 +149,7 @@ class AmendForm(FlaskForm):
         raw = {name: field.data for name, field in self._fields.items() if name not in _NOT_INPUT}
         for name in ("contact_name", "contact_phone", "contact_email"):
             raw[name] = raw[name] or ""
+        raw["substantive"] = self.substantive.data != "no"
         return raw
 
 
@@ -153,7 +169,22 @@ class QuestionForm(FlaskForm):
 
 class AnswerForm(FlaskForm):
     answer = TextAreaField(_l("Answer"), validators=[DataRequired(), Length(max=20000)])
+    changes_documents = BooleanField(
+        _l("This answer changes the tender documents: publish it as an amendment (15-day rule)")
+    )
+    bid_deadline = DateTimeLocalField(
+        _l("New bid deadline (when fewer than 15 days remain)"),
+        format=DATETIME_FORMATS,
+        validators=[Optional()],
+    )
     submit = SubmitField(_l("Publish answer"))
+
+    def input(self) -> dict:
+        return {
+            "answer": self.answer.data,
+            "changes_documents": bool(self.changes_documents.data),
+            "bid_deadline": self.bid_deadline.data,
+        }
 
 
 class DocumentUploadForm(FlaskForm):
@@ -181,3 +212,23 @@ class SearchForm(FlaskForm):
     deadline_from = DateField(_l("Deadline from"), validators=[Optional()])
     deadline_to = DateField(_l("Deadline to"), validators=[Optional()])
     sort = SelectField(_l("Sort by"), validators=[Optional()])
+
+
+class DrawForm(FlaskForm):
+    """A random draw from the qualified pool (the verb's schema validates the number)."""
+
+    count = IntegerField(_l("How many organizations to draw"), validators=[Optional()], default=3)
+    submit = SubmitField(_l("Draw at random"))
+
+
+class RecommendForm(FlaskForm):
+    """A written recommendation of one organization of the qualified pool."""
+
+    organization_id = SelectField(_l("Organization"), validate_choice=False, validators=[Optional()])
+    recommended_by = StringField(_l("Recommended by"), validators=[Optional(), Length(max=200)])
+    reason = TextAreaField(_l("Written reason"), validators=[Optional(), Length(max=2000)])
+    submit = SubmitField(_l("Invite on this recommendation"))
+
+
+class RemoveInvitationForm(FlaskForm):
+    submit = SubmitField(_l("Remove the invitation"))

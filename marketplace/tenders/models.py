@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import (
     JSON,
@@ -17,6 +18,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -25,6 +28,8 @@ from marketplace.auth.models import Agency, User
 from marketplace.core.db import Money, TimestampMixin, UTCDateTime
 from marketplace.core.districts import District
 from marketplace.extensions import db
+from marketplace.orgs.models import Organization
+from marketplace.tenders import procedures
 
 DRAFT = "draft"
 OPEN = "open"  # published, accepting bids until the deadline
@@ -74,6 +79,8 @@ class Tender(TimestampMixin, db.Model):
     contract_term_months: Mapped[int] = mapped_column(Integer, nullable=False)
     eligibility: Mapped[str] = mapped_column(Text, nullable=False, default="")
     reserved_for_small: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    # No bid bond and no performance bond (IR 33, 48 allow, never require them); set when drafting.
+    bonds_waived: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     bid_deadline: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
     contact_name: Mapped[str] = mapped_column(String(100), nullable=False, default="")
     contact_phone: Mapped[str] = mapped_column(String(40), nullable=False, default="")
@@ -106,6 +113,12 @@ class Tender(TimestampMixin, db.Model):
     clarifications: Mapped[list[Clarification]] = relationship(
         back_populates="tender", cascade="all, delete-orphan", order_by="Clarification.id"
     )
+    invitations: Mapped[list[TenderInvitation]] = relationship(
+        back_populates="tender", cascade="all, delete-orphan", order_by="TenderInvitation.id"
+    )
+    invitation_draws: Mapped[list[InvitationDraw]] = relationship(
+        back_populates="tender", cascade="all, delete-orphan", order_by="InvitationDraw.id"
+    )
 
     @property
     def is_public(self) -> bool:
@@ -131,6 +144,17 @@ class Tender(TimestampMixin, db.Model):
         if self.status == OPEN and clock.now() >= self.bid_deadline:
             return CLOSED
         return self.status
+
+    @property
+    def by_invitation(self) -> bool:
+        """An invited tender (邀请招标): only the organizations invited may bid."""
+        return procedures.profile(self.method).by_invitation
+
+    @property
+    def bid_bond_cap(self) -> Decimal:
+        """The largest bid bond this tender may ask for: BID_BOND_MAX_SHARE (IR 33: 2 %) of the budget."""
+        share = Decimal(str(current_app.config["BID_BOND_MAX_SHARE"]))
+        return (self.budget_ceiling * share).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
 
     @property
     def price_criterion(self) -> Criterion | None:
@@ -201,6 +225,9 @@ class Amendment(db.Model):
     new_deadline: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    # The officer's classification: a change that could affect bids (the 15-day rule, re-confirmation)
+    # or not (contact details, typos: the deadline stays).
+    substantive: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True, server_default=true())
 
     tender: Mapped[Tender] = relationship(back_populates="amendments")
 
@@ -220,6 +247,67 @@ class Clarification(db.Model):
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The officer's classification of the answer: does it change the tender documents? Then it was
+    # published as an amendment (IR 31; O87 27).
+    changes_documents: Mapped[bool | None] = mapped_column(Boolean)
+    amendment_id: Mapped[int | None] = mapped_column(ForeignKey("amendments.id"))
 
     tender: Mapped[Tender] = relationship(back_populates="clarifications")
     asked_by: Mapped[User] = relationship(foreign_keys=[asked_by_id])
+
+
+# How an invited organization was chosen (O87 art 14): drawn at random from the qualified pool, or
+# recommended in writing.
+DRAWN = "draw"
+RECOMMENDED = "recommendation"
+
+
+class InvitationDraw(db.Model):
+    """A random draw of organizations to invite: the pool it was applied to (sorted ids), its seed
+    and its picks, so anyone can repeat it (``core.draws.repeat``)."""
+
+    __tablename__ = "invitation_draws"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(
+        ForeignKey("tenders.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    seed: Mapped[str] = mapped_column(String(64), nullable=False)
+    pool: Mapped[list] = mapped_column(JSON, nullable=False)
+    picked: Mapped[list] = mapped_column(JSON, nullable=False)
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    drawn_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+
+    tender: Mapped[Tender] = relationship(back_populates="invitation_draws")
+    drawn_by: Mapped[User] = relationship()
+
+    @property
+    def record(self) -> dict:
+        return {"seed": self.seed, "pool": list(self.pool), "picked": list(self.picked)}
+
+
+class TenderInvitation(db.Model):
+    """An organization invited to bid on an invited tender (邀请招标). Prepared on the draft; the
+    publication sends it. Invitee names are the officers' and auditors' only."""
+
+    __tablename__ = "tender_invitations"
+    __table_args__ = (
+        UniqueConstraint("tender_id", "organization_id"),
+        CheckConstraint("source IN ('draw', 'recommendation')", name="source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id", ondelete="CASCADE"), nullable=False)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
+    source: Mapped[str] = mapped_column(String(20), nullable=False)
+    draw_id: Mapped[int | None] = mapped_column(ForeignKey("invitation_draws.id", ondelete="CASCADE"))
+    # A written recommendation: who recommends the organization, and why.
+    recommended_by: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    tender: Mapped[Tender] = relationship(back_populates="invitations")
+    organization: Mapped[Organization] = relationship()
+    draw: Mapped[InvitationDraw | None] = relationship()

@@ -43,6 +43,16 @@ def _tender_manage(user, tender):
     return _same_agency(user, tender)
 
 
+def _invitations_view(user, tender):
+    """Who was invited: the buyer's officers, auditors and admins, never the public or other bidders."""
+    return isinstance(tender, Tender) and (_same_agency(user, tender) or _role(user, AUDITOR, ADMIN))
+
+
+def _invite(user, tender):
+    """Invitations are prepared on an invited tender's draft (publication sends them)."""
+    return _same_agency(user, tender) and tender.status == "draft" and tender.by_invitation
+
+
 def _clar_ask(user, tender):
     return _role(user, ORG_MEMBER) and tender.status == "open"
 
@@ -73,6 +83,8 @@ RULES = {
     "tender.amend": _tender_amend,
     "tender.cancel": _tender_cancel,
     "tender.manage": _tender_manage,
+    "tender.view_invitations": _invitations_view,
+    "tender.invite": _invite,
     "clarification.ask": _clar_ask,
     "clarification.answer": _clar_answer,
     "clarification.view_pending": _clar_view_pending,

@@ -34,6 +34,12 @@ class ProcedureProfile:
     price_weight_max: int
     independent_share: Decimal = Decimal("0.6667")
     source: str = ""
+    # Invited procedures: at least this many invited suppliers before publication (O87 14); 0 = open.
+    min_invitations: int = 0
+
+    @property
+    def by_invitation(self) -> bool:
+        return self.min_invitations > 0
 
     def committee_size_for(self, budget: Decimal) -> int:
         return self.committee_min_large if budget >= self.large_budget else self.committee_min
@@ -71,13 +77,14 @@ PROFILES: dict[str, ProcedureProfile] = {
             10,
             100,
             source="O87 14, 41, 45",
+            min_invitations=3,
         ),
         ProcedureProfile(
             "competitive_consultation",
             _l("Competitive consultation (竞争性磋商)"),
             10,
             CALENDAR_DAYS,
-            3,
+            2,  # purchased services may go on with 2 bids, must stop with 1 (C214; DOMAIN.md)
             2,
             3,
             3,

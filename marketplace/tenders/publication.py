@@ -12,8 +12,9 @@ from marketplace.audit import log as audit
 from marketplace.core.calendar import WorkingCalendar
 from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
+from marketplace.core.records import require_open_record
 from marketplace.core.timeutil import local_date, start_of_local_day
-from marketplace.tenders import procedures
+from marketplace.tenders import invitations, procedures
 from marketplace.tenders.drafting import input_from, validate
 from marketplace.tenders.models import DRAFT, OPEN, Tender
 
@@ -49,6 +50,7 @@ def publication_problems(t: Tender) -> list[str]:
         problem = _deadline_problem(t)
         if problem:
             problems.append(problem)
+    problems.extend(invitations.publication_problems(t))
     return problems
 
 
@@ -73,6 +75,7 @@ def _deadline_problem(t: Tender) -> str | None:
 
 
 def publish(t: Tender, actor, *, confirm_not_excluded: bool) -> Tender:
+    require_open_record(t)
     if t.status != DRAFT:
         raise RuleViolation(_("Only a draft can be published."))
     if not confirm_not_excluded:
@@ -80,6 +83,7 @@ def publish(t: Tender, actor, *, confirm_not_excluded: bool) -> Tender:
             _("Confirm that the service is not one the government may not purchase (O102 art 10)."),
             field="confirm_not_excluded",
         )
+    invitations.hold_for_publication(t)
     problems = publication_problems(t)
     if problems:
         raise RuleViolation(problems[0], field="bid_deadline")
@@ -98,4 +102,5 @@ def publish(t: Tender, actor, *, confirm_not_excluded: bool) -> Tender:
         {"bid_deadline": t.bid_deadline, "method": t.method},
         params={"reference": t.reference},
     )
+    invitations.send_invitations(t, actor)
     return t

@@ -4,6 +4,7 @@ the API sends)."""
 
 from __future__ import annotations
 
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validates_schema
@@ -125,6 +126,8 @@ class TenderInputSchema(Input):
     price_weight = fields.Integer(load_default=None, allow_none=True)
     criteria = fields.List(fields.Nested(CriterionInputSchema), load_default=list)
     reserved_for_small = fields.Boolean(load_default=False)
+    # No bid or performance bond (IR 33, 48); left out, the platform's default (BONDS_WAIVED_BY_DEFAULT).
+    bonds_waived = fields.Boolean(load_default=lambda: bool(current_app.config["BONDS_WAIVED_BY_DEFAULT"]))
     contact_name = text(_l("Contact person"), 100, required=False)
     contact_phone = text(_l("Contact phone"), 40, required=False)
     contact_email = text(_l("Contact email"), 254, required=False)
@@ -192,6 +195,9 @@ class AmendmentInputSchema(Input):
     contact_name = text(_l("Contact person"), 100, required=False, load_default=None, allow_none=True)
     contact_phone = text(_l("Contact phone"), 40, required=False, load_default=None, allow_none=True)
     contact_email = text(_l("Contact email"), 254, required=False, load_default=None, allow_none=True)
+    # The officer's classification: could the change affect bids (substantive: the 15-day rule applies
+    # and bids are re-confirmed) or not (contact details, typos: the deadline does not move)?
+    substantive = fields.Boolean(load_default=True)
 
 
 class CancellationInputSchema(Input):
@@ -204,3 +210,29 @@ class QuestionInputSchema(Input):
 
 class AnswerInputSchema(Input):
     answer = text(_l("Answer"), TEXT_MAX, multiline=True)
+    # An answer that changes the tender documents is an amendment (IR 31; O87 27): the officer says so,
+    # and gives the new deadline when fewer than 15 days remain.
+    changes_documents = fields.Boolean(load_default=False)
+    bid_deadline = LocalDateTime(load_default=None, allow_none=True)
+
+
+# --- invitations (invited tender, O87 art 14) ------------------------------------------------------
+
+MAX_DRAW = 20
+DRAW_COUNT_MESSAGE = _l("Draw between 1 and %(n)d organizations.", n=MAX_DRAW)
+
+
+class DrawInputSchema(Input):
+    """A random draw from the qualified pool: how many organizations to invite."""
+
+    count = integer(DRAW_COUNT_MESSAGE, 1, MAX_DRAW, required=True)
+
+
+class RecommendationInputSchema(Input):
+    """A written recommendation (书面推荐): the organization, who recommends it and why."""
+
+    organization_id = integer(
+        _l("Choose an organization from the qualified pool."), 1, 2**31 - 1, required=True
+    )
+    recommended_by = text(_l("Recommended by"), 200)
+    reason = text(_l("Written reason"), SHORT_TEXT_MAX, multiline=True)

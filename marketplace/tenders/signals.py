@@ -15,3 +15,6 @@ _signals = Namespace()
 tender_amended = _signals.signal("tender-amended")
 # sender: the tender, just cancelled (its cancel_reason set).
 tender_cancelled = _signals.signal("tender-cancelled")
+# sender: the tender; award: the award about to be annulled because its winner failed to sign. A
+# receiver raises RuleViolation to refuse (a contract already exists).
+award_annulling = _signals.signal("award-annulling")

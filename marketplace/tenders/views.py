@@ -374,7 +374,7 @@ def answer(tender_id: int, question_id: int):
     form = AnswerForm()
     if form.validate_on_submit():
         if run_verb(
-            None, lambda: clarifications.answer_clarification(clarification, form.answer.data, current_user)
+            None, lambda: clarifications.answer_clarification(clarification, form.input(), current_user)
         ):
             flash(_("The answer is published."), "success")
     else:

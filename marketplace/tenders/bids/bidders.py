@@ -9,7 +9,7 @@ from marketplace.auth.models import User
 from marketplace.core.districts import District
 from marketplace.core.permissions import ORG_MEMBER
 from marketplace.extensions import db
-from marketplace.tenders.models import Tender
+from marketplace.tenders.models import Tender, TenderInvitation
 
 
 def is_member(user, organization_id: int | None) -> bool:
@@ -73,8 +73,8 @@ def standing_problems(org, tender: Tender) -> list[str]:
     return problems
 
 
-def eligibility_problems(org, tender: Tender) -> list[str]:
-    """Everything that keeps ``org`` from bidding on ``tender``: its standing and its service area."""
+def qualification_problems(org, tender: Tender) -> list[str]:
+    """What keeps ``org`` out of the tender's qualified pool: its standing and its service area."""
     problems = standing_problems(org, tender)
     if org is None:
         return problems
@@ -83,3 +83,34 @@ def eligibility_problems(org, tender: Tender) -> list[str]:
     if not (wanted & covered):
         problems.append(_("Your organization does not serve the tender's service area."))
     return problems
+
+
+def is_invited(org_id: int, tender_id: int) -> bool:
+    return bool(
+        db.session.scalar(
+            select(TenderInvitation.id).where(
+                TenderInvitation.tender_id == tender_id, TenderInvitation.organization_id == org_id
+            )
+        )
+    )
+
+
+def invitation_problem(org, tender: Tender) -> str | None:
+    """Why ``org`` may not bid on an invited tender (None when it was invited or the tender is open to
+    all). Checked when a bid is saved, not on the submission's fast path: invitations are prepared
+    on the draft and fixed at publication (tenders/invitations.py), so a saved bid stays invited."""
+    if org is None or not tender.by_invitation:
+        return None
+    if is_invited(org.id, tender.id):
+        return None
+    return _(
+        "This is an invited tender (邀请招标): only the organizations the buyer invited may bid, "
+        "and your organization was not invited."
+    )
+
+
+def eligibility_problems(org, tender: Tender) -> list[str]:
+    """Everything that keeps ``org`` from bidding on ``tender``: its standing, its service area and,
+    on an invited tender, the invitation."""
+    problem = invitation_problem(org, tender)
+    return ([problem] if problem else []) + qualification_problems(org, tender)

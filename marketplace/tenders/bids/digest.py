@@ -39,6 +39,11 @@ def digest_of(content: dict) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+def submitted_attachment_hashes(bid: Bid) -> set[str]:
+    """The SHA-256 of every attachment a submitted version of ``bid`` lists (kept in the record)."""
+    return {a["sha256"] for s in bid.submissions for a in (s.content or {}).get("attachments", [])}
+
+
 def has_unsubmitted_changes(bid: Bid) -> bool:
     return bid.status == SUBMITTED and digest_of(canonical_content(bid)) != bid.digest
 

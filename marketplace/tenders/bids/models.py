@@ -72,8 +72,13 @@ class Bid(TimestampMixin, db.Model):
 
     tender = relationship("Tender")
     organization = relationship("Organization")
+    # The current attachments. One removed from the draft after it was part of a submitted version is
+    # kept (``removed_at`` set): that version's content lists its SHA-256, and it stays downloadable.
     attachments: Mapped[list[BidAttachment]] = relationship(
-        back_populates="bid", cascade="all, delete-orphan", order_by="BidAttachment.id"
+        back_populates="bid",
+        cascade="all, delete-orphan",
+        order_by="BidAttachment.id",
+        primaryjoin="and_(Bid.id == BidAttachment.bid_id, BidAttachment.removed_at.is_(None))",
     )
     submissions: Mapped[list[BidSubmission]] = relationship(
         back_populates="bid", cascade="all, delete-orphan", order_by="BidSubmission.version"
@@ -99,6 +104,8 @@ class BidAttachment(db.Model):
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     storage_key: Mapped[str] = mapped_column(String(100), nullable=False)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # Removed from the draft after a submitted version listed it: kept in the record (GPL 42).
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     bid: Mapped[Bid] = relationship(back_populates="attachments")
 
@@ -132,7 +139,13 @@ class BidOpening(db.Model):
     bid_count: Mapped[int] = mapped_column(Integer, nullable=False)
     failed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     failure_reason: Mapped[str | None] = mapped_column(Text)
-    # [{bid_id, organization_id, organization, uscc, price, submitted_at, version, digest, reconfirmed}]
+    # [{bid_id, organization_id, organization, uscc, price, submitted_at, version, digest, reconfirmed,
+    #   over_ceiling}]; empty when too few bids came in: they stay sealed (O87 41).
     record: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    # With too few bids: the organizations whose bids stayed sealed (they may read why the tender
+    # failed; nobody learns who they are).
+    sealed_organizations: Mapped[list | None] = mapped_column(JSON)
+    # Submitted bids not re-confirmed after the last amendment: neither opened nor counted.
+    unconfirmed_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
 
     tender = relationship("Tender")

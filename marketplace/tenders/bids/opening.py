@@ -1,6 +1,8 @@
 """The opening of the bids at the deadline (开标): the record, made once, and the opened bids.
 
-With fewer bids than the procedure's minimum the tender fails (流标, O87 41) and bidders are told why.
+With fewer bids than the procedure's minimum the bids stay sealed and the tender fails (流标, O87 41);
+when every bid is over the budget ceiling, or too few are within it, it fails too (GPL 36). Bidders
+are told why.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def opening_time(tender: Tender) -> datetime:
     return tender.bid_deadline + opening_grace()
 
 
-def _record_row(bid: Bid) -> dict:
+def _record_row(bid: Bid, tender: Tender) -> dict:
     latest = bid.submissions[-1]
     return {
         "bid_id": bid.id,
@@ -65,12 +67,45 @@ def _record_row(bid: Bid) -> dict:
         "version": latest.version,
         "digest": latest.digest,
         "reconfirmed": not bid.needs_reconfirmation,
+        "over_ceiling": latest.price > tender.budget_ceiling,
     }
+
+
+def _failure(tender: Tender, counted: list[dict]) -> str | None:
+    """Why the opening fails the tender, or None (DOMAIN.md "Minimum bidders"; GPL 36)."""
+    profile = procedures.profile(tender.method)
+    if len(counted) < profile.min_bids:
+        return record_text(
+            N_("Only %(n)s bid(s) were received; %(method)s requires at least %(minimum)s (O87 41)."),
+            n=len(counted),
+            method=tender.method,
+            minimum=profile.min_bids,
+        )
+    within = [r for r in counted if not r["over_ceiling"]]
+    if not within:
+        return record_text(N_("Every bid exceeds the budget ceiling (GPL 36)."))
+    if len(within) < profile.min_qualified_bids:
+        return record_text(
+            N_(
+                "Only %(n)s bid(s) are within the budget ceiling; %(method)s requires at least %(minimum)s "
+                "(GPL 36)."
+            ),
+            n=len(within),
+            method=tender.method,
+            minimum=profile.min_qualified_bids,
+        )
+    return None
 
 
 def open_bids(tender: Tender, actor=None) -> BidOpening:
     """Make the opening record at (or after) the deadline. Idempotent: a second call returns the first
-    record."""
+    record.
+
+    Only bids re-confirmed after the last amendment are opened and counted. With fewer than the
+    procedure's minimum the bids stay sealed: the record names nobody and shows no price (O87 41).
+    A bid over the budget ceiling (which an amendment may have lowered) is opened but cannot
+    qualify; when every bid, or all but fewer than the minimum, is over it, the tender fails.
+    """
     tender = lock_tender(tender)
     existing = opening_of(tender)
     if existing is not None:
@@ -91,27 +126,21 @@ def open_bids(tender: Tender, actor=None) -> BidOpening:
         .where(Bid.tender_id == tender.id, Bid.status == SUBMITTED)
         .order_by(Bid.submitted_at, Bid.id)
     ).all()
-    record = [_record_row(bid) for bid in bids]
-    profile = procedures.profile(tender.method)
-    failed = len(record) < profile.min_bids
-    reason = None
-    if failed:
-        reason = record_text(
-            N_("Only %(n)s bid(s) were received; %(method)s requires at least %(minimum)s (O87 41)."),
-            n=len(record),
-            method=tender.method,
-            minimum=profile.min_bids,
-        )
+    counted = [_record_row(bid, tender) for bid in bids if not bid.needs_reconfirmation]
+    reason = _failure(tender, counted)
+    sealed = len(counted) < procedures.profile(tender.method).min_bids
     opening = BidOpening(
         tender_id=tender.id,
         opened_at=now,
-        bid_count=len(record),
-        failed=failed,
+        bid_count=len(counted),
+        failed=reason is not None,
         failure_reason=reason,
-        record=record,
+        record=[] if sealed else counted,
+        sealed_organizations=[r["organization_id"] for r in counted] if sealed else None,
+        unconfirmed_count=len(bids) - len(counted),
     )
     db.session.add(opening)
-    tender.status = FAILED if failed else OPENED
+    tender.status = FAILED if reason else OPENED
     tender.failure_reason = reason
     db.session.flush()
     audit.record(
@@ -119,15 +148,15 @@ def open_bids(tender: Tender, actor=None) -> BidOpening:
         "tender.open_bids",
         "tender",
         tender.id,
-        N_("Opened %(n)s bid(s); the tender failed") if failed else N_("Opened %(n)s bid(s)"),
-        {"bid_count": len(record), "failed": failed},
-        params={"n": len(record)},
+        N_("Opened %(n)s bid(s); the tender failed") if reason else N_("Opened %(n)s bid(s)"),
+        {"bid_count": len(counted), "failed": reason is not None, "sealed": sealed},
+        params={"n": len(counted)},
     )
     notify(
-        organization_members({r["organization_id"] for r in record}),
+        organization_members({r["organization_id"] for r in counted}),
         "tender.opened",
-        N_("Too few bids: the tender failed — %(title)s") if failed else N_("Bids opened — %(title)s"),
-        N_("Reason: %(reason)s") if failed else N_("The opening record is available to the bidders."),
+        N_("The tender failed — %(title)s") if reason else N_("Bids opened — %(title)s"),
+        N_("Reason: %(reason)s") if reason else N_("The opening record is available to the bidders."),
         f"/bids/opening/{tender.id}",
         params={"title": tender.title, "reason": reason or ""},
     )

@@ -13,15 +13,17 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace import clock
 from marketplace.audit import log as audit
+from marketplace.core import retention
 from marketplace.core.documents import StoredFile
 from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
 from marketplace.core.received import received_at
+from marketplace.core.records import require_open_record
 from marketplace.core.schemas import load
 from marketplace.extensions import db
 from marketplace.orgs.models import Organization
 from marketplace.tenders.bids.bidders import eligibility_problems, is_member, standing_problems
-from marketplace.tenders.bids.digest import canonical_content, digest_of
+from marketplace.tenders.bids.digest import canonical_content, digest_of, submitted_attachment_hashes
 from marketplace.tenders.bids.models import DRAFT, SUBMITTED, WITHDRAWN, Bid, BidAttachment, BidSubmission
 from marketplace.tenders.bids.schemas import BidInputSchema
 from marketplace.tenders.bids.visibility import active_bid
@@ -106,6 +108,7 @@ def _require_before_deadline(tender: Tender) -> None:
     if tender.status == CANCELLED:
         raise RuleViolation(_("This tender was cancelled: it takes no bids."))
     if tender.status != OPEN or received_at() >= tender.bid_deadline:
+        require_open_record(tender)  # a closed procurement says so (no query while bids are taken)
         raise RuleViolation(
             _("The bid deadline has passed: bids can no longer be submitted, changed or withdrawn.")
         )
@@ -186,12 +189,20 @@ def _attach(bid: Bid, stored: StoredFile) -> BidAttachment:
 
 
 def remove_attachment(bid: Bid, attachment: BidAttachment, actor) -> None:
+    """Take an attachment off the draft. One that a submitted version lists stays in the record
+    (marked removed, its file kept and downloadable: GPL 42); one never submitted is deleted."""
     _require_member(bid.organization_id, actor)
     _require_before_deadline(share_tender(bid.tender_id))
-    if bid.status == WITHDRAWN or attachment.bid_id != bid.id:
+    if bid.status == WITHDRAWN or attachment.bid_id != bid.id or attachment.removed_at is not None:
         raise RuleViolation(_("This attachment cannot be removed."))
-    bid.attachments.remove(attachment)
-    db.session.flush()
+    if attachment.sha256 in submitted_attachment_hashes(bid):
+        attachment.removed_at = clock.now()
+        db.session.flush()
+        db.session.expire(bid, ["attachments"])
+    else:
+        retention.permit_removal(attachment)
+        bid.attachments.remove(attachment)
+        db.session.flush()
     _note_readiness(bid)
     audit.record(
         actor, "bid.remove_attachment", "bid", bid.id, N_("Removed an attachment"), tender_id=bid.tender_id

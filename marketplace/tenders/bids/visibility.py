@@ -35,7 +35,14 @@ def may_view_opening(user, tender: Tender, opening: BidOpening | None) -> bool:
         return False
     if may_view_opened_bids(user, tender):
         return True
-    return any(is_member(user, row["organization_id"]) for row in opening.record)
+    bidders = [row["organization_id"] for row in opening.record] + list(opening.sealed_organizations or [])
+    return any(is_member(user, org_id) for org_id in bidders)
+
+
+def was_opened(bid: Bid, opening: BidOpening | None) -> bool:
+    """Whether the bid is in the opening record (bids that stayed sealed, or were not re-confirmed
+    after an amendment, never are)."""
+    return opening is not None and any(row["bid_id"] == bid.id for row in opening.record)
 
 
 def visible_bid(bid_id, user) -> Bid | None:
@@ -48,7 +55,7 @@ def visible_bid(bid_id, user) -> Bid | None:
         return None
     if is_member(user, bid.organization_id):
         return bid
-    if bid.status != SUBMITTED or opening_of(bid.tender) is None:
+    if bid.status != SUBMITTED or not was_opened(bid, opening_of(bid.tender)):
         return None
     if may_view_opened_bids(user, bid.tender) or can(user, "committee.read_bid", bid):
         return bid
@@ -68,4 +75,14 @@ def bids_of_organization(organization_id: int):
         select(Bid)
         .where(Bid.organization_id == organization_id)
         .order_by(Bid.updated_at.desc(), Bid.id.desc())
+    )
+
+
+def bidding_organization_ids(tender: Tender) -> set[int]:
+    """The organizations with an active (draft or submitted) bid on ``tender``: their staff may not
+    evaluate it. Only the ids leave this module, never the bids."""
+    return set(
+        db.session.scalars(
+            select(Bid.organization_id).where(Bid.tender_id == tender.id, Bid.status.in_(ACTIVE))
+        )
     )

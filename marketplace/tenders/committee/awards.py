@@ -3,6 +3,7 @@ the challenge window closed with no open challenge."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
@@ -10,6 +11,7 @@ from sqlalchemy import select
 
 from marketplace import clock
 from marketplace.audit import log as audit
+from marketplace.core import rules
 from marketplace.core.calendar import WorkingCalendar
 from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
@@ -19,15 +21,15 @@ from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.extensions import db
 from marketplace.tenders.bids.bidders import organization_members
 from marketplace.tenders.bids.models import Bid
+from marketplace.tenders.committee import succession
 from marketplace.tenders.committee.members import committee
-from marketplace.tenders.committee.models import Award, Challenge, EvaluationResult
+from marketplace.tenders.committee.models import Award, AwardPassOver, Challenge, EvaluationResult
 from marketplace.tenders.committee.officers import require_officer
 from marketplace.tenders.committee.ranking import concluded, results
-from marketplace.tenders.committee.schemas import AwardInputSchema
+from marketplace.tenders.committee.schemas import AwardInputSchema, PassOverInputSchema
 from marketplace.tenders.models import AWARDED, EVALUATION, Tender
-
-NOTICE_PERIOD_WORKING_DAYS = 1  # O87 69
-CHALLENGE_WINDOW_WORKING_DAYS = 7  # GPL 52; IR 53
+from marketplace.tenders.records import record_text
+from marketplace.tenders.signals import award_annulling
 
 
 def _end_of_local_day(day) -> datetime:
@@ -35,10 +37,13 @@ def _end_of_local_day(day) -> datetime:
 
 
 def challenge_window(published_at: datetime) -> tuple[datetime, datetime]:
-    """End of the notice period (1 WD) and the last moment to challenge (7 WD after it), both local days."""
+    """End of the notice period (1 WD, O87 69) and the last moment to challenge (7 WD after it, GPL 52;
+    IR 53), both local days; both numbers are settings (core.rules)."""
     cal = WorkingCalendar.load()
-    notice_end = cal.add_working_days(local_date(published_at), NOTICE_PERIOD_WORKING_DAYS)
-    deadline = cal.add_working_days(notice_end, CHALLENGE_WINDOW_WORKING_DAYS)
+    notice_end = cal.add_working_days(
+        local_date(published_at), rules.days("AWARD_NOTICE_PERIOD_WORKING_DAYS")
+    )
+    deadline = cal.add_working_days(notice_end, rules.days("CHALLENGE_WINDOW_WORKING_DAYS"))
     return _end_of_local_day(notice_end), _end_of_local_day(deadline)
 
 
@@ -95,6 +100,14 @@ def challengeable(tender: Tender, award: Award) -> bool:
     return award_status(tender, award) == "notice"
 
 
+def pass_over_possible(tender: Tender) -> bool:
+    """The next candidate can be passed over: between the ranking and the award, or after a final
+    award whose winner did not sign (the contracts package refuses once a contract is drafted)."""
+    if succession.next_candidate(tender) is None:
+        return False
+    return awardable(tender) or award_status(tender) == "final"
+
+
 def can_draft_contract(tender: Tender) -> bool:
     return award_is_final(tender) and not open_challenges(tender)
 
@@ -120,9 +133,10 @@ def _chosen_result(tender: Tender, bid: Bid) -> EvaluationResult:
 def confirm_award(tender: Tender, bid: Bid, reason: str, actor) -> Award:
     require_officer(tender, actor)
     chosen = _chosen_result(tender, bid)
-    reason = load(AwardInputSchema(), {"reason": reason})["reason"]
-    if chosen.rank != 1 and not reason:
-        raise RuleViolation(_("%(label)s is required.", label=_("Reason")), field="reason")
+    note = load(AwardInputSchema(), {"reason": reason})["reason"]
+    succession.require_next_candidate(tender, bid, chosen.rank)
+    # Why not rank 1, from the recorded pass-overs (a written reason cannot pick a lower rank).
+    reason = "; ".join(part for part in (succession.succession_note(tender), note) if part)
     now = clock.now()
     notice_end, deadline = challenge_window(now)
     award = Award(
@@ -183,3 +197,51 @@ def finalize_if_due(tender: Tender, actor=None) -> bool:
     award.final_at = clock.now()
     audit.record(actor, "award.final", "tender", tender.id, N_("Award final: the challenge window closed"))
     return True
+
+
+def pass_over(tender: Tender, bid: Bid, raw: Mapping, actor) -> AwardPassOver:
+    """Record that the next candidate withdrew or was disqualified (before the award), or that the
+    winner of the final award failed to sign (the award is annulled and the next candidate may be
+    awarded); ``raw`` is a ``PassOverInputSchema`` (ground, reason)."""
+    require_officer(tender, actor)
+    data = load(PassOverInputSchema(), raw)
+    candidate = succession.next_candidate(tender)
+    if candidate is None or candidate.bid_id != bid.id:
+        raise RuleViolation(_("Only the next candidate in rank order can be passed over."), field="ground")
+    if data["ground"] == succession.FAILED_TO_SIGN:
+        award = current_award(tender)
+        if award is None or award.bid_id != bid.id or award_status(tender, award) != "final":
+            raise RuleViolation(
+                _("A failure to sign is recorded against the winner of a final award."), field="ground"
+            )
+        award_annulling.send(tender, award=award)
+        award.status = "annulled"
+        award.annulled_reason = record_text(
+            N_("the winner failed to sign: %(reason)s"), reason=data["reason"]
+        )
+        tender.status = EVALUATION
+    elif tender.status != EVALUATION or not concluded(tender):
+        raise RuleViolation(
+            _("A candidate is passed over between the ranking and the award notice."), field="ground"
+        )
+    passed = AwardPassOver(
+        tender_id=tender.id,
+        bid_id=bid.id,
+        rank=candidate.rank,
+        ground=data["ground"],
+        reason=data["reason"],
+        recorded_at=clock.now(),
+        recorded_by_id=actor.id,
+    )
+    db.session.add(passed)
+    db.session.flush()
+    audit.record(
+        actor,
+        "award.pass_over",
+        "tender",
+        tender.id,
+        N_("Rank %(rank)s passed over (%(ground)s)"),
+        {"bid_id": bid.id, "ground": data["ground"], "reason": data["reason"]},
+        params={"rank": candidate.rank, "ground": data["ground"]},
+    )
+    return passed

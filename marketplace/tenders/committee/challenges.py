@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy import delete, select
+from sqlalchemy import select, update
 
 from marketplace import clock
 from marketplace.audit import log as audit
@@ -13,6 +13,7 @@ from marketplace.core.documents import StoredFile
 from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
 from marketplace.core.notifications import notify
+from marketplace.core.records import require_open_record
 from marketplace.core.schemas import load
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
@@ -56,6 +57,7 @@ def challenges_of_organization(tender: Tender, organization_id: int) -> list[Cha
 
 def file_challenge(award: Award, grounds: str, documents: list[StoredFile], actor) -> Challenge:
     tender = award.tender
+    require_open_record(tender)
     org_id = getattr(actor, "organization_id", None)
     bidder_orgs = {b.organization_id for b in opened_bids(tender)}
     if org_id is None or org_id not in bidder_orgs or not is_member(actor, org_id):
@@ -147,4 +149,9 @@ def _uphold(ch: Challenge, tender: Tender, outcome: str, answer: str, actor) -> 
     for m in members:  # the committee evaluates again: new scores, new report
         m.scores_submitted_at = None
         m.signed_off_at = None
-    db.session.execute(delete(Score).where(Score.member_id.in_([m.id for m in members])))
+    # The earlier round's scores are superseded, not deleted: they stay in the record (GPL 42).
+    db.session.execute(
+        update(Score)
+        .where(Score.member_id.in_([m.id for m in members]), Score.superseded_at.is_(None))
+        .values(superseded_at=clock.now())
+    )

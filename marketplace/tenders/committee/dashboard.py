@@ -18,12 +18,14 @@ from marketplace.auth.models import User
 from marketplace.core.permissions import EVALUATOR, OFFICER
 from marketplace.extensions import db
 from marketplace.tenders.bids.opening import opened_bids
-from marketplace.tenders.committee import awards, challenges, members, ranking, review
+from marketplace.tenders.committee import awards, challenges, members, ranking, review, succession
+from marketplace.tenders.committee.expert_forms import draw_section
 from marketplace.tenders.committee.forms import (
     ActionForm,
     AnswerChallengeForm,
     AwardForm,
     CommitteeForm,
+    PassOverForm,
     PriceReviewForm,
     QualifyForm,
     ReplaceForm,
@@ -36,7 +38,9 @@ class Failed:
     """The form of a POST that failed: its section (``kind``), the row it acted on (a member, bid or
     challenge id) for per-row forms, and the form with its errors."""
 
-    kind: str  # committee | replace | qualify | price | conclude | award | answer | retender
+    # committee | draw | reserve | reserve_draw | replace | qualify | price | conclude | award | answer
+    # | retender | pass_over
+    kind: str
     form: FlaskForm | None
     key: int | None = None
 
@@ -92,7 +96,9 @@ def replace_form(tender: Tender, formdata=True) -> ReplaceForm:
 
 def award_form(tender: Tender, formdata=True) -> AwardForm:
     form = AwardForm() if formdata else AwardForm(formdata=None)
-    ranked = [r for r in ranking.results(tender) if r.rank]
+    # The award follows the ranking: only the next candidate not passed over can be chosen (O87 68).
+    candidate = succession.next_candidate(tender)
+    ranked = [candidate] if candidate is not None else []
     form.bid.choices = [
         (
             str(r.bid_id),
@@ -133,6 +139,7 @@ def _committee_section(tender: Tender, failed: Failed) -> dict:
         "size": members.committee_size(tender),
         "committee_form": form,
         "replace_forms": replace_forms,
+        **draw_section(tender, failed),
     }
 
 
@@ -184,6 +191,10 @@ def _ranking_section(tender: Tender, failed: Failed, seats: list) -> dict:
         if concluded and tender.status == EVALUATION
         else [],
         "award_form": form,
+        "pass_over_form": failed.form_for("pass_over")
+        or (PassOverForm(formdata=None) if awards.pass_over_possible(tender) else None),
+        "pass_overs": succession.pass_overs(tender),
+        "next_candidate": succession.next_candidate(tender),
     }
 
 
@@ -215,4 +226,5 @@ def render_dashboard(tender: Tender, failed: Failed | None = None):
         **_review_section(tender, shown),
         **_ranking_section(tender, shown, committee_part["members"]),
         **_award_section(tender, shown),
+        succession_grounds=succession.GROUNDS,
     ), (400 if failed else 200)

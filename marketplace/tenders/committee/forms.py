@@ -80,10 +80,24 @@ class PriceReviewForm(FlaskForm):
 
 class AwardForm(FlaskForm):
     bid = SelectField(_l("Winning bid"), validators=[DataRequired(message=_l("Choose a ranked bid."))])
-    reason = TextAreaField(
-        _l("Reason (required when you do not choose the first-ranked bid)"), validators=[Length(max=TEXT_MAX)]
-    )
+    reason = TextAreaField(_l("Note (optional)"), validators=[Length(max=TEXT_MAX)])
     submit = SubmitField(_l("Confirm the award and publish the notice"))
+
+
+class PassOverForm(FlaskForm):
+    """The next candidate in rank order withdrew, was disqualified or failed to sign (O87 68)."""
+
+    ground = SelectField(
+        _l("Why"),
+        choices=[
+            ("withdrew", _l("The candidate withdrew")),
+            ("disqualified", _l("The candidate was disqualified")),
+            ("failed_to_sign", _l("The winner failed to sign the contract")),
+        ],
+        validators=[DataRequired(message=_l("Choose why the candidate is passed over."))],
+    )
+    reason = TextAreaField(_l("Reason"), validators=[Length(max=TEXT_MAX)])
+    submit = SubmitField(_l("Pass over this candidate"))
 
 
 class AnswerChallengeForm(FlaskForm):

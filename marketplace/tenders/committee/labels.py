@@ -28,4 +28,21 @@ LABELS = {
         "expert": Label(_l("Independent expert")),
         "buyer_rep": Label(_l("Buyer's representative")),
     },
+    "expert_availability": {
+        "available": Label(_l("Available"), "success"),
+        "unavailable": Label(_l("Unavailable"), "secondary"),
+    },
+    # Why an expert of the category was left out of a draw.
+    "draw_exclusion": {
+        "conflict": Label(_l("Declared a conflict of interest for this tender"), "danger"),
+        "bidder": Label(_l("Employed by a bidder"), "danger"),
+        "buyer": Label(_l("Employed by the buyer"), "warning text-dark"),
+        "unavailable": Label(_l("Unavailable"), "secondary"),
+        "inactive": Label(_l("Account disabled"), "secondary"),
+        "seated": Label(_l("Already on this committee"), "secondary"),
+    },
+    "draw_kind": {
+        "committee": Label(_l("Committee draw")),
+        "reserve": Label(_l("Reserve draw")),
+    },
 }

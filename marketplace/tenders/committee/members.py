@@ -7,8 +7,9 @@ commits. Committee names stay confidential until the award notice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
+from flask_babel import format_percent
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -18,10 +19,12 @@ from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
 from marketplace.core.notifications import notify
 from marketplace.core.permissions import EVALUATOR, OFFICER
+from marketplace.core.records import require_open_record
 from marketplace.core.schemas import load
 from marketplace.extensions import db
 from marketplace.tenders import procedures
 from marketplace.tenders.bids.opening import opened_bids
+from marketplace.tenders.committee.experts import bidder_employees
 from marketplace.tenders.committee.models import CommitteeMember, ConflictDeclaration
 from marketplace.tenders.committee.officers import agency_users, require_officer
 from marketplace.tenders.committee.schemas import DeclarationsInputSchema
@@ -77,6 +80,24 @@ def committee_size(tender: Tender) -> int:
     return procedures.profile(tender.method).committee_size_for(tender.budget_ceiling)
 
 
+def independent_share(tender: Tender) -> Decimal:
+    """The least share of independent experts on the committee: the procedure profile's (O87 47: two
+    thirds), which ``PROCEDURE_OVERRIDES`` may change."""
+    return Decimal(str(procedures.profile(tender.method).independent_share))
+
+
+def share_text(tender: Tender) -> str:
+    """The independent share as people read it ("66.67%"), in the page's language."""
+    return format_percent(independent_share(tender), format="#,##0.##%")
+
+
+def _meets_share(experts: int, members: int, share: Decimal) -> bool:
+    """``experts`` of ``members`` reach ``share``, compared to four decimals (or the share's own
+    precision when finer): 0.6667 stands for two thirds, which 2 of 3 meets, while 3 of 4 stays below 0.8."""
+    exponent = Decimal(1).scaleb(min(share.as_tuple().exponent, -4))
+    return (Decimal(experts) / members).quantize(exponent, rounding=ROUND_HALF_UP) >= share
+
+
 @dataclass
 class Appointment:
     user: object
@@ -96,8 +117,10 @@ def composition_problems(tender: Tender, members: list) -> list[str]:
     if n % 2 == 0:
         problems.append(_("The committee must have an odd number of members."))
     experts = sum(1 for m in members if m.role == "expert")
-    if n and Decimal(experts) / n < Decimal(2) / Decimal(3):
-        problems.append(_("At least two thirds of the members must be independent experts."))
+    if n and not _meets_share(experts, n, independent_share(tender)):
+        problems.append(
+            _("At least %(share)s of the members must be independent experts.", share=share_text(tender))
+        )
     chairs = [m for m in members if m.is_chair]
     if len(chairs) != 1:
         problems.append(_("Choose exactly one chair."))
@@ -113,10 +136,25 @@ def needs_replacement(tender: Tender) -> bool:
     return bool(members) and tender.status == EVALUATION and bool(composition_problems(tender, active))
 
 
+def refuse_bidder_employees(tender: Tender, users: list, field: str = "members") -> None:
+    """An expert who works for a bidding organization may not sit on its committee (回避), however
+    they would be appointed: by a draw, by name, or as a replacement."""
+    employed = bidder_employees(tender, users)
+    if employed:
+        raise RuleViolation(
+            _(
+                "%(name)s works for an organization that bid on this tender and cannot sit on its committee.",
+                name=employed[0].display_name,
+            ),
+            field=field,
+        )
+
+
 def _check_appointments(tender: Tender, appointments: list[Appointment]) -> None:
     users = [a.user.id for a in appointments]
     if len(set(users)) != len(users):
         raise RuleViolation(_("A person can sit on the committee only once."), field="members")
+    refuse_bidder_employees(tender, [a.user for a in appointments])
     for a in appointments:
         if a.role == "expert" and a.user.role != EVALUATOR:
             raise RuleViolation(_("%(email)s is not an evaluator.", email=a.user.email), field="members")
@@ -177,6 +215,7 @@ def replace_member(member: CommitteeMember, new_user, actor) -> CommitteeMember:
         raise RuleViolation(_("This member has already been replaced: the committee is complete."))
     if new_user.role != EVALUATOR or membership(tender, new_user) is not None:
         raise RuleViolation(_("Choose an evaluator who is not on this committee yet."), field="user")
+    refuse_bidder_employees(tender, [new_user], field="user")
     replacement = CommitteeMember(
         tender_id=tender.id,
         user_id=new_user.id,
@@ -212,6 +251,7 @@ def declare(member: CommitteeMember, conflicts: dict[int, tuple[bool, str]], act
     Returns True when the member declared no conflict at all."""
     if actor is None or member.user_id != actor.id:
         raise RuleViolation(_("Only the member can make this declaration."))
+    require_open_record(member.tender)
     if not member.active or member.declared_at is not None:
         raise RuleViolation(_("This declaration has already been made."))
     entries = load(

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.core.db import Money, UTCDateTime
+from marketplace.core.db import Money, TimestampMixin, UTCDateTime
+from marketplace.core.districts import District
 from marketplace.extensions import db
+
+_CURRENT_SQL = text("superseded_at IS NULL")
 
 
 class CommitteeMember(db.Model):
@@ -63,9 +81,21 @@ class Qualification(db.Model):
 
 
 class Score(db.Model):
+    """A member's points for one bid on one criterion. A re-evaluation (an upheld challenge) supersedes
+    the earlier round's scores instead of deleting them: they stay in the record (GPL 42)."""
+
     __tablename__ = "scores"
     __table_args__ = (
-        UniqueConstraint("member_id", "bid_id", "criterion_id"),
+        # One current score per member, bid and criterion; superseded ones are kept beside it.
+        Index(
+            "uq_scores_current",
+            "member_id",
+            "bid_id",
+            "criterion_id",
+            unique=True,
+            sqlite_where=_CURRENT_SQL,
+            postgresql_where=_CURRENT_SQL,
+        ),
         CheckConstraint("points >= 0", name="points_nonnegative"),
     )
 
@@ -75,6 +105,7 @@ class Score(db.Model):
     criterion_id: Mapped[int] = mapped_column(ForeignKey("criteria.id"), nullable=False)
     points: Mapped[Decimal] = mapped_column(Numeric(6, 2), nullable=False)
     comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class PriceReview(db.Model):
@@ -132,6 +163,28 @@ class Award(db.Model):
     tender = relationship("Tender")
 
 
+class AwardPassOver(db.Model):
+    """A candidate passed over in the award's rank order (O87 68): it withdrew, was disqualified or
+    failed to sign; the award goes to the next in order. Never chosen by preference."""
+
+    __tablename__ = "award_pass_overs"
+    __table_args__ = (
+        CheckConstraint("ground IN ('withdrew', 'disqualified', 'failed_to_sign')", name="ground"),
+        UniqueConstraint("tender_id", "bid_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), nullable=False, index=True)
+    bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"), nullable=False)
+    rank: Mapped[int] = mapped_column(Integer, nullable=False)
+    ground: Mapped[str] = mapped_column(String(20), nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+
+    bid = relationship("Bid")
+
+
 class Challenge(db.Model):
     """质疑: a bidder's challenge of the award, answered by the officer."""
 
@@ -166,3 +219,70 @@ class ChallengeDocument(db.Model):
     sha256: Mapped[str] = mapped_column(String(64), nullable=False)
     storage_key: Mapped[str] = mapped_column(String(100), nullable=False)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+# --- the evaluation expert pool (评审专家库) and the draws from it (财库〔2016〕198号) ---------------
+
+expert_districts = Table(
+    "expert_districts",
+    db.Model.metadata,
+    Column("expert_id", ForeignKey("experts.id", ondelete="CASCADE"), primary_key=True),
+    Column("district_code", ForeignKey("districts.code"), primary_key=True),
+)
+
+
+class Expert(TimestampMixin, db.Model):
+    """An entry of the expert pool: an evaluator account, the categories it is drawn for, its employer
+    (who it may not evaluate) and whether it can be drawn now."""
+
+    __tablename__ = "experts"
+    __table_args__ = (CheckConstraint("availability IN ('available', 'unavailable')", name="availability"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, unique=True)
+    categories: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    employer: Mapped[str] = mapped_column(String(200), nullable=False, default="")
+    # When the employer is a registered organization or a buying agency: what the draw excludes by.
+    employer_organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    employer_agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), index=True)
+    availability: Mapped[str] = mapped_column(String(20), nullable=False, default="available")
+    unavailable_until: Mapped[date | None] = mapped_column(Date)  # unavailable up to and including
+
+    user = relationship("User")
+    employer_organization = relationship("Organization")
+    employer_agency = relationship("Agency")
+    districts: Mapped[list[District]] = relationship(secondary=expert_districts, order_by=District.code)
+
+
+class ExpertDraw(db.Model):
+    """A recorded random draw of experts for a tender's committee (``core.draws``): the pool after the
+    exclusions in canonical order, the seed, and the picks in draw order. The first ``appointed``
+    picks sit on the committee, the rest are its reserves, in order. Anyone can repeat it."""
+
+    __tablename__ = "expert_draws"
+    __table_args__ = (
+        CheckConstraint("kind IN ('committee', 'reserve')", name="kind"),
+        CheckConstraint("appointed >= 0", name="appointed_nonnegative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(20), nullable=False, default="committee")
+    category: Mapped[str] = mapped_column(String(40), nullable=False)
+    appointed: Mapped[int] = mapped_column(Integer, nullable=False)
+    seed: Mapped[str] = mapped_column(String(64), nullable=False)
+    pool: Mapped[list] = mapped_column(JSON, nullable=False)  # expert ids, sorted
+    picked: Mapped[list] = mapped_column(JSON, nullable=False)  # expert ids, in draw order
+    excluded: Mapped[list] = mapped_column(JSON, nullable=False)  # [{"expert_id": 3, "reason": "bidder"}]
+    drawn_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    drawn_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+
+    drawn_by = relationship("User")
+    tender = relationship("Tender")
+
+    @property
+    def reserves(self) -> list[int]:
+        return list(self.picked[self.appointed :])
+
+    def as_record(self) -> dict:
+        return {"seed": self.seed, "pool": list(self.pool), "picked": list(self.picked)}

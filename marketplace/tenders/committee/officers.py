@@ -8,14 +8,18 @@ from sqlalchemy import select
 from marketplace.auth.models import User
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import OFFICER
+from marketplace.core.records import require_open_record
 from marketplace.extensions import db
 from marketplace.tenders.models import Tender
 
 
-def require_officer(tender: Tender, actor) -> None:
-    """Raise unless ``actor`` is an officer of the agency that runs ``tender``."""
+def require_officer(tender: Tender, actor, *, closed_ok: bool = False) -> None:
+    """Raise unless ``actor`` is an officer of the agency that runs ``tender``, and (unless
+    ``closed_ok``: re-running a failed tender) the procurement is still open (core.records)."""
     if not (actor is not None and actor.role == OFFICER and actor.agency_id == tender.agency_id):
         raise RuleViolation(_("Only an officer of the procuring agency can do this."))
+    if not closed_ok:
+        require_open_record(tender)
 
 
 def agency_users(tender: Tender) -> list[User]:

@@ -54,6 +54,19 @@ def _award_challenge(user, tender):
     }
 
 
+def _draw_records(user, tender):
+    """The expert draws of a tender, with the names drawn: the agency's officers, auditors and admins
+    (the names stay confidential to everyone else until the award notice names the committee)."""
+    if not isinstance(tender, Tender) or not _authenticated(user):
+        return False
+    return _same_agency(user, tender) or _role(user, AUDITOR, ADMIN)
+
+
+def _experts_manage(user, obj=None):
+    """Keep the expert pool: admins."""
+    return _role(user, ADMIN)
+
+
 def _read_bid(user, bid):
     """An opened bid, for an active member who declared no conflict, once the evaluation has started
     (``bids.visibility.visible_bid`` asks this)."""
@@ -73,6 +86,8 @@ def _evaluation_member(user, member):
 RULES = {
     "committee.manage": _award_manage,
     "committee.report": _award_report,
+    "committee.draws": _draw_records,
+    "experts.manage": _experts_manage,
     "committee.challenge": _award_challenge,
     "committee.read_bid": _read_bid,
     "committee.mine": _evaluation_mine,

@@ -13,6 +13,7 @@ from marketplace.audit import log as audit
 from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
 from marketplace.core.notifications import notify
+from marketplace.core.records import require_open_record
 from marketplace.extensions import db
 from marketplace.tenders import procedures
 from marketplace.tenders.bids.bidders import organization_members
@@ -280,6 +281,7 @@ def fail_tender(tender: Tender, actor, reason: str) -> None:
 def sign_off(member: CommitteeMember, actor) -> None:
     if actor is None or member.user_id != actor.id or not member.active:
         raise RuleViolation(_("Only an active member signs the report."))
+    require_open_record(member.tender)
     if not concluded(member.tender):
         raise RuleViolation(_("The report is signed after the ranking is computed."))
     if member.signed_off_at is not None:
@@ -296,8 +298,8 @@ def sign_off(member: CommitteeMember, actor) -> None:
 
 
 def retender(tender: Tender, actor) -> Tender:
-    """Copy a failed tender into a new draft (重新招标)."""
-    require_officer(tender, actor)
+    """Copy a failed tender into a new draft (重新招标): the failed one is closed, and stays as it is."""
+    require_officer(tender, actor, closed_ok=True)
     if tender.status != FAILED:
         raise RuleViolation(_("Only a failed tender is re-run."))
     raw = input_from(tender)

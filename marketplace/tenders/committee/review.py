@@ -68,6 +68,11 @@ def qualify(tender: Tender, bid: Bid, passed: bool, reason: str, actor) -> Quali
     if bid.id not in {b.id for b in opened_bids(tender)}:
         raise RuleViolation(_("This bid was not opened for this tender."))
     reason = load(QualificationInputSchema(), {"passed": passed, "reason": reason})["reason"]
+    if passed and bid.price is not None and bid.price > tender.budget_ceiling:
+        raise RuleViolation(
+            _("A bid over the budget ceiling cannot pass the qualification review (GPL 36)."),
+            field="passed",
+        )
     q = qualification_of(bid)
     if q is None:
         q = Qualification(

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import ValidationError, fields, pre_load, validates_schema
+from marshmallow import ValidationError, fields, post_load, pre_load, validate, validates_schema
+from marshmallow.validate import OneOf
 
-from marketplace.core.schemas import Points
-from marketplace.tenders.fields import Input, blank, text
+from marketplace.core.catalogue import SERVICE_CATEGORIES
+from marketplace.core.schemas import LocalDate, Points
+from marketplace.tenders.fields import Input, blank, choice, integer, text
 
 REASON_MAX = 5000
 NOTE_MAX = 2000
 OUTCOMES = ("reevaluate", "fail")
+PASS_OVER_GROUNDS = ("withdrew", "disqualified", "failed_to_sign")
 
 
 class DeclarationInputSchema(Input):
@@ -79,6 +82,17 @@ class AwardInputSchema(Input):
     reason = text(_l("Reason"), REASON_MAX, required=False, multiline=True)
 
 
+class PassOverInputSchema(Input):
+    """Why the next candidate in rank order is passed over: its ground and the facts."""
+
+    ground = fields.String(
+        required=True,
+        validate=OneOf(PASS_OVER_GROUNDS, error=_l("Choose why the candidate is passed over.")),
+        error_messages={"required": _l("Choose why the candidate is passed over.")},
+    )
+    reason = text(_l("Reason"), REASON_MAX, multiline=True)
+
+
 class ChallengeInputSchema(Input):
     grounds = text(_l("Grounds"), REASON_MAX, multiline=True)
 
@@ -96,3 +110,96 @@ class ChallengeAnswerInputSchema(Input):
             raise ValidationError(
                 _("An upheld challenge sends the tender back to evaluation or fails it."), "outcome"
             )
+
+
+# --- the expert pool and the draws ------------------------------------------------------------------
+
+EMPLOYER_MAX = 200
+AVAILABILITIES = ("available", "unavailable")
+MAX_DRAWN = 25  # experts appointed by one draw
+MAX_RESERVES = 10
+
+
+def _optional_id(**kwargs) -> fields.Integer:
+    return fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=False,
+        error_messages={"invalid": _l("Choose one of the listed entries.")},
+        **kwargs,
+    )
+
+
+class _DropBlankIds(Input):
+    """A select box left on "none" sends an empty string: that is no id."""
+
+    OPTIONAL_IDS: tuple[str, ...] = ()
+
+    @pre_load
+    def _blank_is_none(self, data, **kwargs):
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (k in self.OPTIONAL_IDS and blank(v))}
+        return data
+
+
+class ExpertInputSchema(_DropBlankIds):
+    """A pool entry's categories, districts, employer and availability (the verb checks that the
+    districts, organization and agency exist)."""
+
+    OPTIONAL_IDS = ("employer_organization_id", "employer_agency_id", "unavailable_until")
+
+    categories = fields.List(
+        choice(SERVICE_CATEGORIES, _l("Choose categories from the list.")),
+        required=True,
+        validate=validate.Length(min=1, error=_l("Choose at least one category.")),
+        error_messages={"required": _l("Choose at least one category.")},
+    )
+    district_codes = fields.List(fields.String(validate=validate.Length(max=12)), load_default=list)
+    employer = text(_l("Employer"), EMPLOYER_MAX, required=False)
+    employer_organization_id = _optional_id()
+    employer_agency_id = _optional_id()
+    availability = choice(AVAILABILITIES, _l("Choose available or unavailable."), load_default="available")
+    unavailable_until = LocalDate(load_default=None, allow_none=True)
+
+    @post_load
+    def _until_only_when_unavailable(self, data, **kwargs):
+        if data["availability"] == "available":
+            data["unavailable_until"] = None
+        return data
+
+
+class NewExpertInputSchema(ExpertInputSchema):
+    user_id = fields.Integer(
+        required=True,
+        strict=False,
+        error_messages={
+            "required": _l("Choose the evaluator account."),
+            "null": _l("Choose the evaluator account."),
+            "invalid": _l("Choose the evaluator account."),
+        },
+    )
+
+    @pre_load
+    def _blank_user(self, data, **kwargs):
+        if isinstance(data, dict) and blank(data.get("user_id")):
+            return {k: v for k, v in data.items() if k != "user_id"}
+        return data
+
+
+class DrawInputSchema(_DropBlankIds):
+    """A draw for the committee: the category, how many experts sit on it, how many reserves follow,
+    and the buyer's representative who completes it (optional)."""
+
+    OPTIONAL_IDS = ("buyer_rep_id",)
+
+    category = choice(SERVICE_CATEGORIES, _l("Choose a category from the list."))
+    experts = integer(_l("Draw from 1 to %(n)d experts.", n=MAX_DRAWN), 1, MAX_DRAWN, required=True)
+    reserves = integer(_l("Draw from 0 to %(n)d reserves.", n=MAX_RESERVES), 0, MAX_RESERVES, load_default=2)
+    buyer_rep_id = _optional_id()
+
+
+class ReserveDrawInputSchema(Input):
+    """A further draw of reserves, when a member withdrew and no reserve is left."""
+
+    category = choice(SERVICE_CATEGORIES, _l("Choose a category from the list."))
+    reserves = integer(_l("Draw from 1 to %(n)d reserves.", n=MAX_RESERVES), 1, MAX_RESERVES, required=True)

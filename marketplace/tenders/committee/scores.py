@@ -11,6 +11,7 @@ from marketplace import clock
 from marketplace.audit import log as audit
 from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
+from marketplace.core.records import require_open_record
 from marketplace.core.schemas import load
 from marketplace.extensions import db
 from marketplace.tenders.committee import scoring
@@ -22,9 +23,12 @@ from marketplace.tenders.models import Tender
 
 
 def scores_of(member: CommitteeMember) -> dict[tuple[int, int], Score]:
+    """The member's current scores (a re-evaluation supersedes the earlier round's, which are kept)."""
     return {
         (s.bid_id, s.criterion_id): s
-        for s in db.session.scalars(select(Score).where(Score.member_id == member.id))
+        for s in db.session.scalars(
+            select(Score).where(Score.member_id == member.id, Score.superseded_at.is_(None))
+        )
     }
 
 
@@ -64,6 +68,7 @@ def _check_points(points: Decimal, criterion) -> None:
 def _require_may_score(member: CommitteeMember, actor) -> None:
     if actor is None or member.user_id != actor.id:
         raise RuleViolation(_("Only the member can score."))
+    require_open_record(member.tender)
     if not member_may_see_bids(member):
         raise RuleViolation(_("Declare that you have no conflict of interest before scoring."))
     if member.scores_submitted_at is not None:

@@ -23,11 +23,13 @@ from marketplace.tenders.bids.opening import opened_bids
 from marketplace.tenders.committee import (
     awards,
     challenges,
+    experts_views,  # noqa: F401 - its routes are on bp
     members,
     notice_views,  # noqa: F401 - its routes are on bp
     ranking,
     review,
     seat_views,  # noqa: F401 - its routes are on bp
+    succession,
 )
 from marketplace.tenders.committee.blueprint import bp
 from marketplace.tenders.committee.dashboard import (
@@ -40,6 +42,7 @@ from marketplace.tenders.committee.dashboard import (
 from marketplace.tenders.committee.forms import (
     ActionForm,
     AnswerChallengeForm,
+    PassOverForm,
     PriceReviewForm,
     QualifyForm,
 )
@@ -172,6 +175,20 @@ def confirm_award(tender_id: int):
             flash(_("The award notice is published."), "success")
             return redirect(url_for("committee.dashboard", tender_id=tender.id, _anchor="award"))
     return render_dashboard(tender, Failed("award", form))
+
+
+@bp.route("/committee/<int:tender_id>/pass-over", methods=["POST"])
+@login_required
+def pass_over(tender_id: int):
+    tender = _stage_tender(tender_id)
+    form = PassOverForm()
+    candidate = succession.next_candidate(tender)
+    if form.validate_on_submit() and candidate is not None:
+        raw = {"ground": form.ground.data, "reason": form.reason.data}
+        if run_verb(form, lambda: awards.pass_over(tender, candidate.bid, raw, current_user)):
+            flash(_("The candidate is passed over; the award goes to the next in rank order."), "info")
+            return redirect(url_for("committee.dashboard", tender_id=tender.id, _anchor="award"))
+    return render_dashboard(tender, Failed("pass_over", form))
 
 
 @bp.route("/committee/<int:tender_id>/challenges/<int:challenge_id>/answer", methods=["POST"])

@@ -1,0 +1,34 @@
+"""The labels of the statutory time limits and of their states (see :mod:`marketplace.core.labels`)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from marketplace.core.labels import Label
+from marketplace.timelimits.limits import (
+    CHALLENGE,
+    DECISION,
+    LATE,
+    MET,
+    NOTICE,
+    OPEN,
+    OVERDUE,
+    REPORT,
+    SIGNATURE,
+)
+
+LABELS = {
+    "time_limit": {
+        REPORT: Label(_l("Committee's report to the buyer")),
+        DECISION: Label(_l("Buyer's award decision")),
+        NOTICE: Label(_l("Award notice")),
+        CHALLENGE: Label(_l("Answer to a challenge")),
+        SIGNATURE: Label(_l("Contract signature")),
+    },
+    "time_limit_state": {
+        MET: Label(_l("Met"), "success"),
+        LATE: Label(_l("Met late"), "warning text-dark"),
+        OPEN: Label(_l("Open"), "info text-dark"),
+        OVERDUE: Label(_l("Overdue"), "danger"),
+    },
+}

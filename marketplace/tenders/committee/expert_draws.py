@@ -26,6 +26,7 @@ from marketplace.core.messages import N_
 from marketplace.core.permissions import OFFICER
 from marketplace.core.schemas import load
 from marketplace.extensions import db
+from marketplace.tenders.bids.submission import lock_tender
 from marketplace.tenders.bids.visibility import bidding_organization_ids
 from marketplace.tenders.committee import members as committee_members
 from marketplace.tenders.committee.experts import experts_of_category, is_available
@@ -150,6 +151,7 @@ def draw_committee(tender: Tender, raw: dict, actor) -> ExpertDraw:
     """Draw the committee's experts and reserves and appoint the experts (the first one drawn chairs)
     with the buyer's representative, if any."""
     require_officer(tender, actor)
+    tender = lock_tender(tender)  # one draw at a time: a second one waits, then finds the committee formed
     data = load(DrawInputSchema(), raw)
     if not committee_members.formation_open(tender):
         raise RuleViolation(
@@ -177,6 +179,7 @@ def draw_committee(tender: Tender, raw: dict, actor) -> ExpertDraw:
 def draw_reserves(tender: Tender, raw: dict, actor) -> ExpertDraw:
     """A further draw of reserves, while a withdrawn member waits for a replacement and none is left."""
     require_officer(tender, actor)
+    tender = lock_tender(tender)
     data = load(ReserveDrawInputSchema(), raw)
     if not committee_members.needs_replacement(tender):
         raise RuleViolation(_("Reserves are drawn when a member withdrew and must be replaced."))

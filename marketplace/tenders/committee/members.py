@@ -24,6 +24,7 @@ from marketplace.core.schemas import load
 from marketplace.extensions import db
 from marketplace.tenders import procedures
 from marketplace.tenders.bids.opening import opened_bids
+from marketplace.tenders.bids.submission import lock_tender
 from marketplace.tenders.committee.experts import bidder_employees
 from marketplace.tenders.committee.models import CommitteeMember, ConflictDeclaration
 from marketplace.tenders.committee.officers import agency_users, require_officer
@@ -169,6 +170,7 @@ def _check_appointments(tender: Tender, appointments: list[Appointment]) -> None
 
 def form_committee(tender: Tender, appointments: list[Appointment], actor) -> list[CommitteeMember]:
     require_officer(tender, actor)
+    tender = lock_tender(tender)  # two officers forming it at once: the second sees the first's committee
     if tender.status not in (OPENED, EVALUATION):
         raise RuleViolation(_("A committee is formed after the bids are opened."))
     if committee(tender, active_only=False):

@@ -336,3 +336,20 @@ def test_chartjs_is_served_locally_and_referenced(client, login_as, world, db):
     assert f'<script src="{CHART_JS}"></script>' in body
     assert 'data-chart-source="tenders-by-state-chart-data"' in body
     assert "cdn" not in body.lower()
+
+
+def test_the_unsigned_flag_waits_for_a_signing_deadline_moved_off_a_weekend(world, db):
+    """Notice on Thu 15 Oct 2026: 30 days later is Sat 14 Nov, so the deadline is Mon 16 Nov (GPL 46,
+    moved to the next working day): not at risk on the Monday, at risk on the Tuesday."""
+    draft_contract, _o, _m = cf.contract_rows(world, status="draft")
+    draft_contract.award.published_at = datetime(2026, 10, 15, 2, 0, tzinfo=UTC)
+    db.session.flush()
+    agency = world["agency"].id
+
+    def at_risk(day):
+        now = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=4)
+        return {r.contract.id for r in services.contracts_at_risk(agency, now, day)}
+
+    assert draft_contract.id not in at_risk(date(2026, 11, 15))  # Sunday: past 30 days, before the deadline
+    assert draft_contract.id not in at_risk(date(2026, 11, 16))
+    assert draft_contract.id in at_risk(date(2026, 11, 17))

@@ -128,12 +128,22 @@ def record_bid_bond(tender: Tender, raw: Mapping, actor) -> BidBond:
     return bond
 
 
+def _percent(setting: str) -> str:
+    """A share setting (0.02) as the percentage it stands for ("2")."""
+    return f"{(Decimal(str(current_app.config[setting])) * 100).normalize():f}"
+
+
 def _new_bid_bond(tender: Tender, bid: Bid, data: dict, actor, *, declared: bool) -> BidBond:
     """A bid bond within the cap (IR 33), received by the opening at the latest and not in the future."""
     cap = tender.bid_bond_cap
     if data["amount"] > cap:
         raise RuleViolation(
-            _("A bid bond is at most 2%% of the budget (IR 33): %(cap)s.", cap=str(cap)), field="amount"
+            _(
+                "A bid bond is at most %(share)s%% of the budget (IR 33): %(cap)s.",
+                share=_percent("BID_BOND_MAX_SHARE"),
+                cap=str(cap),
+            ),
+            field="amount",
         )
     _check_received(data["received_on"], min(local_date(tender.bid_deadline), local_date(clock.now())))
     bond = BidBond(
@@ -221,7 +231,11 @@ def record_performance_bond(contract: Contract, raw: Mapping, actor) -> Performa
     cap = performance_bond_cap(contract)
     if data["amount"] > cap:
         raise RuleViolation(
-            _("A performance bond is at most 10%% of the contract value (IR 48): %(cap)s.", cap=str(cap)),
+            _(
+                "A performance bond is at most %(share)s%% of the contract value (IR 48): %(cap)s.",
+                share=_percent("PERFORMANCE_BOND_MAX_SHARE"),
+                cap=str(cap),
+            ),
             field="amount",
         )
     _check_received(data["received_on"], local_date(clock.now()))

@@ -24,6 +24,8 @@ from marketplace.contracts.models import (
     Payment,
     ServiceRecord,
 )
+from marketplace.contracts.signing import deadline_after, unsigned_cutoff
+from marketplace.core.calendar import WorkingCalendar
 from marketplace.extensions import db
 from marketplace.tenders.bids.models import Bid
 from marketplace.tenders.bids.visibility import bids_of_organization
@@ -31,7 +33,6 @@ from marketplace.tenders.committee.models import Award
 from marketplace.tenders.models import CLOSED, OPEN, STATUSES, Tender
 
 # GPL 46: the contract is signed within 30 days of the award notice.
-UNSIGNED_AFTER_DAYS = 30
 ENDING_WITHIN_DAYS = 30
 UPCOMING_WITHIN_DAYS = 30
 TOP_CONTRACTS = 10
@@ -229,24 +230,26 @@ def tender_counts(agency_id: int, now: datetime) -> list[StatusCount]:
 
 
 def contracts_at_risk(agency_id: int, now: datetime, today: date) -> list[ContractAtRisk]:
-    """Draft contracts still unsigned 30 days after the award notice (or flagged by the job), active
+    """Draft contracts unsigned past their signing deadline (or flagged by the job), active
     contracts whose term ends within 30 days or has ended, and active contracts with overdue
     milestones."""
     scope = Contract.agency_id == agency_id
-    unsigned = set(
-        db.session.scalars(
-            select(Contract.id)
+    # The signing deadline is 30 days after the notice, moved off weekends and holidays (GPL 46;
+    # contracts.signing): a first cut in SQL, then the calendar.
+    calendar = WorkingCalendar.load()
+    unsigned = {
+        contract_id
+        for contract_id, flagged, published_at in db.session.execute(
+            select(Contract.id, Contract.unsigned_flagged_at, Award.published_at)
             .join(Award, Award.id == Contract.award_id)
             .where(
                 scope,
                 Contract.status == DRAFT,
-                or_(
-                    Contract.unsigned_flagged_at.is_not(None),
-                    Award.published_at <= now - timedelta(days=UNSIGNED_AFTER_DAYS),
-                ),
+                or_(Contract.unsigned_flagged_at.is_not(None), Award.published_at < unsigned_cutoff(today)),
             )
         )
-    )
+        if flagged is not None or deadline_after(published_at, calendar) < today
+    }
     ending = set(
         db.session.scalars(
             select(Contract.id).where(

@@ -9,8 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 
 from marketplace import clock
+from marketplace.audit.models import AuditEvent
+from marketplace.audit.sealed import sealed_bid_event_filter
 from marketplace.contracts import variations
 from marketplace.contracts.delivery import milestones, payments
 from marketplace.core.errors import RuleViolation
@@ -68,6 +71,9 @@ def test_a_bid_exactly_at_the_ceiling_is_within_it(world, db):
     bids = _bids(tender, ["350000.00", "340000.00", "320000.00"])
     opening = _open(tender)
     assert not opening.failed and not any(row["over_ceiling"] for row in opening.record)
+    assert opening.sealed_organizations is None  # opened: the bid events show in the audit log
+    bid_events = select(AuditEvent).where(AuditEvent.tender_id == tender.id, AuditEvent.object_type == "bid")
+    assert db.session.scalars(bid_events.where(sealed_bid_event_filter())).all()
     assert bids
 
 
@@ -121,6 +127,10 @@ def test_too_few_bids_stay_sealed(world, db, client):
     assert "Only 2 bid(s)" in opening.failure_reason
     assert visible_bid(second.id, world["officer"]) is None  # not even the officer reads it
     assert visible_bid(second.id, world["auditor"]) is None
+    # Nor does the audit log name the bidders: their bid events stay hidden (audit.sealed).
+    bid_events = select(AuditEvent).where(AuditEvent.tender_id == tender.id, AuditEvent.object_type == "bid")
+    assert db.session.scalars(bid_events).all()  # they exist…
+    assert db.session.scalars(bid_events.where(sealed_bid_event_filter())).all() == []  # …and stay hidden
     db.session.commit()
     with client.session_transaction() as sess:
         sess["_user_id"] = str(first_member.id)

@@ -136,9 +136,10 @@ def open_bids(tender: Tender, actor=None) -> BidOpening:
         failed=reason is not None,
         failure_reason=reason,
         record=[] if sealed else counted,
-        sealed_organizations=[r["organization_id"] for r in counted] if sealed else None,
         unconfirmed_count=len(bids) - len(counted),
     )
+    if sealed:  # left unset otherwise: SQL NULL, which the audit filter (audit.sealed) tests
+        opening.sealed_organizations = [r["organization_id"] for r in counted]
     db.session.add(opening)
     tender.status = FAILED if reason else OPENED
     tender.failure_reason = reason

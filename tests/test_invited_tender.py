@@ -336,11 +336,15 @@ def test_invitee_names_stay_with_the_buyer_before_the_opening(client, world, inv
     assert api.status_code == 200 and not any(n in api.data for n in names)
     assert client.get(f"/tenders/{tender.id}/invitations").status_code == 302  # to the sign-in page
 
+    assert b"you-are-invited" not in public.data
     _login(client, orgs[3][1])  # another organization
-    assert not any(n in client.get(f"/tenders/{tender.id}").data for n in names)
+    page = client.get(f"/tenders/{tender.id}").data
+    assert not any(n in page for n in names) and b"you-are-invited" not in page
     assert client.get(f"/tenders/{tender.id}/invitations").status_code == 403
-    _login(client, orgs[0][1])  # even an invitee does not see the others
+    _login(client, orgs[0][1])  # even an invitee does not see the others, only that it is invited
     assert client.get(f"/tenders/{tender.id}/invitations").status_code == 403
+    page = client.get(f"/tenders/{tender.id}").data
+    assert b"you-are-invited" in page and names[1] not in page and names[2] not in page
     _login(client, world["other_officer"])
     assert client.get(f"/tenders/{tender.id}/invitations").status_code == 403
 

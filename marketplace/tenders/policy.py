@@ -53,6 +53,18 @@ def _invite(user, tender):
     return _same_agency(user, tender) and tender.status == "draft" and tender.by_invitation
 
 
+def _invited_to_bid(user, tender):
+    """A member of an organization invited to a published invited tender (it alone learns that)."""
+    return (
+        isinstance(tender, Tender)
+        and tender.by_invitation
+        and tender.status != "draft"
+        and _role(user, ORG_MEMBER)
+        and user.organization_id is not None
+        and any(i.organization_id == user.organization_id for i in tender.invitations)
+    )
+
+
 def _clar_ask(user, tender):
     return _role(user, ORG_MEMBER) and tender.status == "open"
 
@@ -85,6 +97,7 @@ RULES = {
     "tender.manage": _tender_manage,
     "tender.view_invitations": _invitations_view,
     "tender.invite": _invite,
+    "tender.invited_to_bid": _invited_to_bid,
     "clarification.ask": _clar_ask,
     "clarification.answer": _clar_answer,
     "clarification.view_pending": _clar_view_pending,

@@ -371,8 +371,15 @@ def test_a_winner_who_fails_to_sign_gives_way_to_the_next(scene, world, db):
     with pytest.raises(RuleViolation, match="final award"):  # still in its challenge window
         pass_over(tender, bids[1], {"ground": "failed_to_sign", "reason": "逾期未签"}, world["officer"])
     clock.set_now(award.challenge_deadline + timedelta(minutes=1))
-    pass_over(tender, bids[1], {"ground": "failed_to_sign", "reason": "逾期未签订合同"}, world["officer"])
+    passed = pass_over(
+        tender, bids[1], {"ground": "failed_to_sign", "reason": "逾期未签订合同"}, world["officer"]
+    )
     assert award.status == "annulled" and tender.status == "evaluation"
+    # The decision for the next candidate is counted from the recorded failure, not the old report.
+    from marketplace.timelimits.limits import DECISION, time_limits
+
+    decision = next(t for t in time_limits(tender) if t.code == DECISION)
+    assert decision.counted_from == passed.recorded_at and decision.state == "open"
     second = confirm_award(tender, bids[0], "", world["officer"])
     assert second.rank == 2 and second.status == "notice"
 

@@ -24,7 +24,7 @@ from marketplace.tenders.bids.models import BidOpening
 from marketplace.tenders.committee.awards import current_award
 from marketplace.tenders.committee.challenges import challenges_of
 from marketplace.tenders.committee.members import committee
-from marketplace.tenders.committee.models import Challenge
+from marketplace.tenders.committee.models import AwardPassOver, Challenge
 from marketplace.tenders.committee.ranking import concluded
 from marketplace.tenders.models import CANCELLED, FAILED, Tender
 
@@ -123,6 +123,17 @@ def report_counted_from(tender: Tender) -> datetime | None:
     return reevaluated or opening.opened_at
 
 
+def _winner_failed_to_sign_at(tender: Tender) -> datetime | None:
+    """When the latest winner who failed to sign was passed over: the decision for the next candidate
+    in rank order is counted from then (O87 68)."""
+    return db.session.scalar(
+        select(AwardPassOver.recorded_at)
+        .where(AwardPassOver.tender_id == tender.id, AwardPassOver.ground == "failed_to_sign")
+        .order_by(AwardPassOver.recorded_at.desc())
+        .limit(1)
+    )
+
+
 def report_delivered_at(tender: Tender) -> datetime | None:
     """The report reaches the buyer when the ranking is computed and every active member signed it."""
     members = committee(tender)
@@ -143,7 +154,8 @@ def time_limits(tender: Tender, today: date | None = None) -> list[TimeLimit]:
     award = current_award(tender)
     limits = [count.working(REPORT, start, report)]
     if report is not None:
-        limits.append(count.working(DECISION, report, award.published_at if award else None))
+        decision_from = max(report, _winner_failed_to_sign_at(tender) or report)
+        limits.append(count.working(DECISION, decision_from, award.published_at if award else None))
     if award is not None:
         # confirm_award decides and publishes the notice in one step (tenders.committee.awards).
         limits.append(count.working(NOTICE, award.published_at, award.published_at))

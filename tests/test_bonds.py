@@ -255,3 +255,30 @@ def test_the_organization_declares_its_bid_bond_before_the_opening(world, client
     with client.session_transaction() as sess:  # the same client, now as the bidder
         sess["_user_id"] = str(member.id)
     assert 'id="bid-bond"' in client.get(f"/bonds/bids/{bid.id}").get_data(as_text=True)
+
+
+def test_a_procurement_ended_without_an_award_returns_its_bonds_from_its_end(world, db):
+    """Too few bids (O87 41) on Tue 14 Apr 2026: the declared bond is due back 5 working days later,
+    Tue 21 Apr; a cancelled tender's from its cancellation."""
+    from marketplace.tenders.bids.opening import open_bids
+    from marketplace.tenders.cancellation import cancel
+
+    tender = factories.published(world["officer"], bid_deadline=at(date(2026, 4, 14), 9))
+    org, member = bf.organization("流标保证金机构")
+    bid, _receipt = bf.submitted_bid(tender, org, member)
+    bond = services.declare_bid_bond(
+        bid, {"amount": "1000.00", "form": "transfer", "received_on": "2026-03-10"}, member
+    )
+    assert services.return_due(bond) is None  # the procurement goes on
+    clock.set_now(at(date(2026, 4, 14), 10))
+    assert open_bids(tender).failed and tender.failed_at == clock.now()
+    assert services.return_due(bond) == date(2026, 4, 21)
+
+    other = factories.published(world["officer"], bid_deadline=at(date(2026, 5, 20), 9))
+    org2, member2 = bf.organization("撤销保证金机构")
+    bid2, _r = bf.submitted_bid(other, org2, member2)
+    bond2 = services.declare_bid_bond(
+        bid2, {"amount": "1000.00", "form": "transfer", "received_on": "2026-04-14"}, member2
+    )
+    cancel(other, "需求取消", world["officer"])  # on Tue 14 Apr too
+    assert services.return_due(bond2) == date(2026, 4, 21)

@@ -11,7 +11,7 @@ the contract is signed (:func:`return_due`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_DOWN, Decimal
 
 from flask import current_app
@@ -36,7 +36,7 @@ from marketplace.tenders.bids.models import SUBMITTED, Bid
 from marketplace.tenders.bids.opening import opened_bids
 from marketplace.tenders.committee.awards import current_award
 from marketplace.tenders.committee.officers import require_officer
-from marketplace.tenders.models import Tender
+from marketplace.tenders.models import CANCELLED, FAILED, Tender
 
 # --- reads -----------------------------------------------------------------------------------------
 
@@ -59,16 +59,23 @@ def performance_bond_cap(contract: Contract) -> Decimal:
 
 def return_due(bond: BidBond, calendar: WorkingCalendar | None = None) -> date | None:
     """The last day to return ``bond`` (IR 33): 5 working days after the award notice for a loser,
-    after the contract is signed for the winner; ``None`` while that event has not happened."""
+    after the contract is signed for the winner, after the failure or cancellation of a procurement
+    that ended without an award; ``None`` while that event has not happened."""
     tender = bond.tender
     award = current_award(tender)
     if award is None:
-        return None
+        # A failed or cancelled procurement returns every bond within 5 working days of its end.
+        ended = tender.failed_at if tender.status == FAILED else tender.cancelled_at
+        return _working_days_after(ended, calendar) if tender.status in (FAILED, CANCELLED) else None
     if award.bid_id == bond.bid_id:
         contract = contract_of(tender)
         start = contract.activated_at if contract is not None else None
     else:
         start = award.published_at
+    return _working_days_after(start, calendar)
+
+
+def _working_days_after(start: datetime | None, calendar: WorkingCalendar | None) -> date | None:
     if start is None:
         return None
     calendar = calendar or WorkingCalendar.load()

@@ -91,6 +91,7 @@ class Tender(TimestampMixin, db.Model):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(Text)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # when it failed (流标/废标)
     # Set on a re-run (重新招标) to the tender it repeats.
     retender_of_id: Mapped[int | None] = mapped_column(ForeignKey("tenders.id"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)

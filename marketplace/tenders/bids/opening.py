@@ -143,6 +143,7 @@ def open_bids(tender: Tender, actor=None) -> BidOpening:
     db.session.add(opening)
     tender.status = FAILED if reason else OPENED
     tender.failure_reason = reason
+    tender.failed_at = now if reason else None
     db.session.flush()
     audit.record(
         actor,

@@ -257,6 +257,7 @@ def fail_tender(tender: Tender, actor, reason: str) -> None:
     """The tender fails (流标/废标) for ``reason`` (a text in the record); its bidders are told."""
     tender.status = FAILED
     tender.failure_reason = reason
+    tender.failed_at = clock.now()
     audit.record(
         actor,
         "tender.fail",

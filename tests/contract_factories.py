@@ -28,19 +28,15 @@ from tests.factories import PASSWORD
 _n = iter(range(1, 100_000))
 
 
-def final_award(world, prices=("300000.00", "280000.00", "320000.00")):
-    """A published tender, bids opened, evaluated, awarded and final. Returns (tender, award, org, member).
-
-    The clock ends up just after the challenge window closed (the award is final)."""
+def scored_tender(world, deadline: datetime, prices=("300000.00", "280000.00", "320000.00"), opened_at=None):
+    """A tender published 30 days before ``deadline`` (or at the clock, for ``final_award``), its bids
+    opened at ``opened_at`` (the deadline plus a minute by default), every bid qualified and scored by a
+    five-member committee, the ranking not yet concluded. Returns (tender, members, bids, bidders)."""
     n = next(_n)
-    # Published Thu 20 Aug 2026; bids due Tue 15 Sep 2026 09:00 (a working day).
-    clock.set_now(datetime(2026, 8, 20, 2, 0, tzinfo=UTC))
-    tender = factories.published(
-        world["officer"], bid_deadline=start_of_local_day(date(2026, 9, 15)) + timedelta(hours=9)
-    )
+    tender = factories.published(world["officer"], bid_deadline=deadline)
     bidders = [bf.organization(f"合同测试机构{n}-{i}") for i in range(len(prices))]
     bids = [bf.submitted_bid(tender, org, m, price=p)[0] for (org, m), p in zip(bidders, prices, strict=True)]
-    clock.set_now(tender.bid_deadline + timedelta(minutes=1))
+    clock.set_now(opened_at or deadline + timedelta(minutes=1))
     open_bids(tender)
     experts = [
         auth_services.create_user(email=f"cx{n}-{i}@test.org", role="evaluator", password=PASSWORD)
@@ -63,6 +59,18 @@ def final_award(world, prices=("300000.00", "280000.00", "320000.00")):
             m.user,
             submit=True,
         )
+    db.session.flush()
+    return tender, members, bids, bidders
+
+
+def final_award(world, prices=("300000.00", "280000.00", "320000.00")):
+    """A published tender, bids opened, evaluated, awarded and final. Returns (tender, award, org, member).
+
+    The clock ends up just after the challenge window closed (the award is final)."""
+    # Published Thu 20 Aug 2026; bids due Tue 15 Sep 2026 09:00 (a working day).
+    clock.set_now(datetime(2026, 8, 20, 2, 0, tzinfo=UTC))
+    deadline = start_of_local_day(date(2026, 9, 15)) + timedelta(hours=9)
+    tender, members, bids, bidders = scored_tender(world, deadline, prices)
     ranking = conclude(tender, world["officer"])
     for m in members:
         sign_off(m, m.user)

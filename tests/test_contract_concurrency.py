@@ -138,3 +138,33 @@ def test_a_variation_and_a_payment_at_once_keep_the_ledger_within_the_value(app,
     else:
         assert value == Decimal("280000.00") and paid == Decimal("250000.00")
         assert db.session.get(Variation, ids["variation"]).status == "requested"
+
+
+def test_two_officers_recording_the_same_bid_bond_at_once_one_wins(app, committed):
+    from marketplace.bonds import services as bonds
+    from marketplace.bonds.models import BidBond
+    from marketplace.tenders.bids.opening import opened_bids
+    from marketplace.tenders.models import Tender
+    from tests.contract_factories import final_award
+
+    world = factories.world()
+    other = _second_officer(world)
+    tender, award, _org, _member = final_award(world)
+    loser = next(b for b in opened_bids(tender) if b.id != award.bid_id)
+    db.session.commit()
+    ids = {"tender": tender.id, "officers": [world["officer"].id, other.id]}
+    raw = {"bid_id": loser.id, "amount": "5000.00", "form": "bank_guarantee", "received_on": "2026-09-15"}
+
+    def record_as(officer_id):
+        def prepare():
+            t = db.session.get(Tender, ids["tender"])
+            officer = db.session.get(User, officer_id)
+            return lambda: bonds.record_bid_bond(t, raw, officer)
+
+        return prepare
+
+    outcomes = _race(app, *(record_as(i) for i in ids["officers"]))  # a unique index decides: no 500
+    assert sorted(o == "won" for o in outcomes) == [False, True], outcomes
+    assert "already recorded" in next(o for o in outcomes if o != "won")
+    db.session.remove()
+    assert db.session.scalar(select(func.count()).select_from(BidBond)) == 1

@@ -10,26 +10,18 @@ from sqlalchemy import func, select
 
 from marketplace import clock
 from marketplace.audit.models import AuditEvent
-from marketplace.auth import services as auth_services
 from marketplace.contracts import signing
 from marketplace.core.errors import RuleViolation
 from marketplace.core.notifications import Notification
 from marketplace.core.timeutil import start_of_local_day
 from marketplace.extensions import db as _db
 from marketplace.jobs import runner
-from marketplace.tenders.bids.opening import open_bids
 from marketplace.tenders.committee.awards import confirm_award
 from marketplace.tenders.committee.challenges import answer_challenge, file_challenge
-from marketplace.tenders.committee.members import Appointment, declare, form_committee
 from marketplace.tenders.committee.ranking import conclude, sign_off
-from marketplace.tenders.committee.review import qualify
-from marketplace.tenders.committee.scores import save_scores
 from marketplace.timelimits import limits as tl
 from marketplace.timelimits.models import TimeLimitReminder
-from tests import bid_factories as bf
 from tests import contract_factories as cf
-from tests import factories
-from tests.factories import PASSWORD
 
 _n = iter(range(1, 100_000))
 
@@ -42,38 +34,9 @@ def at(day: date, hour: int = 10, minute: int = 0) -> datetime:
 def opened(world, opening_day: date):
     """A tender whose bids were opened at 09:00 on ``opening_day``, scored by its committee but not yet
     concluded. Returns (tender, members, bids, bidders)."""
-    n = next(_n)
     deadline = at(opening_day, 9)
     clock.set_now(deadline - timedelta(days=30))
-    tender = factories.published(world["officer"], bid_deadline=deadline)
-    bidders = [bf.organization(f"时限测试机构{n}-{i}") for i in range(3)]
-    prices = ("300000.00", "280000.00", "320000.00")
-    bids = [bf.submitted_bid(tender, o, m, price=p)[0] for (o, m), p in zip(bidders, prices, strict=True)]
-    clock.set_now(deadline)
-    open_bids(tender)
-    experts = [
-        auth_services.create_user(email=f"tl{n}-{i}@test.org", role="evaluator", password=PASSWORD)
-        for i in range(4)
-    ]
-    members = form_committee(
-        tender,
-        [Appointment(e, "expert", i == 0) for i, e in enumerate(experts)]
-        + [Appointment(world["officer"], "buyer_rep")],
-        world["officer"],
-    )
-    for m in members:
-        declare(m, {b.id: (False, "") for b in bids}, m.user)
-    for b in bids:
-        qualify(tender, b, True, "", world["officer"])
-    for m in members:
-        save_scores(
-            m,
-            {(b.id, c.id): (c.weight, "") for b in bids for c in tender.technical_criteria},
-            m.user,
-            submit=True,
-        )
-    _db.session.flush()
-    return tender, members, bids, bidders
+    return cf.scored_tender(world, deadline, opened_at=deadline)
 
 
 def report(tender, members, moment: datetime, officer):

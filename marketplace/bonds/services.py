@@ -30,6 +30,7 @@ from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
 from marketplace.core.schemas import load
 from marketplace.core.timeutil import local_date
+from marketplace.core.transaction import flush_unique
 from marketplace.extensions import db
 from marketplace.tenders.bids.bidders import is_member
 from marketplace.tenders.bids.models import SUBMITTED, Bid
@@ -164,7 +165,7 @@ def _new_bid_bond(tender: Tender, bid: Bid, data: dict, actor, *, declared: bool
         recorded_at=clock.now(),
     )
     db.session.add(bond)
-    db.session.flush()
+    flush_unique(_("This bid's bond is already recorded."), "bid_id")  # recorded at the same moment
     return bond
 
 
@@ -255,7 +256,7 @@ def record_performance_bond(contract: Contract, raw: Mapping, actor) -> Performa
         recorded_at=clock.now(),
     )
     db.session.add(bond)
-    db.session.flush()
+    flush_unique(_("This contract's performance bond is already recorded."))  # recorded at the same moment
     audit.record(
         actor,
         "bond.performance.record",

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from contextvars import ContextVar
 
 from flask import Flask, flash, g, has_request_context, request
+from sqlalchemy.exc import IntegrityError
 
 from marketplace.core.errors import RuleViolation
 from marketplace.core.web import apply_violation
@@ -37,6 +38,17 @@ _WRITES_EXPECTED: ContextVar[bool] = ContextVar("writes_expected", default=True)
 
 def writes_expected() -> bool:
     return _WRITES_EXPECTED.get()
+
+
+def flush_unique(message: str, field: str | None = None) -> None:
+    """Flush the pending inserts in a savepoint; a unique constraint lost to a concurrent request (the
+    same row inserted at the same moment) becomes a :class:`RuleViolation` with ``message`` instead of
+    a 500. Only that savepoint is undone; the rule violation dooms the rest of the request."""
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise RuleViolation(message, field=field) from None
 
 
 def begin_request() -> None:

@@ -9,7 +9,6 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from marketplace import clock
 from marketplace.audit import log as audit
@@ -20,6 +19,7 @@ from marketplace.core.messages import N_
 from marketplace.core.received import received_at
 from marketplace.core.records import require_open_record
 from marketplace.core.schemas import load
+from marketplace.core.transaction import flush_unique
 from marketplace.extensions import db
 from marketplace.orgs.models import Organization
 from marketplace.tenders.bids.bidders import eligibility_problems, is_member, standing_problems
@@ -155,16 +155,10 @@ def save_draft(tender: Tender, org, raw: Mapping, actor, attachments: list[Store
 
 
 def _flush_bid(created: bool) -> None:
-    try:
-        if created:  # a savepoint, so a lost race undoes only this insert, not the request's transaction
-            with db.session.begin_nested():
-                db.session.flush()
-        else:
-            db.session.flush()
-    except IntegrityError:  # a concurrent first save from the same organization won the race
-        raise RuleViolation(
-            _("Your organization already has a bid for this tender. Reload the page.")
-        ) from None
+    if created:  # a concurrent first save from the same organization may win the race
+        flush_unique(_("Your organization already has a bid for this tender. Reload the page."))
+    else:
+        db.session.flush()
 
 
 def _note_readiness(bid: Bid) -> None:

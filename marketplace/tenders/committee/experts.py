@@ -23,6 +23,7 @@ from marketplace.core.messages import N_
 from marketplace.core.permissions import ADMIN, EVALUATOR
 from marketplace.core.schemas import load
 from marketplace.core.timeutil import local_date
+from marketplace.core.transaction import flush_unique
 from marketplace.extensions import db
 from marketplace.orgs.models import Organization
 from marketplace.tenders.bids.visibility import bidding_organization_ids
@@ -172,7 +173,7 @@ def add_expert(raw: dict, actor) -> Expert:
     expert = Expert(user_id=user.id)
     _apply(expert, data, resolved["districts"])
     db.session.add(expert)
-    db.session.flush()
+    flush_unique(_("This evaluator is already in the expert pool."), "user_id")  # added at the same moment
     audit.record(
         actor,
         "expert.add",

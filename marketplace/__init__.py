@@ -74,6 +74,7 @@ def _import_models() -> None:
     """Every model module, so metadata (and Alembic autogenerate) sees the whole schema."""
     import marketplace.audit.models  # noqa: F401
     import marketplace.auth.models  # noqa: F401
+    import marketplace.auth.opening_keys  # noqa: F401
     import marketplace.bonds.models  # noqa: F401
     import marketplace.contracts.models  # noqa: F401
     import marketplace.core.calendar  # noqa: F401
@@ -82,6 +83,7 @@ def _import_models() -> None:
     import marketplace.core.notifications  # noqa: F401
     import marketplace.orgs.models  # noqa: F401
     import marketplace.performance.models  # noqa: F401
+    import marketplace.tenders.bids.ceremony.models  # noqa: F401
     import marketplace.tenders.bids.models  # noqa: F401
     import marketplace.tenders.committee.models  # noqa: F401
     import marketplace.tenders.models  # noqa: F401
@@ -250,6 +252,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.performance import views as performance_views  # noqa: F401
     from marketplace.performance.blueprint import bp as performance_bp
     from marketplace.tenders import invitation_views  # noqa: F401 - routes on tenders_bp
+    from marketplace.tenders.bids.ceremony.views import bp as ceremony_bp
     from marketplace.tenders.bids.views import bp as bids_bp
     from marketplace.tenders.committee.views import bp as committee_bp
     from marketplace.tenders.views import bp as tenders_bp
@@ -261,6 +264,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(tenders_bp)
     app.register_blueprint(orgs_bp)
     app.register_blueprint(bids_bp)
+    app.register_blueprint(ceremony_bp)
     app.register_blueprint(committee_bp)
     app.register_blueprint(contracts_bp)
     app.register_blueprint(bonds_bp)

@@ -21,6 +21,7 @@ users_cli = AppGroup("users", help="Manage accounts.")
 seed_cli = AppGroup("seed", help="Load demo data.")
 districts_cli = AppGroup("districts", help="Administrative-division reference data.")
 calendar_cli = AppGroup("calendar", help="Working-day calendar.")
+keys_cli = AppGroup("keys", help="The platform's wrapping key for sealed bids (docs/bidding.md).")
 
 
 def _fail(message: str) -> None:
@@ -137,11 +138,37 @@ def calendar_set_command(day, kind, name):
     click.echo(f"{day.date().isoformat()}: {kind}")
 
 
+@keys_cli.command("new")
+def keys_new_command():
+    """Print a new wrapping key, to put first in BID_KEY_WRAPPING_KEYS (never stored by the platform)."""
+    from marketplace.core.keyring import new_key
+
+    click.echo(new_key())
+
+
+@keys_cli.command("rotate")
+@transaction.command
+def keys_rotate_command():
+    """Re-wrap every wrapped value with the first key of BID_KEY_WRAPPING_KEYS (one transaction)."""
+    from marketplace.core.keyring import KeyringError
+    from marketplace.tenders.bids.ceremony.rotation import rotate_wrapping_key
+
+    try:
+        result = rotate_wrapping_key()
+    except KeyringError as exc:
+        _fail(f"{exc}: keep every key still in use in BID_KEY_WRAPPING_KEYS; nothing was changed.")
+    click.echo(
+        f"Re-wrapped {result.platform_parts} platform part(s), {result.contributions} contribution(s), "
+        f"{result.attachment_keys} draft attachment key(s) with the newest key. The older keys can be "
+        "removed from BID_KEY_WRAPPING_KEYS."
+    )
+
+
 def register(app: Flask) -> None:
     import marketplace.audit.cli  # noqa: F401 - adds ``export contracts``
     import marketplace.ocds.cli  # noqa: F401 - adds ``export ocds``
     from marketplace.audit.chain import audit_cli
     from marketplace.export_cli import export_cli
 
-    for group in (users_cli, seed_cli, districts_cli, calendar_cli, export_cli, audit_cli):
+    for group in (users_cli, seed_cli, districts_cli, calendar_cli, keys_cli, export_cli, audit_cli):
         app.cli.add_command(group)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from werkzeug.utils import import_string
 
+from marketplace.core.keyring import check_keys
+
 
 class ConfigError(RuntimeError):
     """The environment does not describe a runnable app."""
@@ -93,6 +95,18 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # before it has been processed: keep it at least the proxy header's MAX_AGE plus the web
         # workers' request timeout (deploy/gunicorn.conf.py, 60 s).
         "BID_OPENING_GRACE_SECONDS": _int("BID_OPENING_GRACE_SECONDS", 90),
+        # Sealed bids (docs/bidding.md, "Encryption"): the platform's wrapping keys (Fernet, comma-separated,
+        # newest first; required in production, derived from SECRET_KEY otherwise); how long the
+        # officers have to contribute their shares after the opening time; how many officers' shares
+        # (with the platform's part) open a tender's bids; the cost of an officer's passphrase (scrypt,
+        # log2 N) and its least length.
+        "BID_KEY_WRAPPING_KEYS": [
+            k.strip() for k in os.environ.get("BID_KEY_WRAPPING_KEYS", "").split(",") if k.strip()
+        ],
+        "BID_DECRYPTION_WINDOW_MINUTES": _int("BID_DECRYPTION_WINDOW_MINUTES", 60),
+        "BID_OPENING_OFFICERS_REQUIRED": _int("BID_OPENING_OFFICERS_REQUIRED", 2),
+        "OPENING_KEY_SCRYPT_LOG_N": _int("OPENING_KEY_SCRYPT_LOG_N", 15),
+        "OPENING_PASSPHRASE_MIN_LENGTH": _int("OPENING_PASSPHRASE_MIN_LENGTH", 12),
         "PER_PAGE": _int("PER_PAGE", 20),
         "MAX_PER_PAGE": 100,
         # Procedure profile overrides: {"public_tender": {"min_days": 25}} (provinces set their own).
@@ -192,4 +206,20 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
                 "SECRET_KEY must be set outside development and testing "
                 "(export SECRET_KEY=... or MARKETPLACE_ENV=development)."
             )
+    _check_wrapping_keys(config)
     return config
+
+
+def _check_wrapping_keys(config: dict) -> None:
+    keys = config.get("BID_KEY_WRAPPING_KEYS") or []
+    if isinstance(keys, str):
+        keys = config["BID_KEY_WRAPPING_KEYS"] = [k.strip() for k in keys.split(",") if k.strip()]
+    if not keys and not (config["TESTING"] or config["ENV"] == "development"):
+        raise ConfigError(
+            "BID_KEY_WRAPPING_KEYS must be set outside development and testing: one or more Fernet keys, "
+            "newest first (make one with `flask keys new`; docs/bidding.md)."
+        )
+    try:
+        check_keys(keys)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc

@@ -16,13 +16,18 @@ from marketplace.core.documents import store
 from marketplace.extensions import db
 from marketplace.orgs.models import VERIFIED, Organization
 from marketplace.orgs.uscc import with_check_character
+from marketplace.tenders.bids.ceremony import contents, keys, verbs
+from marketplace.tenders.bids.models import BidOpening
+from marketplace.tenders.bids.opening import open_bids
 from marketplace.tenders.bids.submission import (
     ATTACHMENT_TYPES,
+    lock_tender,
     required_declarations,
     save_draft,
     submit,
 )
-from tests.factories import PASSWORD
+from marketplace.tenders.bids.visibility import opening_of
+from tests.factories import OPENING_PASSPHRASE, PASSWORD
 
 _counter = iter(range(1, 10_000))
 
@@ -79,17 +84,46 @@ def bid_input(tender, price="300000.00", marker="", **overrides) -> dict:
     return data
 
 
-def attachment(name: str, payload: bytes):
-    return store(
-        FileStorage(stream=io.BytesIO(payload), filename=name, content_type="application/pdf"),
-        allowed=ATTACHMENT_TYPES,
-    )
+def attachment(name: str, payload: bytes, tender=None):
+    """A stored upload: encrypted when ``tender`` has an opening key (as the bid page stores it)."""
+    upload = FileStorage(stream=io.BytesIO(payload), filename=name, content_type="application/pdf")
+    if tender is not None and contents.is_sealed_tender(tender):
+        return contents.store_attachment(tender, upload, ATTACHMENT_TYPES)
+    return store(upload, allowed=ATTACHMENT_TYPES)
 
 
 def submitted_bid(tender, org, member, price="300000.00", marker="", files=()):
     bid = save_draft(
-        tender, org, bid_input(tender, price, marker), member, [attachment(n, p) for n, p in files]
+        tender, org, bid_input(tender, price, marker), member, [attachment(n, p, tender) for n, p in files]
     )
     receipt = submit(bid, member)
     db.session.flush()
     return bid, receipt
+
+
+def open_sealed(tender, actor=None, holders=None):
+    """Open a tender's bids as the opening ceremony does: the platform's part, then the shares of
+    ``holders`` (default: as many holders as the key needs), each with the tests' passphrase. A tender
+    without an opening key is opened directly. Returns the opening record (None while shares are
+    missing)."""
+    key = keys.key_of(tender)
+    if key is None or opening_of(tender) is not None:
+        return open_bids(tender, actor)
+    started = verbs.begin(lock_tender(tender), actor)
+    if isinstance(started, BidOpening):
+        return started
+    opening = None
+    chosen = holders if holders is not None else [s.user for s in key.shares[: key.threshold]]
+    for user in chosen:
+        opening = verbs.contribute(tender, user, OPENING_PASSPHRASE)
+    db.session.flush()
+    return opening
+
+
+def open_if_due(tender) -> bool:
+    """What the ``open-bids`` job does at the opening time (ceremony.verbs.open_if_due), followed by
+    the officers' shares when it began a ceremony. True when it did something."""
+    if not verbs.open_if_due(tender):
+        return False
+    open_sealed(tender)
+    return True

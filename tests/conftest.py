@@ -57,6 +57,8 @@ def app(database_url, tmp_path_factory):
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             # Tests open the bids at the deadline itself; tests/test_deadline_rush.py sets the grace.
             "BID_OPENING_GRACE_SECONDS": 0,
+            # Officers' opening keys: a cheap scrypt (the passphrase's cost is not what is tested).
+            "OPENING_KEY_SCRYPT_LOG_N": 4,
         }
     )
     with app.app_context():

@@ -15,7 +15,6 @@ from marketplace.auth import services as auth_services
 from marketplace.contracts.models import ACTIVE, Contract, ContractTarget, Milestone
 from marketplace.core.timeutil import start_of_local_day
 from marketplace.extensions import db
-from marketplace.tenders.bids.opening import open_bids
 from marketplace.tenders.committee.awards import confirm_award, finalize_if_due
 from marketplace.tenders.committee.members import Appointment, declare, form_committee
 from marketplace.tenders.committee.ranking import conclude, sign_off
@@ -23,6 +22,7 @@ from marketplace.tenders.committee.review import qualify
 from marketplace.tenders.committee.scores import save_scores
 from tests import bid_factories as bf
 from tests import factories
+from tests.bid_factories import open_sealed
 from tests.factories import PASSWORD
 
 _n = iter(range(1, 100_000))
@@ -37,7 +37,7 @@ def scored_tender(world, deadline: datetime, prices=("300000.00", "280000.00", "
     bidders = [bf.organization(f"合同测试机构{n}-{i}") for i in range(len(prices))]
     bids = [bf.submitted_bid(tender, org, m, price=p)[0] for (org, m), p in zip(bidders, prices, strict=True)]
     clock.set_now(opened_at or deadline + timedelta(minutes=1))
-    open_bids(tender)
+    open_sealed(tender)
     experts = [
         auth_services.create_user(email=f"cx{n}-{i}@test.org", role="evaluator", password=PASSWORD)
         for i in range(4)

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from marketplace import clock
+from marketplace.auth import opening_keys
 from marketplace.auth import services as auth_services
 from marketplace.core import districts
 from marketplace.core.timeutil import local_date, start_of_local_day
@@ -14,6 +15,8 @@ from marketplace.tenders.drafting import create_draft
 from marketplace.tenders.publication import publish
 
 PASSWORD = "correct-horse-battery"
+# The passphrase of every test officer's opening key (tenders.bids.ceremony).
+OPENING_PASSPHRASE = "opening passphrase for tests"
 
 
 def world() -> dict:
@@ -35,6 +38,8 @@ def world() -> dict:
         "admin": auth_services.create_user(email="admin@test.org", role="admin", password=PASSWORD),
     }
     db.session.flush()
+    for officer in (users["officer"], users["other_officer"]):  # each agency's officer holds an opening key
+        opening_keys.set_up(officer, OPENING_PASSPHRASE)
     return {**users, "agency": agency, "other_agency": other_agency}
 
 

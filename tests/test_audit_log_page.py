@@ -11,9 +11,9 @@ import pytest
 from marketplace import clock
 from marketplace.audit import chain as audit_chain
 from marketplace.audit import log as audit
-from marketplace.tenders.bids.opening import open_bids
 from tests import bid_factories as bf
 from tests import factories
+from tests.bid_factories import open_sealed
 
 COLUMNS = ("seq", "time", "actor", "action", "object", "summary", "hash")
 
@@ -215,7 +215,7 @@ def test_bid_events_stay_sealed_until_opening(client, login_as, world, db):
     for query in ("object_type=bid", f"actor={member.email}", ""):
         assert not [r for r in _rows(client.get(f"/audit?{query}")) if r["object"].startswith("bid ")], query
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
-    open_bids(tender, world["officer"])
+    open_sealed(tender, world["officer"])
     db.session.commit()
     rows = _rows(client.get("/audit?object_type=bid"))
     assert rows and all(r["object"].startswith("bid ") for r in rows)

@@ -17,7 +17,7 @@ from marketplace.auth import services as auth_services
 from marketplace.core.messages import render
 from marketplace.core.notifications import Notification
 from marketplace.jobs.runner import run_job
-from marketplace.tenders.bids.opening import open_bids
+from marketplace.tenders.bids.models import BidAttachment
 from marketplace.tenders.committee.awards import confirm_award
 from marketplace.tenders.committee.challenges import file_challenge
 from marketplace.tenders.committee.members import Appointment, committee, declare, form_committee
@@ -37,6 +37,7 @@ from marketplace.tenders.committee.scores import save_scores, scores_of
 from marketplace.tenders.models import Tender
 from tests import bid_factories as bf
 from tests import factories
+from tests.bid_factories import open_sealed
 from tests.factories import PASSWORD
 
 PRICES = ("300000.00", "320000.00", "350000.00")
@@ -72,7 +73,7 @@ def _scene(world, db, prices=PRICES, small=()) -> Scene:
         for i, ((org, member), price) in enumerate(zip(bidders, prices, strict=True))
     ]
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
-    open_bids(tender)
+    open_sealed(tender)
     experts = [
         auth_services.create_user(
             email=f"panel{next(_accounts)}@test.org",
@@ -229,7 +230,7 @@ def test_evaluator_sees_bids_only_after_declaring(client, scene, world, db):
     members = _committee(s, world)
     db.session.commit()
     m0, m1 = members[0], members[1]
-    bid, att = s.bids[0], s.bids[0].attachments[0]
+    bid, att = s.bids[0], s.bids[0].opened_attachments[0]  # decrypted by the opening
     _login(client, m0.user)
     listing = client.get("/committee/seats")
     assert listing.status_code == 200 and s.tender.title.encode() in listing.data
@@ -280,7 +281,8 @@ def test_evaluator_sees_bids_only_after_declaring(client, scene, world, db):
     ):
         assert client.post(url, data=data).status_code == 403, url
     db.session.expire_all()
-    assert bid.status == "submitted" and len(bid.attachments) == 1 and _count(db, AuditEvent) == events
+    assert bid.status == "submitted" and len(bid.opened_attachments) == 1 and _count(db, AuditEvent) == events
+    assert db.session.get(BidAttachment, att.id).removed_at is None
     score = client.get(f"/committee/seats/{m0.id}/score")
     assert score.status_code == 200 and b"qualification review" in score.data  # nothing qualified yet
     qualify(s.tender, bid, True, "", world["officer"])

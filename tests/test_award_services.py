@@ -13,8 +13,8 @@ from marketplace.core.messages import render
 from marketplace.core.notifications import Notification
 from marketplace.core.timeutil import start_of_local_day
 from marketplace.tenders import procedures
+from marketplace.tenders.bids.ceremony import keys
 from marketplace.tenders.bids.models import BidOpening
-from marketplace.tenders.bids.opening import open_bids
 from marketplace.tenders.bids.visibility import visible_bid
 from marketplace.tenders.committee.awards import can_draft_contract, confirm_award, finalize_if_due, pass_over
 from marketplace.tenders.committee.challenges import answer_challenge, file_challenge
@@ -39,6 +39,7 @@ from marketplace.tenders.committee.succession import next_candidate
 from marketplace.tenders.models import OPEN
 from tests import bid_factories as bf
 from tests import factories
+from tests.bid_factories import open_sealed
 from tests.factories import PASSWORD
 
 
@@ -55,7 +56,7 @@ def scene(world, db):
         for (org, m), p in zip(bidders, ["300000.00", "280000.00", "320000.00"], strict=True)
     ]
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
-    open_bids(tender)
+    open_sealed(tender)
     experts = [
         auth_services.create_user(email=f"e{i}@test.org", role="evaluator", password=PASSWORD)
         for i in range(7)
@@ -294,9 +295,13 @@ def test_abnormally_low_price_needs_justification(scene, world, db):
     opening = db.session.scalar(select(BidOpening))
     db.session.expunge(opening)
     db.session.connection().execute(BidOpening.__table__.delete().where(BidOpening.id == opening.id))
+    key = keys.key_of(tender)  # and the opening key's ceremony with it: the officers contribute again
+    key.ceremony_started_at = key.completed_at = None
+    for share in key.shares:
+        share.contributed_at = None
     low, _ = bf.submitted_bid(tender, org, member, price="150000.00")
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
-    open_bids(tender)
+    open_sealed(tender)
     members = _committee(tender, experts, world)
     _evaluate(tender, bids + [low], members, [[8, 8, 8, 8]] * 5)
     assert abnormally_low_bids(tender) == {low.id}

@@ -18,11 +18,11 @@ from marketplace.core.errors import RuleViolation
 from marketplace.extensions import db
 from marketplace.orgs.models import Organization
 from marketplace.tenders.bids.models import ACTIVE, Bid, BidOpening
-from marketplace.tenders.bids.opening import open_if_due
 from marketplace.tenders.bids.submission import save_draft, submit
 from marketplace.tenders.models import Tender
 from tests import bid_factories as bf
 from tests import factories
+from tests.bid_factories import open_if_due
 from tests.conftest import PG_URL
 from tests.factories import deadline_in
 
@@ -114,6 +114,9 @@ def test_submissions_racing_the_deadline_are_in_or_out(app, committed):
     assert len(outcome) == THREADS
     assert {r["organization_id"] for r in opening.record} == accepted  # none lost, none extra
     assert all(r["submitted_at"] < deadline.isoformat() for r in opening.record)
+    # Opened at the ceremony: every counted bid decrypted to the content it was submitted with.
+    assert not opening.failed and not opening.undecrypted
+    assert all(r["price"] == "300000.00" and r["sealed_sha256"] for r in opening.record)
     submitted = db.session.scalars(select(Bid).where(Bid.status == "submitted")).all()
     assert all(b.submitted_at < deadline for b in submitted) and len(submitted) == len(accepted)
     assert 0 < len(accepted) < THREADS, outcome  # the race really straddled the deadline
@@ -148,3 +151,5 @@ def test_simultaneous_submits_from_one_organization_leave_one_active_bid(app, co
     assert bid.version == results.count("ok") and [s.version for s in bid.submissions] == list(
         range(1, bid.version + 1)
     )
+    assert all(s.sealed and s.content is None for s in bid.submissions)  # each version sealed on its own
+    assert len({s.sealed_sha256 for s in bid.submissions}) == bid.version

@@ -1,5 +1,7 @@
 """Bidding through the web forms."""
 
+import base64
+import hashlib
 import io
 import json
 from datetime import timedelta
@@ -57,10 +59,28 @@ def test_prepare_save_submit_receipt(client, scene, db):
     bid = db.session.get(Bid, bid.id)
     receipt = client.get(f"/bids/{bid.id}/receipt")
     assert bid.digest.encode() in receipt.data
+    # Sealed until the opening: the receipt shows the digests, not the content.
+    sealed = bid.submissions[-1]
+    assert sealed.sealed_sha256.encode() in receipt.data and b"sealed until the opening" in receipt.data
+    assert b"300,000" not in receipt.data
     download = client.get(f"/bids/{bid.id}/receipt?download=1")
     payload = json.loads(download.data)
     assert payload["sha256"] == bid.digest and payload["version"] == 1
-    assert digest_of(payload["content"]) == payload["sha256"]  # the organization can check it itself
+    assert payload["content"] is None and payload["sealed"]
+    assert payload["sealed_sha256"] == hashlib.sha256(base64.b64decode(sealed.sealed)).hexdigest()
+    # After the opening the receipt carries the content: the organization can check the digest itself.
+    for i in range(2):
+        other, other_member = bf.organization(f"其他机构{i}")
+        bf.submitted_bid(tender, other, other_member)
+    clock.set_now(tender.bid_deadline + timedelta(minutes=1))
+    assert not bf.open_sealed(tender).failed
+    db.session.commit()
+    payload = json.loads(client.get(f"/bids/{bid.id}/receipt?download=1").data)
+    assert payload["sha256"] == bid.digest and payload["version"] == 1 and "sealed" not in payload
+    assert digest_of(payload["content"]) == payload["sha256"]
+    assert payload["content"]["price"] == "300000.00"
+    assert payload["content"]["attachments"][0]["sha256"] == hashlib.sha256(b"%PDF plan").hexdigest()
+    assert b"300,000.00" in client.get(f"/bids/{bid.id}/receipt").data
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """Sealed bidding: drafts, submission receipts, replacement, withdrawal, deadline, eligibility, opening."""
 
+import base64
+import hashlib
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,7 +15,8 @@ from marketplace.core.notifications import Notification
 from marketplace.jobs.runner import run_job
 from marketplace.orgs.models import DEBARRED, PENDING
 from marketplace.tenders.amendments import amend
-from marketplace.tenders.bids.digest import canonical_content, digest_of, has_unsubmitted_changes
+from marketplace.tenders.bids import submission
+from marketplace.tenders.bids.digest import digest_of, has_unsubmitted_changes
 from marketplace.tenders.bids.models import Bid, BidOpening
 from marketplace.tenders.bids.opening import open_bids
 from marketplace.tenders.bids.submission import save_draft, submit, withdraw
@@ -35,23 +38,46 @@ def bidder(world, db):
 
 def test_draft_then_submit_gives_receipt_with_digest(tender, bidder, db):
     org, member = bidder
-    bid = save_draft(tender, org, bf.bid_input(tender), member, [bf.attachment("方案.pdf", b"%PDF plan")])
+    bid = save_draft(
+        tender, org, bf.bid_input(tender), member, [bf.attachment("方案.pdf", b"%PDF plan", tender)]
+    )
     assert bid.status == "draft" and bid.version == 0
+    checked = bid.ready_digest
+    # The checked content carries a random nonce: its digest does not give away a guessable price.
+    assert checked == digest_of(bid.ready_content) and "nonce" in bid.ready_content
     receipt = submit(bid, member)
     assert receipt.version == 1 and receipt.submitted_at == clock.now()
-    assert receipt.digest == digest_of(canonical_content(bid)) == bid.digest
+    assert receipt.digest == checked == bid.digest
+    # Sealed until the opening: the receipt keeps the ciphertext and its SHA-256, not the content.
+    assert receipt.price is None and receipt.content is None and receipt.sealed
+    assert receipt.sealed_sha256 == hashlib.sha256(base64.b64decode(receipt.sealed)).hexdigest()
+    # The working copy is erased; the attachment is kept, sealed into version 1, its name erased.
+    assert bid.price is None and bid.responses == {} and bid.declarations == [] and bid.attachments == []
+    assert bid.ready_content is None and bid.ready_digest is None and bid.ready_sealed is None
+    [kept] = bid.kept_attachments
     assert (
-        receipt.content["attachments"][0]["sha256"] == __import__("hashlib").sha256(b"%PDF plan").hexdigest()
+        kept.version == 1 and kept.filename == "" and kept.sha256 != hashlib.sha256(b"%PDF plan").hexdigest()
     )
-    assert receipt.content["price"] == "300000.00"
+    # The opening decrypts the version: the receipt's content is the one its digest was computed on.
+    for i in range(2):
+        other_org, other_member = bf.organization(f"其他组织{i}")
+        bf.submitted_bid(tender, other_org, other_member)
+    _open_at_deadline(tender)
+    assert digest_of(receipt.content) == receipt.digest
+    assert receipt.content["attachments"][0]["sha256"] == hashlib.sha256(b"%PDF plan").hexdigest()
+    assert receipt.content["price"] == "300000.00" and receipt.price == Decimal("300000.00")
+    [opened] = bid.opened_attachments
+    assert opened.filename == "方案.pdf" and opened.sha256 == hashlib.sha256(b"%PDF plan").hexdigest()
 
 
 def test_digest_changes_with_any_content(tender, bidder, db):
     org, member = bidder
     bid, first = bf.submitted_bid(tender, org, member)
+    assert not has_unsubmitted_changes(bid)  # the working copy was erased with the submission
     save_draft(tender, org, bf.bid_input(tender, price="299999.99"), member)
     assert has_unsubmitted_changes(bid)
     second = submit(bid, member)
+    assert not has_unsubmitted_changes(bid)
     assert second.version == 2 and second.digest != first.digest
     assert [s.version for s in bid.submissions] == [1, 2]  # the earlier version is kept
 
@@ -77,12 +103,20 @@ def test_price_rules(tender, bidder, db, price):
 def test_price_may_equal_the_ceiling(tender, bidder, db):
     org, member = bidder
     bid, _ = bf.submitted_bid(tender, org, member, price="480000.00")
+    assert bid.price is None  # sealed until the opening
+    for i in range(2):
+        other_org, other_member = bf.organization(f"其他组织{i}")
+        bf.submitted_bid(tender, other_org, other_member)
+    opening = _open_at_deadline(tender)
     assert bid.price == Decimal("480000.00")
+    [row] = [r for r in opening.record if r["bid_id"] == bid.id]
+    assert row["price"] == "480000.00" and not row["over_ceiling"]
 
 
 def test_after_deadline_everything_is_refused(tender, bidder, db):
     org, member = bidder
     bid, _ = bf.submitted_bid(tender, org, member)
+    save_draft(tender, org, bf.bid_input(tender, price="290000.00"), member)  # a new version, ready
     clock.set_now(tender.bid_deadline)  # exactly at the deadline: already too late
     for attempt in (
         lambda: submit(bid, member),
@@ -91,8 +125,9 @@ def test_after_deadline_everything_is_refused(tender, bidder, db):
     ):
         with pytest.raises(RuleViolation, match="deadline has passed"):
             attempt()
+    assert bid.version == 1
     clock.set_now(tender.bid_deadline - timedelta(microseconds=1))
-    submit(bid, member)  # one microsecond before is in
+    assert submit(bid, member).version == 2  # one microsecond before is in
 
 
 def test_withdraw_then_bid_again(tender, bidder, db):
@@ -158,19 +193,31 @@ def test_only_members_act_on_their_bid(tender, bidder, world, db):
 
 def test_amendment_asks_bidders_to_reconfirm(tender, bidder, world, db):
     org, member = bidder
-    bid, _ = bf.submitted_bid(tender, org, member)
+    bid, first = bf.submitted_bid(tender, org, member)
     _, bystander = bf.organization("旁观组织")
     amend(tender, {"reason": "服务范围说明", "description": "新的说明"}, world["officer"])
     assert bid.needs_reconfirmation
     notes = db.session.scalars(select(Notification).where(Notification.kind == "bid.reconfirm")).all()
     assert [n.user_id for n in notes] == [member.id]
-    submit(bid, member)
-    assert not bid.needs_reconfirmation
+    # The sealed version cannot be read back (the working copy was erased): submitting asks for content.
+    with pytest.raises(RuleViolation, match="Enter the price"):
+        submit(bid, member)
+    # It is re-confirmed as it is...
+    submission.reconfirm(bid, member)
+    assert not bid.needs_reconfirmation and bid.version == 1 and bid.digest == first.digest
+    with pytest.raises(RuleViolation, match="nothing to re-confirm"):
+        submission.reconfirm(bid, member)
+    # ...or, after a further amendment, replaced by a complete new version.
+    amend(tender, {"reason": "第二次说明", "description": "再次的说明"}, world["officer"])
+    assert bid.needs_reconfirmation
+    save_draft(tender, org, bf.bid_input(tender, price="290000.00"), member)
+    second = submit(bid, member)
+    assert not bid.needs_reconfirmation and second.version == 2 and second.digest != first.digest
 
 
 def _open_at_deadline(tender):
     clock.set_now(tender.bid_deadline + timedelta(seconds=1))
-    return open_bids(tender)
+    return bf.open_sealed(tender)
 
 
 def test_opening_record_matches_receipts(tender, world, db):

@@ -260,8 +260,8 @@ def test_the_organization_declares_its_bid_bond_before_the_opening(world, client
 def test_a_procurement_ended_without_an_award_returns_its_bonds_from_its_end(world, db):
     """Too few bids (O87 41) on Tue 14 Apr 2026: the declared bond is due back 5 working days later,
     Tue 21 Apr; a cancelled tender's from its cancellation."""
-    from marketplace.tenders.bids.opening import open_bids
     from marketplace.tenders.cancellation import cancel
+    from tests.bid_factories import open_sealed
 
     tender = factories.published(world["officer"], bid_deadline=at(date(2026, 4, 14), 9))
     org, member = bf.organization("流标保证金机构")
@@ -271,7 +271,7 @@ def test_a_procurement_ended_without_an_award_returns_its_bonds_from_its_end(wor
     )
     assert services.return_due(bond) is None  # the procurement goes on
     clock.set_now(at(date(2026, 4, 14), 10))
-    assert open_bids(tender).failed and tender.failed_at == clock.now()
+    assert open_sealed(tender).failed and tender.failed_at == clock.now()
     assert services.return_due(bond) == date(2026, 4, 21)
 
     other = factories.published(world["officer"], bid_deadline=at(date(2026, 5, 20), 9))

@@ -59,10 +59,11 @@ def test_seed_demo(app, db):
     assert r.exit_code == 0, r.output
     assert db.session.scalar(select(func.count()).select_from(Tender)) == 31
     statuses = dict(db.session.execute(select(Tender.status, func.count()).group_by(Tender.status)).all())
-    # 25 published and not cancelled: 20 still open (one of them an invited tender), 5 past their
-    # deadline of which 4 are opened by the demo (3 with enough bids, evaluated and awarded; 1 failed)
-    # and 1 waits for the open-bids job.
-    assert statuses == {"draft": 4, "open": 21, "awarded": 3, "failed": 1, "cancelled": 2}
+    # 25 published and not cancelled: 20 still open (one of them an invited tender; one, a request for
+    # quotation without bids, already past its deadline for the open-bids job) and 5 closed before,
+    # all opened by the demo at their opening ceremonies: 3 with enough bids, evaluated and
+    # awarded; 2 with only two bids (a public tender and a request for quotation, which need 3) failed.
+    assert statuses == {"draft": 4, "open": 20, "awarded": 3, "failed": 2, "cancelled": 2}
     invited = db.session.scalars(select(Tender).where(Tender.method == "invited_tender")).one()
     assert len(invited.invitations) >= 3 and invited.invitation_draws  # the draw is recorded
     from marketplace.contracts.models import Contract, Milestone, Payment, ServiceRecord
@@ -98,11 +99,31 @@ def test_seed_demo(app, db):
     )
     assert orgs == {"verified": 7, "pending": 1, "info_requested": 1, "debarred": 1}
     assert db.session.scalar(select(func.count()).select_from(Bid).where(Bid.status == "submitted")) >= 8
-    for opening in db.session.scalars(select(BidOpening)):
+    from marketplace.auth.opening_keys import OpeningKey
+    from marketplace.tenders.bids.ceremony.models import TenderKey
+
+    openings = db.session.scalars(select(BidOpening)).all()
+    assert sorted(o.failed for o in openings) == [False, False, False, True, True]
+    for opening in openings:
+        key = db.session.scalar(select(TenderKey).where(TenderKey.tender_id == opening.tender_id))
+        if opening.failed:  # too few bids: never decrypted, nothing disclosed (O87 41)
+            assert "Only 2 bid(s)" in opening.failure_reason and opening.record == []
+            assert key.ceremony_started_at is None
+            bids = db.session.scalars(select(Bid).where(Bid.tender_id == opening.tender_id)).all()
+            assert len(bids) == 2 and all(b.price is None and b.submissions[-1].content is None for b in bids)
+            continue
+        assert key.completed_at is not None and opening.undecrypted is None  # decrypted at the ceremony
         for row in opening.record:
-            assert db.session.get(Bid, row["bid_id"]).submissions[-1].digest == row["digest"]
+            submitted = db.session.get(Bid, row["bid_id"]).submissions[-1]
+            assert submitted.digest == row["digest"] and submitted.sealed_sha256 == row["sealed_sha256"]
+            assert f"{submitted.price:.2f}" == row["price"]
     officer = db.session.scalar(select(User).where(User.email == "officer@example.org"))
     assert officer.check_password("demo-password") and officer.agency is not None
+    officers = db.session.scalars(select(User).where(User.role == "officer").order_by(User.email)).all()
+    assert [u.email for u in officers] == [f"officer{n}@example.org" for n in ("2", "3", "")]
+    assert officers[1].agency_id == officer.agency_id  # a second opening officer of the civil affairs bureau
+    holders = db.session.scalars(select(OpeningKey.user_id)).all()
+    assert sorted(holders) == sorted(u.id for u in officers)  # every officer holds an opening key
     assert {u.email for u in db.session.scalars(select(User).where(User.role == "evaluator"))} == {
         f"expert{i}@example.org" for i in range(1, 13)
     }

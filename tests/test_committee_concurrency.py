@@ -13,12 +13,12 @@ from marketplace.auth import services as auth_services
 from marketplace.auth.models import User
 from marketplace.core.timeutil import start_of_local_day
 from marketplace.extensions import db
-from marketplace.tenders.bids.opening import open_bids
 from marketplace.tenders.committee.members import Appointment, form_committee
 from marketplace.tenders.committee.models import CommitteeMember
 from marketplace.tenders.models import Tender
 from tests import bid_factories as bf
 from tests import factories
+from tests.bid_factories import open_sealed
 from tests.conftest import PG_URL
 from tests.factories import PASSWORD
 from tests.test_contract_concurrency import _race
@@ -39,7 +39,7 @@ def test_two_officers_forming_the_committee_at_once_make_one(app, committed):
         org, member = bf.organization(f"并发投标{i}")
         bf.submitted_bid(tender, org, member, price=f"{300000 + i}.00")
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
-    open_bids(tender)
+    open_sealed(tender)
     experts = [
         auth_services.create_user(email=f"c{i}@test.org", role="evaluator", password=PASSWORD)
         for i in range(10)

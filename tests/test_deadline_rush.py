@@ -8,6 +8,7 @@ PostgreSQL are in tests/test_bid_concurrency.py.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 from datetime import timedelta
 
@@ -23,9 +24,10 @@ from marketplace.tenders.amendments import amend
 from marketplace.tenders.bids import submission
 from marketplace.tenders.bids.digest import canonical_content, digest_of
 from marketplace.tenders.bids.models import Bid, BidSubmission
-from marketplace.tenders.bids.opening import open_if_due, opening_time
+from marketplace.tenders.bids.opening import opening_time
 from tests import bid_factories as bf
 from tests import factories
+from tests.bid_factories import open_if_due, open_sealed
 from tests.factories import deadline_in
 
 
@@ -89,6 +91,21 @@ def _saved(tender, org, member):
     return bid
 
 
+def _opened(tender):
+    """Two more bids, then the opening ceremony at the opening time: the sealed versions are decrypted."""
+    for i in range(2):
+        other, other_member = bf.organization(f"其他投标机构{i}")
+        bf.submitted_bid(tender, other, other_member)
+    clock.set_now(opening_time(tender))
+    opening = open_sealed(tender)
+    assert opening is not None and not opening.failed
+    return opening
+
+
+def _without_nonce(content: dict) -> dict:
+    return {k: v for k, v in content.items() if k != "nonce"}
+
+
 # --- received when the request arrived ---------------------------------------------------------------
 
 
@@ -145,9 +162,7 @@ def test_the_opening_waits_for_the_grace_after_the_deadline(scene, grace):
     assert registry._tenders_past_deadline(clock.now()) == []
     assert open_if_due(tender) is False and tender.status == "open"
     with pytest.raises(RuleViolation, match="not opened before"):
-        from marketplace.tenders.bids.opening import open_bids
-
-        open_bids(tender)
+        open_sealed(tender)
     clock.set_now(tender.bid_deadline + grace)
     assert registry._tenders_past_deadline(clock.now()) == [tender.id]
     assert open_if_due(tender) is True and tender.status in {"opened", "failed"}
@@ -169,27 +184,34 @@ def test_a_complete_draft_is_checked_when_saved(scene):
     tender, org, member = scene
     incomplete = bf.bid_input(tender, declarations=[])
     bid = submission.save_draft(tender, org, incomplete, member)
-    assert bid.ready_digest is None and bid.ready_content is None
+    assert bid.ready_digest is None and bid.ready_content is None and bid.ready_sealed is None
     with pytest.raises(RuleViolation, match="declaration"):
         submission.submit(bid, member)
     bid = submission.save_draft(tender, org, bf.bid_input(tender), member)
-    assert bid.ready_digest == digest_of(canonical_content(bid)) == digest_of(bid.ready_content)
+    ready, digest, sealed = dict(bid.ready_content), bid.ready_digest, bid.ready_sealed
+    assert digest == digest_of(ready) and _without_nonce(ready) == canonical_content(bid) and sealed
     receipt = submission.submit(bid, member)
-    assert receipt.digest == bid.ready_digest == bid.digest and receipt.content == bid.ready_content
+    # The submission moves the checked, already sealed content: nothing is computed again.
+    assert receipt.digest == digest == bid.digest and receipt.sealed == sealed and receipt.content is None
+    _opened(tender)
+    assert receipt.content == ready
 
 
 def test_an_attachment_changes_the_checked_draft(scene):
     tender, org, member = scene
     bid = _saved(tender, org, member)
-    before = bid.ready_digest
+    before = bid.ready_content
     bid = submission.save_draft(
-        tender, org, bf.bid_input(tender), member, [bf.attachment("a.pdf", b"%PDF-1")]
+        tender, org, bf.bid_input(tender), member, [bf.attachment("a.pdf", b"%PDF-1", tender)]
     )
     with_file = bid.ready_digest
-    assert with_file not in (None, before)
+    assert with_file is not None and with_file != digest_of(before)
     assert bid.ready_content["attachments"][0]["filename"] == "a.pdf"
+    assert bid.ready_content["attachments"][0]["sha256"] == hashlib.sha256(b"%PDF-1").hexdigest()
     submission.remove_attachment(bid, bid.attachments[0], member)
-    assert bid.ready_digest == before
+    # Checked again: the content is the one without the file (a fresh nonce, so a fresh digest).
+    assert _without_nonce(bid.ready_content) == _without_nonce(before)
+    assert bid.ready_digest == digest_of(bid.ready_content) and bid.ready_digest != with_file
 
 
 def test_submitting_a_saved_draft_takes_a_handful_of_statements(scene):
@@ -228,19 +250,24 @@ def test_after_an_amendment_the_draft_is_checked_again_at_submission(scene, worl
     tender, org, member = scene
     bid = _saved(tender, org, member)
     amend(tender, {"reason": "服务范围说明", "description": "新的说明"}, world["officer"])
-    assert bid.ready_digest is None
+    assert bid.ready_digest is None and bid.ready_sealed is None
+    expected = canonical_content(bid)
     receipt = submission.submit(bid, member)  # the full check, as a save does it
-    assert receipt.digest == digest_of(canonical_content(bid)) == bid.ready_digest
+    assert receipt.sealed and receipt.digest == bid.digest and not bid.needs_reconfirmation
+    _opened(tender)
+    assert _without_nonce(receipt.content) == expected and digest_of(receipt.content) == receipt.digest
 
 
 def test_a_tampered_checked_draft_is_not_what_gets_sealed(scene):
     tender, org, member = scene
     bid = _saved(tender, org, member)
+    price = bid.price
     bid.ready_content = {**bid.ready_content, "price": "1.00"}  # changed past the application
     db.session.flush()
     receipt = submission.submit(bid, member)
-    assert receipt.content["price"] == f"{bid.price:.2f}" != "1.00"
-    assert receipt.digest == digest_of(canonical_content(bid))
+    _opened(tender)
+    assert receipt.content["price"] == f"{price:.2f}" != "1.00" and receipt.price == price == bid.price
+    assert receipt.digest == digest_of(receipt.content)
 
 
 def test_the_bid_page_offers_to_submit_the_saved_version(scene, client):

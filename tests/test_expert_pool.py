@@ -18,7 +18,6 @@ from marketplace.audit.models import AuditEvent
 from marketplace.auth import services as auth_services
 from marketplace.core import draws
 from marketplace.core.errors import RuleViolation
-from marketplace.tenders.bids.opening import open_bids
 from marketplace.tenders.committee import expert_draws, experts
 from marketplace.tenders.committee.members import (
     Appointment,
@@ -31,6 +30,7 @@ from marketplace.tenders.committee.members import (
 from marketplace.tenders.committee.models import CommitteeMember, Expert, ExpertDraw
 from tests import bid_factories as bf
 from tests import factories
+from tests.bid_factories import open_sealed
 from tests.factories import PASSWORD
 
 SEED = "0123456789abcdef0123456789abcdef"
@@ -77,7 +77,7 @@ def scene(world, db) -> Scene:
     pool["away"] = _expert(admin, "Expert Away", availability="unavailable")
     pool["childcare"] = _expert(admin, "Expert Childcare", categories=("childcare",))
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
-    open_bids(tender)
+    open_sealed(tender)
     db.session.commit()
     return Scene(tender, bidders, outsider, pool)
 

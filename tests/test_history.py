@@ -104,6 +104,17 @@ def test_history_runs_from_the_tender_draft_to_the_last_payment_in_order(scene, 
     assert by_kind["publication"].party == world["agency"].name
     assert by_kind["publication"].account == world["officer"].email
     assert by_kind["opening"].account == "system" or by_kind["opening"].party
+    # The tender's opening key is made at publication; the bids are opened at the opening ceremony.
+    assert [e.action for e in entries if e.kind == "publication"] == ["tender.publish", "tender.opening_key"]
+    opening = [e for e in entries if e.kind == "opening"]
+    assert [e.action for e in opening] == [
+        "tender.ceremony_begin",
+        "tender.opening_share",
+        "tender.ceremony_complete",
+        "tender.open_bids",
+    ]
+    share = opening[1]
+    assert share.party == world["agency"].name and share.account == world["officer"].email
     signatures = [e for e in entries if e.kind == "signature"]
     assert {e.party for e in signatures} == {world["agency"].name, org.name}
     milestone_steps = [e.action for e in entries if e.kind == "milestone"]
@@ -117,22 +128,34 @@ def test_history_runs_from_the_tender_draft_to_the_last_payment_in_order(scene, 
 def test_bid_events_stay_hidden_until_the_opening(world, db):
     from marketplace.audit.history import histories
     from marketplace.audit.models import AuditEvent
+    from marketplace.tenders.bids.ceremony import verbs
     from marketplace.tenders.bids.models import BidOpening
     from tests import bid_factories as bf
     from tests import factories
 
     tender = factories.published(world["officer"])
-    org, member = bf.organization("封标测试机构")
-    bf.submitted_bid(tender, org, member)
+    bidders = [bf.organization(f"封标测试机构{i}") for i in range(3)]
+    for org, member in bidders:
+        bf.submitted_bid(tender, org, member)
     db.session.flush()
     assert db.session.query(AuditEvent).filter_by(object_type="bid", tender_id=tender.id).count() > 0
     assert db.session.query(BidOpening).filter_by(tender_id=tender.id).count() == 0
 
     class _Key:  # a would-be contract on the unopened tender
-        id, tender_id, organization_id, reference = 999_999, tender.id, org.id, "X"
+        id, tender_id, organization_id, reference = 999_999, tender.id, bidders[0][0].id, "X"
 
     entries = histories([_Key()])[999_999]
     assert entries and not any(e.kind == "bid" for e in entries)
+    # Nor while the opening ceremony waits for the officers' shares.
+    clock.set_now(tender.bid_deadline + timedelta(minutes=1))
+    assert verbs.open_if_due(tender) and tender.status == "open"
+    db.session.flush()
+    entries = histories([_Key()])[999_999]
+    assert [e.action for e in entries if e.kind == "opening"] == ["tender.ceremony_begin"]
+    assert not any(e.kind == "bid" or e.action.startswith("bid.") for e in entries)
+    bf.open_sealed(tender)
+    entries = histories([_Key()])[999_999]
+    assert any(e.kind == "bid" for e in entries)  # opened: the bid events show
 
 
 def test_payments_without_an_event_still_appear(scene, world):

@@ -15,6 +15,7 @@ from marketplace.core.notifications import Notification
 from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.extensions import db as _db
 from marketplace.jobs import registry, runner, scheduler
+from marketplace.tenders.bids.ceremony import keys, verbs
 from marketplace.tenders.bids.models import BidOpening
 from marketplace.tenders.committee.models import Award
 from marketplace.tenders.models import Tender
@@ -180,13 +181,46 @@ def test_open_bids_opens_tenders_past_their_deadline_once(world, db):
     assert _run("open-bids").changed == 0
     clock.set_now(due.bid_deadline + timedelta(seconds=30))
     run = _run("open-bids")
+    # The bids are encrypted: the job begins the opening ceremony, the officers' shares open them.
     assert run.details == {"opened": [due.id]} and run.changed == 1
+    assert keys.key_of(due).ceremony_started_at is not None
+    assert (
+        db.session.get(Tender, due.id).status == "open"
+        and db.session.get(Tender, not_yet.id).status == "open"
+    )
+    assert _run("open-bids").changed == 0  # begun once
+    assert db.session.scalar(select(func.count()).select_from(BidOpening)) == 0
+    assert not bf.open_sealed(db.session.get(Tender, due.id)).failed
+    db.session.commit()
     assert (
         db.session.get(Tender, due.id).status == "opened"
         and db.session.get(Tender, not_yet.id).status == "open"
     )
     assert _run("open-bids").changed == 0
     assert db.session.scalar(select(func.count()).select_from(BidOpening)) == 1
+
+
+def test_open_bids_fails_a_ceremony_not_completed_within_its_window(world, db):
+    tender = factories.published(world["officer"], bid_deadline=factories.deadline_in(29))
+    bids = []
+    for i in range(3):
+        org, member = bf.organization(f"窗口开标{i}")
+        bids.append(bf.submitted_bid(tender, org, member)[0])
+    db.session.commit()
+    clock.set_now(tender.bid_deadline)
+    assert _run("open-bids").changed == 1  # the ceremony begins; no officer contributes
+    clock.set_now(verbs.window_end(tender) - timedelta(seconds=1))
+    assert _run("open-bids").changed == 0 and db.session.get(Tender, tender.id).status == "open"
+    clock.set_now(verbs.window_end(tender))
+    run = _run("open-bids")
+    assert run.details == {"opened": [tender.id]} and run.changed == 1
+    tender = db.session.get(Tender, tender.id)
+    assert tender.status == "failed" and "decryption window" in tender.failure_reason
+    opening = db.session.scalar(select(BidOpening))
+    assert sorted(r["bid_id"] for r in opening.undecrypted) == sorted(b.id for b in bids)
+    assert {r["outcome"] for r in opening.undecrypted} == {"withdrawn"}
+    assert all(b.status == "withdrawn" for b in bids)
+    assert _run("open-bids").changed == 0
 
 
 def test_finalize_awards_at_the_end_of_the_challenge_window(world, db):

@@ -21,9 +21,9 @@ from marketplace.ocds.merge import compile_releases
 from marketplace.ocds.process import ocid_of
 from marketplace.ocds.releases import releases_for
 from marketplace.tenders.amendments import amend
-from marketplace.tenders.bids.opening import open_bids
 from tests import bid_factories as bf
 from tests import factories
+from tests.bid_factories import open_sealed
 
 # The shared validator sits beside the repository (../shared/ocds); OCDS_VALIDATOR or the workplace's
 # /work/shared copy serve a checkout made elsewhere (a CI worktree, say).
@@ -149,7 +149,7 @@ def test_a_tender_still_open_exposes_no_bid(client, open_tender_with_bids, db, t
 
     # At the deadline the opening record makes bidders (never prices) public.
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
-    open_bids(tender)
+    open_sealed(tender)
     db.session.commit()
     text = _everything(client, tender)
     record = client.get(f"/api/v1/ocds/records/{ocid_of(tender)}").json["records"][0]

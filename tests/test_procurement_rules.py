@@ -20,12 +20,12 @@ from marketplace.core.errors import RuleViolation
 from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.tenders.amendments import amend
 from marketplace.tenders.bids import submission
-from marketplace.tenders.bids.opening import open_bids
 from marketplace.tenders.bids.visibility import visible_bid
 from marketplace.tenders.clarifications import answer_clarification, ask_clarification
 from marketplace.tenders.committee.review import qualify
 from tests import bid_factories as bf
 from tests import factories
+from tests.bid_factories import open_sealed
 from tests.contract_factories import contract_rows
 
 
@@ -46,7 +46,7 @@ def _bids(tender, prices):
 
 def _open(tender):
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
-    return open_bids(tender)
+    return open_sealed(tender)
 
 
 # --- the budget ceiling at the opening (GPL 36) ------------------------------------------------------
@@ -59,7 +59,7 @@ def test_every_bid_over_a_ceiling_lowered_by_an_amendment_fails_the_tender(world
     amend(tender, {"reason": "预算调减", "budget_ceiling": Decimal("299999.99")}, world["officer"])
     assert all(b.needs_reconfirmation for b, _m in bids)
     for bid, member in bids:  # each re-confirms its bid as it stands
-        submission.submit(bid, member)
+        submission.reconfirm(bid, member)
     opening = _open(tender)
     assert opening.failed and tender.status == "failed"
     assert "Every bid exceeds the budget ceiling" in opening.failure_reason
@@ -82,11 +82,12 @@ def test_bids_not_reconfirmed_after_an_amendment_are_neither_opened_nor_counted(
     bids = _bids(tender, ["300000.00", "310000.00", "320000.00"])
     clock.set_now(datetime(2026, 8, 25, 2, 0, tzinfo=UTC))
     amend(tender, {"reason": "服务内容说明", "description": "新的服务说明"}, world["officer"])
-    submission.submit(*bids[0])
-    submission.submit(*bids[1])  # the third does not re-confirm
+    submission.reconfirm(*bids[0])
+    submission.reconfirm(*bids[1])  # the third does not re-confirm
     opening = _open(tender)
     assert opening.bid_count == 2 and opening.unconfirmed_count == 1
     assert opening.failed and "Only 2 bid(s)" in opening.failure_reason  # open tender needs 3
+    assert bids[2][0].price is None and bids[2][0].submissions[-1].content is None  # never decrypted
 
 
 def test_too_few_within_the_ceiling_fail_the_tender(world, db):
@@ -95,7 +96,7 @@ def test_too_few_within_the_ceiling_fail_the_tender(world, db):
     clock.set_now(datetime(2026, 8, 25, 2, 0, tzinfo=UTC))
     amend(tender, {"reason": "预算调减", "budget_ceiling": Decimal("305000.00")}, world["officer"])
     for bid, member in bids:
-        submission.submit(bid, member)
+        submission.reconfirm(bid, member)
     opening = _open(tender)
     assert opening.failed and "Only 1 bid(s) are within the budget ceiling" in opening.failure_reason
     assert [r["over_ceiling"] for r in opening.record] == [False, True, True]
@@ -107,7 +108,7 @@ def test_a_bid_over_the_ceiling_cannot_pass_qualification(world, db):
     clock.set_now(datetime(2026, 8, 25, 2, 0, tzinfo=UTC))
     amend(tender, {"reason": "预算调减", "budget_ceiling": Decimal("325000.00")}, world["officer"])
     for bid, member in bids:
-        submission.submit(bid, member)
+        submission.reconfirm(bid, member)
     opening = _open(tender)
     assert not opening.failed  # three are within the ceiling
     tender.status = "evaluation"

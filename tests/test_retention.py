@@ -34,7 +34,6 @@ from marketplace.core.retention import RetentionError
 from marketplace.tenders import drafting
 from marketplace.tenders.amendments import amend
 from marketplace.tenders.bids.models import Bid, BidAttachment, BidOpening, BidSubmission
-from marketplace.tenders.bids.opening import open_bids
 from marketplace.tenders.bids.submission import remove_attachment, save_draft, submit
 from marketplace.tenders.cancellation import cancel
 from marketplace.tenders.committee.members import Appointment, form_committee
@@ -43,6 +42,7 @@ from marketplace.tenders.committee.ranking import retender
 from marketplace.tenders.models import Criterion, Tender, TenderDocument
 from tests import bid_factories as bf
 from tests import factories
+from tests.bid_factories import open_sealed
 from tests.contract_factories import contract_rows
 from tests.factories import deadline_in
 
@@ -163,6 +163,9 @@ def test_a_draft_tender_document_may_still_be_removed_but_not_a_published_one(wo
 
 
 def test_removing_a_submitted_attachment_from_the_draft_keeps_it(client, world, db):
+    """A sealed bid's submitted attachments are sealed into their version: the draft no longer holds
+    them and they cannot be removed; a later version that leaves one out keeps it in the record, and it
+    is downloadable once the opening decrypted it."""
     tender = factories.published(world["officer"], bid_deadline=deadline_in(29))
     org, member = bf.organization("留存测试机构")
     plan, budget = _unique_pdf("plan"), _unique_pdf("budget")
@@ -171,32 +174,50 @@ def test_removing_a_submitted_attachment_from_the_draft_keeps_it(client, world, 
         org,
         bf.bid_input(tender),
         member,
-        [bf.attachment("方案.pdf", plan), bf.attachment("预算.pdf", budget)],
+        [bf.attachment("方案.pdf", plan, tender), bf.attachment("预算.pdf", budget, tender)],
     )
+    kept_id = next(a.id for a in bid.attachments if a.filename == "预算.pdf")
     first = submit(bid, member)
-    kept = next(a for a in bid.attachments if a.filename == "预算.pdf")
-    # The bidder changes the draft: a new attachment, never submitted, and takes both off again.
-    save_draft(tender, org, bf.bid_input(tender, marker="v2"), member, [bf.attachment("草稿.pdf", b"x" * 9)])
+    kept = db.session.get(BidAttachment, kept_id)
+    assert bid.attachments == [] and kept in bid.kept_attachments
+    assert kept.version == 1 and kept.filename == "" and kept.working_key is None
+    with pytest.raises(RuleViolation, match="cannot be removed"):
+        remove_attachment(bid, kept, member)  # sealed in version 1: it stays in that version
+    # The bidder prepares a new version without the budget: a new attachment, never submitted, is
+    # taken off again.
+    save_draft(
+        tender,
+        org,
+        bf.bid_input(tender, marker="v2"),
+        member,
+        [bf.attachment("方案.pdf", plan, tender), bf.attachment("草稿.pdf", b"x" * 9, tender)],
+    )
     scratch = next(a for a in bid.attachments if a.filename == "草稿.pdf")
     remove_attachment(bid, scratch, member)
-    remove_attachment(bid, kept, member)
     second = submit(bid, member)
     db.session.flush()
-
     assert db.session.get(BidAttachment, scratch.id) is None  # a draft's only: removed
+    db.session.commit()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(member.id)
+    assert client.get(f"/bids/{bid.id}/attachments/{kept.id}").status_code == 404  # sealed until opened
+
+    for i in range(2):
+        other, other_member = bf.organization(f"留存测试机构{i}")
+        bf.submitted_bid(tender, other, other_member)
+    clock.set_now(tender.bid_deadline + timedelta(minutes=1))
+    assert not open_sealed(tender).failed
     row = db.session.get(BidAttachment, kept.id)
-    assert row is not None and row.removed_at == clock.now()
-    assert [a.filename for a in bid.attachments] == ["方案.pdf"]
+    assert row is not None and row.removed_at is None and row.version == 1 and row.filename == "预算.pdf"
+    assert [a.filename for a in bid.opened_attachments] == ["方案.pdf"]
     budget_sha = hashlib.sha256(budget).hexdigest()
     assert budget_sha in {a["sha256"] for a in first.content["attachments"]}
     assert budget_sha not in {a["sha256"] for a in second.content["attachments"]}
-    assert file_sha256(path_for(row.storage_key)) == budget_sha
+    assert file_sha256(path_for(row.storage_key)) == budget_sha == row.sha256
     with pytest.raises(RuleViolation):
-        remove_attachment(bid, row, member)  # already removed
+        remove_attachment(bid, row, member)  # still part of version 1 (and the deadline has passed)
     db.session.commit()
 
-    with client.session_transaction() as sess:
-        sess["_user_id"] = str(member.id)
     page = client.get(f"/bids/{bid.id}/attachments/{kept.id}")
     assert page.status_code == 200 and page.data == budget
 
@@ -210,7 +231,7 @@ def failed_tender(world, db):
     org, member = bf.organization("流标测试机构")
     bf.submitted_bid(tender, org, member)
     clock.set_now(tender.bid_deadline + timedelta(seconds=1))
-    open_bids(tender)  # one bid: the tender fails (O87 41)
+    open_sealed(tender)  # one bid: the tender fails (O87 41)
     assert tender.status == "failed"
     return tender, org, member
 
@@ -287,7 +308,7 @@ def test_audit_verify_checks_the_stored_files(app, world, db):
         org,
         bf.bid_input(tender),
         member,
-        [bf.attachment(f"{i}.pdf", p) for i, p in enumerate(payloads)],
+        [bf.attachment(f"{i}.pdf", p, tender) for i, p in enumerate(payloads)],
     )
     db.session.flush()
 

@@ -4,8 +4,10 @@ how many bids there are.
 Two checks, over every GET route in ``app.url_map`` (and the bid routes' POSTs):
 1. For everyone but the bidders, every page that does not name a bid is byte-for-byte the same
    before and after two organizations bid (so not even a count leaks).
-2. On every page, nobody sees a bid's markers (price, response text, attachment name, digest) except
-   the members of the organization that made it; other bids' markers never appear.
+2. On every page, nobody sees a bid's markers (price, response text, attachment name, digests) except
+   the members of the organization that made it; other bids' markers never appear. A submitted bid is
+   encrypted and its working copy erased: its own bidder sees its receipt (the digests), not its
+   content, until the opening ceremony (``/bids/opening/<tender_id>/ceremony``, walked with the rest).
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import pytest
 from flask import url_for
 
 from marketplace import clock
-from marketplace.tenders.bids.opening import open_if_due
 from marketplace.tenders.bids.visibility import opening_of
 from tests import bid_factories as bf
 from tests import factories
+from tests.bid_factories import open_if_due
 from tests.factories import deadline_in
 from tests.pages import without_csrf
 
@@ -94,14 +96,8 @@ def _bid(tender, org, member, tag, price):
         marker=f"SEALED-{tag}",
         files=[(f"secret-plan-{tag}.pdf", f"plan {tag}".encode())],
     )
-    return bid, {
-        price,
-        f"{float(price):,.2f}",
-        f"SEALED-{tag}",
-        f"secret-plan-{tag}.pdf",
-        receipt.digest,
-        org.name,
-    }
+    content = {price, f"{float(price):,.2f}", f"SEALED-{tag}", f"secret-plan-{tag}.pdf"}
+    return bid, content, content | {receipt.digest, receipt.sealed_sha256, org.name}
 
 
 def test_nothing_about_bids_leaks_before_opening(app, client, scene, db):
@@ -121,11 +117,14 @@ def test_nothing_about_bids_leaks_before_opening(app, client, scene, db):
     }
     before = _snapshot(client, observers, _requests(app, placeholder_ids))
 
-    bid_a, markers_a = _bid(tender, a_org, a_member, "ALPHA", "311111.11")
-    bid_b, markers_b = _bid(tender, b_org, b_member, "BRAVO", "322222.22")
+    bid_a, content_a, markers_a = _bid(tender, a_org, a_member, "ALPHA", "311111.11")
+    bid_b, content_b, markers_b = _bid(tender, b_org, b_member, "BRAVO", "322222.22")
     db.session.commit()
-    ids = dict(placeholder_ids, bid_id=bid_a.id, attachment_id=bid_a.attachments[0].id)
+    # The sealed attachment of version 1 (the working copy holds none after the submission).
+    ids = dict(placeholder_ids, bid_id=bid_a.id, attachment_id=bid_a.kept_attachments[0].id)
     requests = _requests(app, ids)
+    ceremony_url = f"/bids/opening/{tender.id}/ceremony"
+    assert ("GET", ceremony_url, False) in requests  # the opening ceremony page is walked too
     after = _snapshot(client, observers, requests)
 
     # 1. Observers: pages that do not name a bid are unchanged by the bids.
@@ -138,14 +137,22 @@ def test_nothing_about_bids_leaks_before_opening(app, client, scene, db):
             assert marker not in body, (key, marker)
         if _names_bid and key[1].startswith(f"/bids/{bid_a.id}"):
             assert "404" in body, key
-    # Bidders see their own bid, never the other's.
-    for member, other in ((a_member, markers_b), (b_member, markers_a)):
+    assert after[("officer", "GET", ceremony_url)][0] is False  # the buyer's officer sees the page…
+    assert "Opening ceremony" in after[("officer", "GET", ceremony_url)][1]  # …and nothing of the bids
+    # Bidders never see the other's bid, nor their own bid's content: it is sealed until the opening.
+    for member, other, own in ((a_member, markers_b, content_a), (b_member, markers_a, content_b)):
         pages = _snapshot(client, {"bidder": member}, requests)
         for key, (_names_bid, body) in pages.items():
-            for marker in other - {a_org.name, b_org.name}:
+            for marker in (other - {a_org.name, b_org.name}) | own:
                 assert marker not in body, (key, marker)
-    own_page = _snapshot(client, {"a": a_member}, [("GET", f"/bids/{bid_a.id}", True)])
-    assert "SEALED-ALPHA" in next(iter(own_page.values()))[1]
+    # What its own bidder sees instead: the bid is sealed, and the receipt's digests.
+    own = _snapshot(client, {"a": a_member}, [("GET", f"/bids/{bid_a.id}", True)])
+    own_page = next(iter(own.values()))[1]
+    assert "is sealed" in own_page and "1 sealed attachment." in own_page and bid_a.digest in own_page
+    receipt = _snapshot(client, {"a": a_member}, [("GET", f"/bids/{bid_a.id}/receipt", True)])
+    receipt_page = next(iter(receipt.values()))[1]
+    assert bid_a.digest in receipt_page and bid_a.submissions[-1].sealed_sha256 in receipt_page
+    assert "sealed until the opening" in receipt_page
     b_view = _snapshot(client, {"b": b_member}, [("GET", f"/bids/{bid_a.id}", True)])
     assert "404" in next(iter(b_view.values()))[1]
 

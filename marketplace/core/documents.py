@@ -23,18 +23,25 @@ class StoredFile:
     filename: str
     content_type: str
     size: int
-    sha256: str
+    sha256: str  # of the stored file (its ciphertext, when it is stored encrypted)
     storage_key: str
+    # Stored encrypted (a sealed bid's attachment): the SHA-256 of the plain file, and its key wrapped by
+    # the platform's key (core.keyring) while the bidder's draft may still read it.
+    plain_sha256: str | None = None
+    working_key: str | None = None
 
     def columns(self) -> dict:
         """The columns every document table shares (filename, type, size, SHA-256, storage key)."""
-        return {
+        columns = {
             "filename": self.filename,
             "content_type": self.content_type,
             "size": self.size,
             "sha256": self.sha256,
             "storage_key": self.storage_key,
         }
+        if self.working_key is not None:
+            columns.update(plain_sha256=self.plain_sha256, working_key=self.working_key)
+        return columns
 
 
 def send(document):
@@ -49,6 +56,15 @@ def send(document):
     )
 
 
+def send_bytes(data: bytes, content_type: str, filename: str):
+    """Send bytes held in memory (a decrypted document) as a download."""
+    from io import BytesIO
+
+    from flask import send_file
+
+    return send_file(BytesIO(data), mimetype=content_type, as_attachment=True, download_name=filename)
+
+
 def clean_filename(name: str) -> str:
     name = os.path.basename((name or "").replace("\\", "/")).strip()
     name = _SAFE.sub("_", name)[:200]
@@ -61,8 +77,10 @@ def storage_root() -> Path:
     return root
 
 
-def store(file_storage, allowed: set[str] | None = None, max_bytes: int | None = None) -> StoredFile:
-    """Validate and store an uploaded file; the storage key is its SHA-256 (same bytes, one copy)."""
+def read_upload(
+    file_storage, allowed: set[str] | None = None, max_bytes: int | None = None
+) -> tuple[str, str, bytes]:
+    """Check an uploaded file's type and size: (clean filename, content type, bytes)."""
     allowed = allowed or current_app.config["ALLOWED_DOCUMENT_EXTENSIONS"]
     max_bytes = max_bytes or current_app.config["MAX_CONTENT_LENGTH"]
     filename = clean_filename(file_storage.filename)
@@ -83,19 +101,33 @@ def store(file_storage, allowed: set[str] | None = None, max_bytes: int | None =
         )
     if not data:
         raise RuleViolation(_("The file %(name)s is empty.", name=filename), field="documents")
-    digest = hashlib.sha256(data).hexdigest()
-    path = storage_root() / digest[:2] / digest
+    return filename, file_storage.mimetype or "application/octet-stream", data
+
+
+def write_bytes(data: bytes, storage_key: str | None = None) -> str:
+    """Store ``data``; the storage key is its SHA-256 (same bytes, one copy) unless one is given."""
+    if storage_key is None:
+        digest = hashlib.sha256(data).hexdigest()
+        storage_key = f"{digest[:2]}/{digest}"
+    path = storage_root() / storage_key
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".part")
         tmp.write_bytes(data)
         tmp.replace(path)
+    return storage_key
+
+
+def store(file_storage, allowed: set[str] | None = None, max_bytes: int | None = None) -> StoredFile:
+    """Validate and store an uploaded file; the storage key is its SHA-256 (same bytes, one copy)."""
+    filename, content_type, data = read_upload(file_storage, allowed, max_bytes)
+    storage_key = write_bytes(data)
     return StoredFile(
         filename=filename,
-        content_type=file_storage.mimetype or "application/octet-stream",
+        content_type=content_type,
         size=len(data),
-        sha256=digest,
-        storage_key=f"{digest[:2]}/{digest}",
+        sha256=storage_key.rsplit("/", 1)[-1],
+        storage_key=storage_key,
     )
 
 

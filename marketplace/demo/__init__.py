@@ -43,6 +43,7 @@ def load_demo() -> dict:
         clock.set_now(real_now - ORGS_REGISTERED_AGO + timedelta(days=1))
         pool = load_expert_pool(users, agencies, tender_stage.closed[0], real_now)
         award_stage = awards.load_awards(tender_stage.closed, experts, real_now)
+        awards.confirm_shares(real_now)
         contract_count = contracts.load_contracts(award_stage.final, real_now)
         bond_count = obligations.load_obligations(award_stage.awarded, real_now)
         evaluation_count = performance.load_evaluations(experts, officer, real_now)
@@ -73,4 +74,5 @@ def logins_text() -> str:
         "for information, org10 debarred)"
     )
     lines.append("  expert6 … expert12@example.org  evaluator   评审专家 (the rest of the expert pool)")
+    lines.append(f"Officers' opening-key passphrase (开标密钥口令): {accounts.OPENING_PASSPHRASE}")
     return "\n".join(lines) + "\n"

@@ -6,10 +6,13 @@ Organization members (org1@example.org … org10@example.org) are made with thei
 
 from __future__ import annotations
 
+from marketplace.auth import opening_keys
 from marketplace.auth import services as auth_services
 from marketplace.auth.models import Agency, User
 
 PASSWORD = "demo-password"  # noqa: S105 - published demo credential
+# Every demo officer's opening key is locked by this published passphrase (docs/bidding.md).
+OPENING_PASSPHRASE = "demo-opening-passphrase"  # noqa: S105 - published demo credential
 COUNTY = "110101"  # Dongcheng: every demo agency, organization and tender is registered there
 
 LOGINS = [
@@ -19,6 +22,7 @@ LOGINS = [
         "officer",
         "东城区卫生健康委员会 采购经办人 Procurement officer, Health Commission",
     ),
+    ("officer3@example.org", "officer", "东城区民政局 开标人 Opening officer, Civil Affairs Bureau"),
     ("member@example.org", "org_member", "社会组织成员 Organization member"),
     ("auditor@example.org", "auditor", "审计人员 Auditor"),
     ("admin@example.org", "admin", "平台管理员 Administrator"),
@@ -41,8 +45,10 @@ def load_accounts() -> tuple[dict[str, User], list[Agency]]:
     for email, role, name in LOGINS:
         agency = None
         if role == "officer":
-            agency = civil if email.startswith("officer@") else health
+            agency = health if email.startswith("officer2@") else civil
         users[email] = auth_services.create_user(
             email=email, role=role, password=PASSWORD, name=name, agency=agency
         )
+        if role == "officer":  # each officer holds an opening key (the demo's passphrase is published)
+            opening_keys.set_up(users[email], OPENING_PASSPHRASE)
     return users, [civil, health]

@@ -7,12 +7,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from marketplace import clock
 from marketplace.auth.models import User
+from marketplace.demo.accounts import OPENING_PASSPHRASE
 from marketplace.extensions import db
 from marketplace.tenders import procedures
-from marketplace.tenders.bids.models import Bid
+from marketplace.tenders.bids.ceremony import keys
+from marketplace.tenders.bids.ceremony import verbs as ceremony
+from marketplace.tenders.bids.ceremony.models import TenderKey, TenderKeyShare
+from marketplace.tenders.bids.models import Bid, BidOpening
 from marketplace.tenders.bids.opening import open_bids, opened_bids, opening_time
+from marketplace.tenders.bids.submission import lock_tender
 from marketplace.tenders.committee import awards, expert_draws, ranking, review
 from marketplace.tenders.committee.members import Appointment, committee, declare, form_committee
 from marketplace.tenders.committee.scores import save_scores
@@ -80,12 +87,41 @@ def award(tender: Tender, experts: list[User], award_at: datetime, drawn: bool =
     awards.confirm_award(tender, first.bid, "", officer)
 
 
+def _open(tender: Tender) -> BidOpening:
+    """The opening ceremony a minute after the opening time: the platform's part, then the share of
+    the officer who published the tender (the demo passphrase)."""
+    clock.set_now(opening_time(tender) + timedelta(minutes=1))
+    started = ceremony.begin(lock_tender(tender))
+    if isinstance(started, BidOpening):  # too few bids: they stay sealed
+        return started
+    clock.set_now(opening_time(tender) + timedelta(minutes=4))
+    opening = ceremony.contribute(tender, tender.created_by, OPENING_PASSPHRASE)
+    return opening if opening is not None else open_bids(tender)
+
+
+def confirm_shares(real_now: datetime) -> int:
+    """Every demo officer confirms its share of the open tenders published more than a week ago: the
+    newer ones still show the tender page's warning to the buyer's officers."""
+    clock.set_now(real_now)
+    confirmed = 0
+    rows = db.session.execute(
+        select(Tender, TenderKeyShare)
+        .join(TenderKey, TenderKey.tender_id == Tender.id)
+        .join(TenderKeyShare, TenderKeyShare.tender_key_id == TenderKey.id)
+        .where(Tender.status == "open", Tender.published_at < real_now - timedelta(days=7))
+        .order_by(Tender.id, TenderKeyShare.position)
+    ).all()
+    for tender, share in rows:
+        keys.confirm_share(tender, share.user, OPENING_PASSPHRASE)
+        confirmed += 1
+    return confirmed
+
+
 def load_awards(closed: list[Tender], experts: list[User], real_now: datetime) -> AwardStage:
-    """Open the bids of all closed tenders but the last (left for the scheduler) and award three."""
+    """Open the bids of every closed tender at its opening ceremony and award three."""
     stage = AwardStage()
-    for tender in closed[:-1]:
-        clock.set_now(opening_time(tender) + timedelta(minutes=1))
-        opening = open_bids(tender)
+    for tender in closed:
+        opening = _open(tender)
         stage.opened += 1
         if not opening.failed and len(stage.awarded) < AWARDS:
             # The last award is two days old: its challenge window is still open.

@@ -22,6 +22,7 @@ from marketplace.contracts import schedule
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
 from marketplace.tenders.bids import opening
+from marketplace.tenders.bids.ceremony import verbs as ceremony
 from marketplace.tenders.committee import awards
 from marketplace.tenders.committee.models import Award
 from marketplace.tenders.models import OPEN, Tender
@@ -57,9 +58,10 @@ def _tenders_past_deadline(now: datetime) -> list[int]:
 
 
 def _open_bids(now: datetime, tender_id: int) -> bool:
-    """Open one tender's bids (idempotent: False when somebody already did)."""
+    """Open one tender's bids, or begin or close its opening ceremony (idempotent: False when there was
+    nothing to do)."""
     tender = db.session.get(Tender, tender_id)
-    return tender is not None and opening.open_if_due(tender)
+    return tender is not None and ceremony.open_if_due(tender)
 
 
 def _awards_past_window(now: datetime) -> list[int]:
@@ -136,7 +138,7 @@ JOBS: dict[str, Job] = {
             "open-bids",
             _open_bids,
             "JOB_FAST_INTERVAL",
-            _l("Open the bids of tenders past their deadline"),
+            _l("Open the bids of tenders past their deadline, or begin and close their opening ceremonies"),
             due=_tenders_past_deadline,
             label="opened",
         ),

@@ -82,6 +82,8 @@ class Tender(TimestampMixin, db.Model):
     # No bid bond and no performance bond (IR 33, 48 allow, never require them); set when drafting.
     bonds_waived: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False, server_default=false())
     bid_deadline: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+    # The public half of the tender's opening key (tenders.bids.ceremony): bids are sealed to it.
+    bid_public_key: Mapped[str | None] = mapped_column(String(64))
     contact_name: Mapped[str] = mapped_column(String(100), nullable=False, default="")
     contact_phone: Mapped[str] = mapped_column(String(40), nullable=False, default="")
     contact_email: Mapped[str] = mapped_column(String(254), nullable=False, default="")

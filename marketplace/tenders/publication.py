@@ -17,6 +17,7 @@ from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.tenders import invitations, procedures
 from marketplace.tenders.drafting import input_from, validate
 from marketplace.tenders.models import DRAFT, OPEN, Tender
+from marketplace.tenders.signals import tender_publication_check, tender_publishing
 
 
 def earliest_deadline_date(method: str, published_on: date) -> date:
@@ -51,6 +52,7 @@ def publication_problems(t: Tender) -> list[str]:
         if problem:
             problems.append(problem)
     problems.extend(invitations.publication_problems(t))
+    problems.extend(problem for _receiver, problem in tender_publication_check.send(t) if problem)
     return problems
 
 
@@ -102,5 +104,6 @@ def publish(t: Tender, actor, *, confirm_not_excluded: bool) -> Tender:
         {"bid_deadline": t.bid_deadline, "method": t.method},
         params={"reference": t.reference},
     )
+    tender_publishing.send(t, actor=actor)
     invitations.send_invitations(t, actor)
     return t

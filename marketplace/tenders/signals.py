@@ -18,3 +18,8 @@ tender_cancelled = _signals.signal("tender-cancelled")
 # sender: the tender; award: the award about to be annulled because its winner failed to sign. A
 # receiver raises RuleViolation to refuse (a contract already exists).
 award_annulling = _signals.signal("award-annulling")
+# sender: a draft about to be published. A receiver returns a problem (text) that stops publication,
+# or None (publication_problems lists them).
+tender_publication_check = _signals.signal("tender-publication-check")
+# sender: the tender being published (status set, reference given); actor: the publishing officer.
+tender_publishing = _signals.signal("tender-publishing")

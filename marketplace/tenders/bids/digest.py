@@ -28,7 +28,10 @@ def canonical_content(bid: Bid) -> dict:
         ],
         "declarations": sorted(bid.declarations or []),
         "attachments": sorted(
-            ({"filename": a.filename, "size": a.size, "sha256": a.sha256} for a in bid.attachments),
+            (
+                {"filename": a.filename, "size": a.size, "sha256": a.plain_sha256 or a.sha256}
+                for a in bid.attachments
+            ),
             key=lambda a: (a["sha256"], a["filename"]),
         ),
     }
@@ -45,15 +48,23 @@ def submitted_attachment_hashes(bid: Bid) -> set[str]:
 
 
 def has_unsubmitted_changes(bid: Bid) -> bool:
-    return bid.status == SUBMITTED and digest_of(canonical_content(bid)) != bid.digest
+    """A submitted bid with a working copy that differs from it (a sealed bid's submission erases its
+    working copy: anything in it is a change)."""
+    if bid.status != SUBMITTED:
+        return False
+    if bid.tender.bid_public_key:
+        return bid.price is not None or bool(bid.responses) or bool(bid.declarations) or bool(bid.attachments)
+    return digest_of(canonical_content(bid)) != bid.digest
 
 
 def receipt_of(submission: BidSubmission) -> dict:
-    """The downloadable receipt of one submitted version: enough to check its digest independently."""
-    return {
+    """The downloadable receipt of one submitted version: enough to check its digest independently
+    (a sealed version's content only after the opening decrypted it)."""
+    bid = submission.bid
+    receipt = {
         "receipt": _("Bid receipt"),
-        "tender": submission.content["tender"],
-        "organization": submission.content["organization"],
+        "tender": {"id": bid.tender_id, "reference": bid.tender.reference},
+        "organization": {"id": bid.organization_id, "uscc": bid.organization.uscc},
         "version": submission.version,
         "submitted_at_utc": submission.submitted_at.isoformat(),
         "submitted_at_local": to_local(submission.submitted_at).isoformat(),
@@ -64,3 +75,11 @@ def receipt_of(submission: BidSubmission) -> dict:
             "non-ASCII kept as is."
         ),
     }
+    if submission.sealed_sha256:
+        receipt["sealed_sha256"] = submission.sealed_sha256
+    if submission.content is None:
+        receipt["sealed"] = _(
+            "The content is encrypted to the tender's opening key: nobody, the platform included, can read "
+            "it before the opening ceremony. After the opening this receipt carries it, to check the digest."
+        )
+    return receipt

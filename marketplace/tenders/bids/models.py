@@ -68,21 +68,49 @@ class Bid(TimestampMixin, db.Model):
     # submitting then asks for the draft to be saved again (docs/bidding.md).
     ready_content: Mapped[dict | None] = mapped_column(JSON)
     ready_digest: Mapped[str | None] = mapped_column(String(64))
+    # A tender with an opening key: the ready content already sealed to it (ceremony.contents), so that a
+    # submission only moves it. The draft's own fields are the organization's working copy; a
+    # submission erases them, and only the sealed version remains until the opening.
+    ready_sealed: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
 
     tender = relationship("Tender")
     organization = relationship("Organization")
-    # The current attachments. One removed from the draft after it was part of a submitted version is
-    # kept (``removed_at`` set): that version's content lists its SHA-256, and it stays downloadable.
+    # The current attachments (of the working copy, for a sealed bid). One removed from the draft after
+    # it was part of a submitted version is kept (``removed_at`` set): that version's content lists its
+    # SHA-256, and it stays downloadable. A sealed bid's submitted attachments carry their ``version``.
     attachments: Mapped[list[BidAttachment]] = relationship(
         back_populates="bid",
         cascade="all, delete-orphan",
+        order_by="BidAttachment.id",
+        primaryjoin=(
+            "and_(Bid.id == BidAttachment.bid_id, BidAttachment.removed_at.is_(None), "
+            "BidAttachment.version.is_(None))"
+        ),
+    )
+    kept_attachments: Mapped[list[BidAttachment]] = relationship(
+        viewonly=True,
         order_by="BidAttachment.id",
         primaryjoin="and_(Bid.id == BidAttachment.bid_id, BidAttachment.removed_at.is_(None))",
     )
     submissions: Mapped[list[BidSubmission]] = relationship(
         back_populates="bid", cascade="all, delete-orphan", order_by="BidSubmission.version"
     )
+
+    @property
+    def is_sealed(self) -> bool:
+        """Its latest submitted version is still encrypted (until the opening ceremony decrypts it)."""
+        return bool(self.submissions) and self.submissions[-1].content is None
+
+    @property
+    def opened_attachments(self) -> list[BidAttachment]:
+        """The attachments of the submitted version that counts (after the opening: the opened one)."""
+        return [a for a in self.kept_attachments if a.version in (None, self.version)]
+
+    @property
+    def sealed_attachment_count(self) -> int:
+        """How many attachments the latest submitted version of a sealed bid has."""
+        return sum(1 for a in self.kept_attachments if a.version is not None and a.version == self.version)
 
     @property
     def is_active(self) -> bool:
@@ -106,6 +134,13 @@ class BidAttachment(db.Model):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     # Removed from the draft after a submitted version listed it: kept in the record (GPL 42).
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A sealed bid's attachment is stored encrypted (``sha256`` is then the ciphertext's). In the working
+    # copy: the plain file's SHA-256 and its key, wrapped by the platform's key. A submission seals it
+    # into ``version`` and erases those and the file name, which the sealed version keeps; the opening
+    # restores them.
+    version: Mapped[int | None] = mapped_column(Integer)
+    plain_sha256: Mapped[str | None] = mapped_column(String(64))
+    working_key: Mapped[str | None] = mapped_column(Text)
 
     bid: Mapped[Bid] = relationship(back_populates="attachments")
 
@@ -121,9 +156,13 @@ class BidSubmission(db.Model):
     version: Mapped[int] = mapped_column(Integer, nullable=False)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
-    price: Mapped[Decimal] = mapped_column(Money(), nullable=False)
-    content: Mapped[dict] = mapped_column(JSON, nullable=False)
+    # A sealed bid's version: empty until the opening decrypts it (``sealed``).
+    price: Mapped[Decimal | None] = mapped_column(Money())
+    content: Mapped[dict | None] = mapped_column(JSON)
     digest: Mapped[str] = mapped_column(String(64), nullable=False)
+    # The version encrypted to the tender's opening key (base64), and the SHA-256 of that ciphertext.
+    sealed: Mapped[str | None] = mapped_column(Text)
+    sealed_sha256: Mapped[str | None] = mapped_column(String(64))
 
     bid: Mapped[Bid] = relationship(back_populates="submissions")
 
@@ -147,5 +186,8 @@ class BidOpening(db.Model):
     sealed_organizations: Mapped[list | None] = mapped_column(JSON)
     # Submitted bids not re-confirmed after the last amendment: neither opened nor counted.
     unconfirmed_count: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # Bids that could not be decrypted at the ceremony: [{bid_id, organization_id, organization, uscc,
+    # version, sealed_sha256, problem, outcome}] (电子招标投标办法 31: withdrawn or revoked).
+    undecrypted: Mapped[list | None] = mapped_column(JSON)
 
     tender = relationship("Tender")

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from sqlalchemy import exists, select
+from sqlalchemy import select
 
 from marketplace import clock
 from marketplace.audit import log as audit
@@ -66,6 +66,8 @@ def _record_row(bid: Bid, tender: Tender) -> dict:
         "submitted_at": latest.submitted_at.isoformat(),
         "version": latest.version,
         "digest": latest.digest,
+        # the SHA-256 of the ciphertext that was decrypted (a bid of a tender with an opening key)
+        "sealed_sha256": latest.sealed_sha256,
         "reconfirmed": not bid.needs_reconfirmation,
         "over_ceiling": latest.price > tender.budget_ceiling,
     }
@@ -97,9 +99,16 @@ def _failure(tender: Tender, counted: list[dict]) -> str | None:
     return None
 
 
-def open_bids(tender: Tender, actor=None) -> BidOpening:
+def open_bids(
+    tender: Tender, actor=None, *, undecrypted: list[dict] | None = None, failure: str | None = None
+) -> BidOpening:
     """Make the opening record at (or after) the deadline. Idempotent: a second call returns the first
     record.
+
+    A tender with an opening key (its bids encrypted) gets its record from the ceremony
+    (``ceremony.verbs``), which passes the bids that did not decrypt (``undecrypted``) and, when the
+    key was not rebuilt, the ``failure``; called directly, only when too few bids came in to be
+    decrypted at all.
 
     Only bids re-confirmed after the last amendment are opened and counted. With fewer than the
     procedure's minimum the bids stay sealed: the record names nobody and shows no price (O87 41).
@@ -126,9 +135,19 @@ def open_bids(tender: Tender, actor=None) -> BidOpening:
         .where(Bid.tender_id == tender.id, Bid.status == SUBMITTED)
         .order_by(Bid.submitted_at, Bid.id)
     ).all()
-    counted = [_record_row(bid, tender) for bid in bids if not bid.needs_reconfirmation]
-    reason = _failure(tender, counted)
-    sealed = len(counted) < procedures.profile(tender.method).min_bids
+    counted_bids = [bid for bid in bids if not bid.needs_reconfirmation]
+    sealed = len(counted_bids) < procedures.profile(tender.method).min_bids
+    if tender.bid_public_key and undecrypted is None and not sealed:
+        raise RuleViolation(
+            _("The bids are encrypted: they are opened by the opening ceremony, with the officers' shares.")
+        )
+    # Bids that stay sealed are not read (an encrypted one could not be): only who bid is kept.
+    counted = (
+        [{"organization_id": bid.organization_id} for bid in counted_bids]
+        if sealed
+        else [_record_row(bid, tender) for bid in counted_bids]
+    )
+    reason = failure or _failure(tender, counted)
     opening = BidOpening(
         tender_id=tender.id,
         opened_at=now,
@@ -137,9 +156,12 @@ def open_bids(tender: Tender, actor=None) -> BidOpening:
         failure_reason=reason,
         record=[] if sealed else counted,
         unconfirmed_count=len(bids) - len(counted),
+        undecrypted=undecrypted or None,
     )
     if sealed:  # left unset otherwise: SQL NULL, which the audit filter (audit.sealed) tests
-        opening.sealed_organizations = [r["organization_id"] for r in counted]
+        opening.sealed_organizations = [r["organization_id"] for r in counted] + [
+            u["organization_id"] for u in undecrypted or []
+        ]
     db.session.add(opening)
     tender.status = FAILED if reason else OPENED
     tender.failure_reason = reason
@@ -163,14 +185,3 @@ def open_bids(tender: Tender, actor=None) -> BidOpening:
         params={"title": tender.title, "reason": reason or ""},
     )
     return opening
-
-
-def open_if_due(tender: Tender) -> bool:
-    """Open the bids when the deadline has passed and nobody has yet (the ``open-bids`` job calls this).
-    Returns True when it opened them now (the caller commits)."""
-    if tender.status != OPEN or clock.now() < opening_time(tender):
-        return False
-    if db.session.scalar(select(exists().where(BidOpening.tender_id == tender.id))):
-        return False
-    open_bids(tender)
-    return True

@@ -20,7 +20,7 @@ def ask_for_reconfirmation(tender: Tender, amendment: Amendment, **_kwargs) -> N
     active = db.session.scalars(select(Bid).where(Bid.tender_id == tender.id, Bid.status.in_(ACTIVE))).all()
     bids = [b for b in active if b.status == SUBMITTED]
     for bid in active:
-        bid.ready_content = bid.ready_digest = None
+        bid.ready_content = bid.ready_digest = bid.ready_sealed = None
     for bid in bids:
         bid.needs_reconfirmation = True
     notify(

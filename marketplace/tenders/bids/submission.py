@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from decimal import Decimal
 
@@ -23,6 +24,7 @@ from marketplace.core.transaction import flush_unique
 from marketplace.extensions import db
 from marketplace.orgs.models import Organization
 from marketplace.tenders.bids.bidders import eligibility_problems, is_member, standing_problems
+from marketplace.tenders.bids.ceremony import contents
 from marketplace.tenders.bids.digest import canonical_content, digest_of, submitted_attachment_hashes
 from marketplace.tenders.bids.models import DRAFT, SUBMITTED, WITHDRAWN, Bid, BidAttachment, BidSubmission
 from marketplace.tenders.bids.schemas import BidInputSchema
@@ -102,12 +104,12 @@ def share_tender(tender_id: int) -> Tender:
     ).scalar_one()
 
 
-def _require_before_deadline(tender: Tender) -> None:
+def _require_before_deadline(tender: Tender, received=None) -> None:
     """The request must have reached the server before the deadline (core.received: its arrival, not
     the moment a worker got round to it), and the bids must not be opened or the tender cancelled."""
     if tender.status == CANCELLED:
         raise RuleViolation(_("This tender was cancelled: it takes no bids."))
-    if tender.status != OPEN or received_at() >= tender.bid_deadline:
+    if tender.status != OPEN or (received or received_at()) >= tender.bid_deadline:
         require_open_record(tender)  # a closed procurement says so (no query while bids are taken)
         raise RuleViolation(
             _("The bid deadline has passed: bids can no longer be submitted, changed or withdrawn.")
@@ -166,14 +168,28 @@ def _note_readiness(bid: Bid) -> None:
     it is complete, keep the content a submission seals and its digest (eligibility was checked by
     the save); otherwise clear them, and submitting asks for what is missing."""
     if submission_problems(bid):
-        bid.ready_content = bid.ready_digest = None
+        bid.ready_content = bid.ready_digest = bid.ready_sealed = None
         return
+    bid.ready_content, bid.ready_digest, bid.ready_sealed = _checked_content(bid)
+
+
+def _checked_content(bid: Bid) -> tuple[dict, str, str | None]:
+    """The content a submission seals, its digest and, for a tender with an opening key, the content
+    sealed to it (with a random nonce in the digested content: a price cannot be guessed from the
+    digest of a bid with few free-text answers)."""
     content = canonical_content(bid)
-    bid.ready_content = content
-    bid.ready_digest = digest_of(content)
+    if not contents.is_sealed_tender(bid.tender):
+        return content, digest_of(content), None
+    content["nonce"] = secrets.token_hex(16)
+    return content, digest_of(content), contents.seal_ready(bid, content)
 
 
 def _attach(bid: Bid, stored: StoredFile) -> BidAttachment:
+    if contents.is_sealed_tender(bid.tender) and stored.working_key is None:
+        # A programming error, never a user's: the bid page stores a sealed tender's uploads encrypted.
+        raise ValueError(
+            "a sealed tender's bid attachment must be stored with ceremony.contents.store_attachment"
+        )
     if len(bid.attachments) >= MAX_ATTACHMENTS:
         raise RuleViolation(_("A bid has at most %(n)d attachments.", n=MAX_ATTACHMENTS), field="attachments")
     att = BidAttachment(uploaded_at=clock.now(), **stored.columns())
@@ -187,7 +203,12 @@ def remove_attachment(bid: Bid, attachment: BidAttachment, actor) -> None:
     (marked removed, its file kept and downloadable: GPL 42); one never submitted is deleted."""
     _require_member(bid.organization_id, actor)
     _require_before_deadline(share_tender(bid.tender_id))
-    if bid.status == WITHDRAWN or attachment.bid_id != bid.id or attachment.removed_at is not None:
+    if (
+        bid.status == WITHDRAWN
+        or attachment.bid_id != bid.id
+        or attachment.removed_at is not None
+        or attachment.version is not None  # sealed in a submitted version: it stays in that version
+    ):
         raise RuleViolation(_("This attachment cannot be removed."))
     if attachment.sha256 in submitted_attachment_hashes(bid):
         attachment.removed_at = clock.now()
@@ -238,36 +259,40 @@ def submit(bid: Bid, actor) -> BidSubmission:
     draft not checked since it was saved (after an amendment) gets the full check here.
     """
     _require_member(bid.organization_id, actor)
+    received = received_at()  # read once: the moment checked is the moment stamped
     tender = share_tender(bid.tender_id)
-    _require_before_deadline(tender)
+    _require_before_deadline(tender, received)
     bid, org = _lock_bid(bid.id)
     if bid.status == WITHDRAWN:
         raise RuleViolation(_("This bid was withdrawn. Prepare a new bid instead."))
     problems = standing_problems(org, tender)
     if problems:
         raise RuleViolation(problems[0])
-    content, digest = bid.ready_content, bid.ready_digest
-    if not digest or digest_of(content) != digest or content.get("tender", {}).get("id") != tender.id:
+    content, digest, sealed = bid.ready_content, bid.ready_digest, bid.ready_sealed
+    if not _still_ready(bid, tender):
         # Not checked since it was saved (an amendment set it aside, or it was saved before drafts were
         # checked): the full check, as a save does it.
         problems = eligibility_problems(org, tender) + submission_problems(bid)
         if problems:
             raise RuleViolation(problems[0])
-        content = canonical_content(bid)
-        digest = digest_of(content)
-        bid.ready_content, bid.ready_digest = content, digest
-    received = received_at()
+        content, digest, sealed = _checked_content(bid)
     version = bid.version + 1
     submission = BidSubmission(
         bid_id=bid.id,
         version=version,
         submitted_at=received,
         submitted_by_id=actor.id,
-        price=bid.price,
-        content=content,
+        price=None if sealed else bid.price,
+        content=None if sealed else content,
         digest=digest,
+        sealed=sealed,
+        sealed_sha256=contents.sealed_digest(sealed) if sealed else None,
     )
     db.session.add(submission)
+    if sealed:  # the sealed version is all that remains (docs/bidding.md)
+        contents.erase_working_copy(bid, version, attachments=bool(content["attachments"]))
+    else:
+        bid.ready_content, bid.ready_digest = content, digest
     replaced = bid.status == SUBMITTED
     bid.version = version
     bid.status = SUBMITTED
@@ -287,15 +312,51 @@ def submit(bid: Bid, actor) -> BidSubmission:
     return submission
 
 
+def _still_ready(bid: Bid, tender: Tender) -> bool:
+    """The draft's checked content is intact and belongs to this tender (and, sealed, to the next
+    version)."""
+    content, digest = bid.ready_content, bid.ready_digest
+    if not digest or not content or digest_of(content) != digest:
+        return False
+    if content.get("tender", {}).get("id") != tender.id:
+        return False
+    return bool(bid.ready_sealed) == contents.is_sealed_tender(tender)
+
+
+def reconfirm(bid: Bid, actor) -> Bid:
+    """Re-confirm a sealed bid's submitted version after an amendment, as it is: nobody can read it
+    before the opening, the bidder included, so it is not checked again (the bidder answers for it;
+    a new version can be submitted instead)."""
+    _require_member(bid.organization_id, actor)
+    received = received_at()
+    _require_before_deadline(share_tender(bid.tender_id), received)
+    bid, _org = _lock_bid(bid.id)
+    if bid.status != SUBMITTED or not bid.needs_reconfirmation:
+        raise RuleViolation(_("This bid has nothing to re-confirm."))
+    bid.needs_reconfirmation = False
+    audit.record(
+        actor,
+        "bid.reconfirm_as_is",
+        "bid",
+        bid.id,
+        N_("Re-confirmed version %(version)s after the amendment, unchanged"),
+        {"digest": bid.digest, "version": bid.version, "received_at": received.isoformat()},
+        tender_id=bid.tender_id,
+        params={"version": bid.version},
+    )
+    return bid
+
+
 def withdraw(bid: Bid, actor) -> Bid:
     _require_member(bid.organization_id, actor)
-    _require_before_deadline(share_tender(bid.tender_id))
+    received = received_at()
+    _require_before_deadline(share_tender(bid.tender_id), received)
     bid, _org = _lock_bid(bid.id)
     if bid.status == WITHDRAWN:
         raise RuleViolation(_("This bid is already withdrawn."))
     previous = bid.status
     bid.status = WITHDRAWN
-    bid.withdrawn_at = received_at()
+    bid.withdrawn_at = received
     audit.record(
         actor,
         "bid.withdraw",

@@ -16,6 +16,7 @@ from marketplace.core.web import apply_violation, form_status, get_or_404, page_
 from marketplace.extensions import db
 from marketplace.tenders.bids import submission, visibility
 from marketplace.tenders.bids.bidders import eligibility_problems, is_member
+from marketplace.tenders.bids.ceremony import contents
 from marketplace.tenders.bids.digest import has_unsubmitted_changes, receipt_of
 from marketplace.tenders.bids.forms import ConfirmForm, PlainForm, bid_form_class
 from marketplace.tenders.bids.models import BidAttachment
@@ -71,7 +72,7 @@ def edit(tender_id: int):
         files = [f for f in (form.attachments.data or []) if getattr(f, "filename", "")]
         submitting = bool(form.submit_bid.data)
         try:
-            stored = [document_store.store(f, allowed=submission.ATTACHMENT_TYPES) for f in files]
+            stored = [_store_attachment(tender, f) for f in files]
             saved = submission.save_draft(tender, org, form.input(tender, declarations), current_user, stored)
             receipt = submission.submit(saved, current_user) if submitting else None
         except RuleViolation as exc:
@@ -96,6 +97,22 @@ def edit(tender_id: int):
         unsubmitted=bid is not None and has_unsubmitted_changes(bid),
         accepting=tender.accepting_bids,
     ), form_status(form)
+
+
+def _store_attachment(tender: Tender, file_storage):
+    """An upload for a bid: encrypted when the tender has an opening key (ceremony.contents)."""
+    if contents.is_sealed_tender(tender):
+        return contents.store_attachment(tender, file_storage, submission.ATTACHMENT_TYPES)
+    return document_store.store(file_storage, allowed=submission.ATTACHMENT_TYPES)
+
+
+@bp.route("/<int:bid_id>/reconfirm", methods=["POST"])
+@login_required
+def reconfirm(bid_id: int):
+    bid = _own_bid(bid_id)
+    if PlainForm().validate_on_submit() and run_verb(None, lambda: submission.reconfirm(bid, current_user)):
+        flash(_("Your sealed bid is re-confirmed as it is."), "success")
+    return redirect(url_for("bids.edit", tender_id=bid.tender_id))
 
 
 @bp.route("/<int:bid_id>")
@@ -139,6 +156,13 @@ def attachment(bid_id: int, attachment_id: int):
     bid = _bid_or_404(bid_id)
     att = db.session.get(BidAttachment, attachment_id)
     if att is None or att.bid_id != bid.id:
+        abort(404)
+    if att.working_key is not None:  # the organization's own working copy, stored encrypted
+        data = contents.read_working_attachment(bid, att)
+        if data is None:
+            abort(404)
+        return document_store.send_bytes(data, att.content_type, att.filename)
+    if att.storage_key.startswith("sealed/"):  # sealed in a submitted version until the opening
         abort(404)
     return document_store.send(att)
 
@@ -192,4 +216,9 @@ def opening(tender_id: int):
     if not visibility.may_view_opening(current_user, tender, record):
         abort(404)
     own = {r["bid_id"] for r in record.record if is_member(current_user, r["organization_id"])}
-    return render_template("bids/opening.html", tender=tender, opening=record, own=own)
+    own_orgs = {
+        r["organization_id"]
+        for r in record.undecrypted or []
+        if is_member(current_user, r["organization_id"])
+    }
+    return render_template("bids/opening.html", tender=tender, opening=record, own=own, own_orgs=own_orgs)

@@ -36,6 +36,7 @@ def may_view_opening(user, tender: Tender, opening: BidOpening | None) -> bool:
     if may_view_opened_bids(user, tender):
         return True
     bidders = [row["organization_id"] for row in opening.record] + list(opening.sealed_organizations or [])
+    bidders += [row["organization_id"] for row in opening.undecrypted or []]
     return any(is_member(user, org_id) for org_id in bidders)
 
 

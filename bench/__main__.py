@@ -1,185 +1,279 @@
-"""``make bench``: public tender search on a large catalogue, on SQLite (and PostgreSQL when
-``BENCH_DATABASE_URL`` is set). Results are printed and written to ``docs/benchmarks.md``.
+"""``make bench``: every issue-16 goal side by side with its reference, in one run, on PostgreSQL.
 
-Targets, with 20,000 tenders (a large city's archive over a decade; a district publishes a few hundred
-a year):
-- home page (open tenders): median < 100 ms
-- search and filter pages ``/tenders?q=…``: median < 300 ms
+In the order they run:
 
-Keyword search is a substring scan (LIKE over title and description, which works for Chinese without
-a tokenizer); it grows linearly with the archive. Past ~50,000 tenders it wants an index (pg_trgm on
-PostgreSQL, FTS5 trigram on SQLite).
+- Goal 1, tender search over HTTP (bench/search.py): gunicorn as deployed, 8 keep-alive connections,
+  at 10,000, 50,000 and 100,000 tenders, against a hello-world route on the same server. Goal: ≥ 35 %
+  of its throughput and p99 < 100 ms. A SQLite figure (test client, no server) is kept.
+- Goal 4, static assets (bench/assets.py), on the same server: the home page's cold transfer and the
+  asset requests of a warm visit. Goal: < 120 KB and 0.
+- Goal 2, CSV export (bench/exports.py) of 10,000 and 50,000 contracts through ``flask export
+  contracts``, against ``psql \\copy`` of the same rows. Goal: ≤ 3 × the time, peak RSS < 150 MB.
+- Goal 3, flag-overdue (bench/jobs.py) over 200,000 and 1,000,000 milestones (10,000 and 50,000
+  overdue) against one set-based UPDATE of the same rows. Goal: ≤ 1.5 × the time, memory flat.
+- The older benches: one bid submission against its references (bench/submission.py) and the
+  export memory case on SQLite (bench/export_memory.py).
 
-Then the cost of one bid submission against its references (``bench/submission.py``: at most 8 SQL
-statements and 20 ms of service time), and the export memory case (``bench/export_memory.py``; ``BENCH_EXPORT=0`` skips it): peak memory of
-a contract export at 2,000 and 20,000 contracts must stay flat.
+A part that fails (the code measured changes under the bench) is reported and the others go on.
+Each part writes its section of docs/benchmarks.md as soon as it is measured; a "Goals (issue 16)"
+section sums them up. ``BENCH_SCALE=small`` runs everything small (under two minutes) and only
+prints, unless ``BENCH_WRITE=1`` (``BENCH_WRITE=0`` keeps a full run from writing);
+``BENCH_ONLY=search,assets,exports,jobs,submission,export_memory`` runs some parts only
+(``BENCH_EXPORT=0`` still leaves out the export memory case). ``BENCH_DATABASE_URL`` names the
+PostgreSQL server (default: postgres on 127.0.0.1:5432); databases named ``marketplace_bench_*``
+are dropped and created on it. Data sets: bench/loaders.py. Sizes: bench/scale.py.
 """
 
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
 
-N_TENDERS = int(os.environ.get("BENCH_TENDERS", "20000"))
-REPEAT = 15
-CATEGORIES = ["elderly_care", "childcare", "disability", "public_health", "social_work", "employment"]
-WORDS = ["居家养老", "助餐", "托育", "康复", "心理", "就业", "社工", "助浴", "法律", "文化"]
+from bench import scale
+
+PARTS = ("search", "assets", "exports", "jobs", "submission", "export_memory")
+CONTRACTS_DB = "marketplace_bench_contracts"
 
 
-def _populate(app) -> None:
-    from flask_migrate import upgrade
-
-    from marketplace.auth import services as auth_services
-    from marketplace.core import districts
-    from marketplace.extensions import db
-    from marketplace.tenders.models import Criterion, Tender
-
-    with app.app_context():
-        upgrade()
-        districts.load(districts.demo_rows())
-        agency = auth_services.create_agency(name="Bench agency", district_code="110101")
-        officer = auth_services.create_user(
-            email="bench@example.org", role="officer", password="bench-password-1", agency=agency
+def _parts() -> set[str]:
+    only = {p.strip() for p in os.environ.get("BENCH_ONLY", "").split(",") if p.strip()}
+    unknown = only - set(PARTS)
+    if unknown:
+        raise SystemExit(
+            f"BENCH_ONLY: unknown part(s) {', '.join(sorted(unknown))}; parts: {', '.join(PARTS)}"
         )
-        db.session.commit()
-        now = datetime.now(UTC)
-        rows, crits = [], []
-        for i in range(N_TENDERS):
-            word = WORDS[i % len(WORDS)]
-            rows.append(
-                dict(
-                    id=i + 1,
-                    reference=f"110101-2026-{i + 1:06d}",
-                    title=f"{word}服务项目 {i}",
-                    description=f"为辖区居民提供{word}服务，第{i}号。Service number {i}.",
-                    category=CATEGORIES[i % len(CATEGORIES)],
-                    agency_id=agency.id,
-                    district_code="110101",
-                    method="public_tender",
-                    evaluation_method="comprehensive_scoring",
-                    budget_ceiling=Decimal(100000 + (i * 37) % 900000),
-                    funding_sources=["county_budget"],
-                    contract_term_months=12,
-                    eligibility="",
-                    reserved_for_small=False,
-                    bid_deadline=now + timedelta(days=(i % 60) - 20),
-                    contact_name="",
-                    contact_phone="",
-                    contact_email="",
-                    not_excluded_confirmed=True,
-                    status="open" if i % 10 else "cancelled",
-                    published_at=now - timedelta(days=30),
-                    created_by_id=officer.id,
-                    created_at=now,
-                    updated_at=now,
+    parts = only or set(PARTS)
+    if os.environ.get("BENCH_EXPORT", "1") == "0":
+        parts.discard("export_memory")
+    return parts
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+@dataclass
+class Run:
+    pg: str
+    version: str
+    parts: set[str]
+    goals: list[tuple[str, str, str, str, bool]] = field(
+        default_factory=list
+    )  # goal, measured, ref, target, met
+    failed: list[str] = field(default_factory=list)  # parts that raised, or older benches that missed
+
+    def write_section(self, title: str, intro: str, table: str, postgres: bool = True) -> None:
+        if scale.WRITE:
+            from bench.report import write_section
+
+            write_section(
+                title, f"{intro} Scale: `{scale.SCALE}`.", table, self.version if postgres else None
+            )
+
+
+def search_and_assets(run: Run) -> None:
+    from bench import assets, loaders, search
+
+    assets_report = []
+
+    def measure_assets(base: str) -> None:
+        if "assets" in run.parts:
+            assets_report.append(assets.measure(base))
+
+    if "search" in run.parts:
+        results = search.run_postgres(run.pg, on_first_server=measure_assets)
+        sqlite = None
+        if scale.SQLITE_TENDERS:
+            try:
+                sqlite = search.run_sqlite(scale.SQLITE_TENDERS)
+            except Exception:  # noqa: BLE001 - a side figure: the PostgreSQL one is reported anyway
+                traceback.print_exc()
+                run.failed.append("the SQLite search figure (error: see the output)")
+        intro, table = search.report(results, sqlite)
+        run.write_section("Tender search", intro, table)
+        print(table)
+        size = max(results)
+        hello = results[size][0].result
+        worst = min((c for c in results[size] if c.is_search), key=lambda c: c.result.rps)
+        slowest = max((c for c in results[size] if c.is_search), key=lambda c: c.result.p99)
+        run.goals.append(
+            (
+                f"1. search at {size:,} tenders (worst case)",
+                f"{worst.result.rps:.0f} req/s ({worst.name}); p99 up to {slowest.result.p99:.0f} ms",
+                f"hello-world {hello.rps:.0f} req/s",
+                f"≥ 35 % (×{worst.result.rps / hello.rps:.2f} now); p99 < 100 ms",
+                search.goal_met(results),
+            )
+        )
+    else:
+        from bench.report import fresh_pg_database
+        from bench.server import gunicorn
+
+        url = fresh_pg_database(run.pg, search.DB_NAME)
+        ids = loaders.prepare(url)
+        loaders.load_tenders(url, 0, scale.SEARCH_SIZES[0], ids)
+        with gunicorn(url) as server:
+            measure_assets(server.base)
+    if assets_report:
+        r = assets_report[0]
+        intro, table = assets.report(r)
+        run.write_section("Static assets", intro, table)
+        print(table)
+        run.goals.append(
+            (
+                "4. static assets, home page",
+                f"{r.cold_bytes / 1000:.1f} KB cold, {len(r.warm_requests)} warm request(s)",
+                "—",
+                f"< {assets.GOAL_COLD_KB} KB cold, 0 warm",
+                r.met(),
+            )
+        )
+
+
+def exports_and_jobs(run: Run) -> None:
+    from bench import exports, jobs, loaders
+    from bench.report import fresh_pg_database
+
+    export_results, job_results, start = {}, [], None
+    for size in scale.CONTRACT_SIZES:
+        t0 = time.perf_counter()
+        url = fresh_pg_database(run.pg, CONTRACTS_DB)
+        ids = loaders.prepare(url)
+        counts = loaders.load_contracts(url, size, ids, scale.MILESTONES_PER_CONTRACT)
+        _say(
+            f"[contracts] {size:,} contracts, {counts['milestones']:,} milestones loaded "
+            f"({time.perf_counter() - t0:.1f} s)"
+        )
+        if "exports" in run.parts:
+            if start is None:
+                start = exports.startup(url)
+            export_results[size] = exports.measure(url, size)
+        if "jobs" in run.parts:
+            job_results.append(jobs.measure(url, counts))
+    if export_results:
+        intro, table = exports.report(export_results, start)
+        run.write_section("CSV export", intro, table)
+        print(table)
+        size = max(export_results)
+        for c in export_results[size]:
+            run.goals.append(
+                (
+                    f"2. CSV export ({c.kind}) of {size:,} contracts",
+                    f"{c.seconds:.2f} s, peak RSS {c.max_rss_mb:.0f} MB",
+                    f"`\\copy` {c.reference_seconds:.2f} s",
+                    f"≤ ×{exports.GOAL_RATIO:g} (×{c.ratio:.1f} now), < {exports.GOAL_RSS_MB:.0f} MB",
+                    c.met(),
                 )
             )
-            crits.append(
-                dict(tender_id=i + 1, position=0, name="价格", description="", weight=100, is_price=True)
+    if job_results:
+        intro, table = jobs.report(job_results)
+        run.write_section("Flag overdue", intro, table)
+        print(table)
+        c = job_results[-1]
+        run.goals.append(
+            (
+                f"3. flag-overdue over {c.milestones:,} milestones ({c.overdue:,} overdue)",
+                f"{c.seconds:.2f} s, peak RSS {c.rss_mb:.0f} MB (grown {c.growth_mb:.1f} MB)",
+                f"`UPDATE` {c.reference_seconds:.2f} s",
+                f"≤ ×{jobs.GOAL_RATIO:g} (×{c.ratio:.1f} now), memory flat",
+                jobs.goal_met(job_results),
             )
-        db.session.execute(Tender.__table__.insert(), rows)
-        db.session.execute(Criterion.__table__.insert(), crits)
-        db.session.commit()
+        )
 
 
-def _time(client, url: str) -> float:
-    samples = []
-    client.get(url)  # warm
-    for _ in range(REPEAT):
-        t0 = time.perf_counter()
-        r = client.get(url)
-        samples.append((time.perf_counter() - t0) * 1000)
-        assert r.status_code == 200, (url, r.status_code)
-    return statistics.median(samples)
+def submission(run: Run) -> None:
+    from bench import submission
+
+    if not all(submission.met(r) for r in submission.main(run.pg, write=scale.WRITE)):
+        run.failed.append("submission (target missed)")
 
 
-def run(database_url: str, label: str) -> list[tuple[str, str, float, float]]:
-    from marketplace import create_app
+def export_memory(run: Run) -> None:
+    from bench import export_memory
 
-    app = create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "RATELIMIT_ENABLED": False,
-            "LOG_LEVEL": "WARNING",
-            "BABEL_DEFAULT_LOCALE": "en",
-        }
-    )
-    t0 = time.perf_counter()
-    _populate(app)
-    print(f"[{label}] loaded {N_TENDERS} tenders in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
-    client = app.test_client()
-    cases = [
-        ("home page (open tenders)", "/", 100.0),
-        ("search q=助餐", "/tenders?q=%E5%8A%A9%E9%A4%90", 300.0),
-        (
-            "search q + category + budget + status",
-            "/tenders?q=%E5%BF%83%E7%90%86&category=public_health&budget_min=200000&status=open",
-            300.0,
-        ),
-        ("list sorted by budget, page 50", "/tenders?sort=-budget&page=50", 300.0),
-    ]
-    return [(label, name, _time(client, url), target) for name, url, target in cases]
+    with tempfile.TemporaryDirectory() as tmp:
+        exported = export_memory.run(f"sqlite:///{Path(tmp) / 'export.sqlite3'}", "SQLite")
+    if not export_memory.flat(exported):
+        run.failed.append("export_memory (not flat)")
+    section = export_memory.lines(exported)  # "## Export memory", "", intro, "", table…
+    run.write_section("Export memory", section[2], "\n".join(section[4:]), postgres=False)
+    print("\n".join(section))
+
+
+def _previous_goal_rows() -> list[str]:
+    """The rows of the goals table now in docs/benchmarks.md (``| 1. search …``), kept for the goals a
+    partial run (``BENCH_ONLY``) does not measure."""
+    from bench.report import DOC
+
+    if not DOC.exists():
+        return []
+    section = DOC.read_text("utf-8").split("## Goals (issue 16)", 1)
+    if len(section) < 2:
+        return []
+    body = section[1].split("\n## ", 1)[0]
+    return [line for line in body.splitlines() if line[:4].rstrip(".").lstrip("| ").isdigit()]
 
 
 def main() -> int:
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        results += run(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", "SQLite")
-    pg = os.environ.get("BENCH_DATABASE_URL")
-    if pg:
-        import sqlalchemy as sa
+    scale.apply_to_older_benches()
+    from bench.report import DEFAULT_PG, postgres_version
 
-        engine = sa.create_engine(pg)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-        engine.dispose()
-        results += run(pg, "PostgreSQL")
-    from bench.report import write_section
-
-    lines = [
-        "| database | case | median ms | target ms | met |",
-        "|---|---|---:|---:|---|",
-    ]
-    failed = False
-    for label, name, ms, target in results:
-        ok = ms <= target
-        failed |= not ok
-        lines.append(f"| {label} | {name} | {ms:.1f} | {target:.0f} | {'yes' if ok else 'NO'} |")
-    lines += [
-        "",
-        "Keyword search is a substring scan (LIKE over title, description and reference; it needs no",
-        "tokenizer for Chinese) and grows linearly with the archive: at 50,000 tenders it measured about",
-        "270 ms (SQLite) and 310 ms (PostgreSQL) for a one-word query. Past that size it wants an index",
-        "(pg_trgm on PostgreSQL, an FTS5 trigram table on SQLite).",
-    ]
-    write_section(
-        "Tender search",
-        f"`make bench` (bench/__main__.py), {N_TENDERS:,} published tenders, median of {REPEAT} requests "
-        "through the Flask test client (rendering included).",
-        "\n".join(lines),
+    parts = _parts()
+    pg = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_PG
+    version = postgres_version(pg)
+    if not version:
+        raise SystemExit(f"PostgreSQL is not reachable at {pg} (set BENCH_DATABASE_URL)")
+    run = Run(pg, version, parts)
+    _say(
+        f"make bench: scale {scale.SCALE}, parts {', '.join(p for p in PARTS if p in parts)}, PostgreSQL {version}"
     )
-    print("\n".join(lines))
-    from bench import submission
+    began = time.perf_counter()
+    steps = [
+        ({"search", "assets"}, "search and assets", search_and_assets),
+        ({"exports", "jobs"}, "exports and flag-overdue", exports_and_jobs),
+        ({"submission"}, "bid submission", submission),
+        ({"export_memory"}, "export memory", export_memory),
+    ]
+    for wanted, name, step in steps:
+        if not wanted & parts:
+            continue
+        t0 = time.perf_counter()
+        try:
+            step(run)
+        except Exception:  # noqa: BLE001 - the code measured changes under the bench: report, go on
+            traceback.print_exc()
+            run.failed.append(f"{name} (error: see the output)")
+        _say(f"[{name}] {time.perf_counter() - t0:.0f} s")
 
-    failed |= not all(submission.met(r) for r in submission.main(pg))
-    if os.environ.get("BENCH_EXPORT", "1") != "0":
-        from bench import export_memory
-
-        with tempfile.TemporaryDirectory() as tmp:
-            exported = export_memory.run(f"sqlite:///{Path(tmp) / 'export.sqlite3'}", "SQLite")
-        failed |= not export_memory.flat(exported)
-        section = export_memory.lines(exported)  # "## Export memory", "", intro, "", table…
-        write_section("Export memory", section[2], "\n".join(section[4:]))
-        print("\n".join(section))
-    return 1 if failed else 0
+    if run.goals or run.failed:
+        rows = [f"| {g} | {m} | {r} | {t} | {'yes' if ok else 'NO'} |" for g, m, r, t, ok in run.goals]
+        measured = {row.split(".", 1)[0] for row in rows}
+        kept = [row for row in _previous_goal_rows() if row.split(".", 1)[0] not in measured]
+        lines = ["| goal | measured | reference (same run) | target | met |", "|---|---|---|---|---|"]
+        lines += sorted(rows + kept, key=lambda row: row.split(".", 1)[0])
+        if kept:
+            lines += [
+                "",
+                "Goals "
+                + ", ".join(sorted({r.split(".", 1)[0][2:] for r in kept}))
+                + " kept from an earlier run.",
+            ]
+        if run.failed:
+            lines += ["", "Not measured or missed in this run: " + "; ".join(run.failed) + "."]
+        run.write_section(
+            "Goals (issue 16)",
+            f"`make bench` ({time.perf_counter() - began:.0f} s): each goal against its reference measured in the "
+            "same run; the sections below give every case.",
+            "\n".join(lines),
+        )
+        print("\n".join(lines))
+    _say(f"make bench: done in {time.perf_counter() - began:.0f} s")
+    return 1 if run.failed or not all(ok for *_rest, ok in run.goals) else 0
 
 
 if __name__ == "__main__":

@@ -294,6 +294,8 @@ def _status(field_name: str) -> int:
 
 
 CASES = [("csv", "contracts"), ("csv", "history"), ("json", "contracts"), ("xlsx", "contracts")]
+# BENCH_EXPORT_MEMORY_FORMATS=csv leaves out JSON and XLSX (a small run: XLSX alone takes a while).
+FORMATS = os.environ.get("BENCH_EXPORT_MEMORY_FORMATS", "csv,json,xlsx").split(",")
 
 
 def run(database_url: str, label: str) -> list[tuple]:
@@ -312,7 +314,7 @@ def run(database_url: str, label: str) -> list[tuple]:
     small = populate(app)
     print(f"[{label}] loaded {N_CONTRACTS} contracts in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     results = []
-    for fmt, kind in CASES:
+    for fmt, kind in [(f, k) for f, k in CASES if f in FORMATS]:
         few = _measure(database_url, fmt, kind, small)
         many = _measure(database_url, fmt, kind, None)
         name = f"{fmt.upper()}" + (f" ({kind})" if fmt == "csv" else " (every kind)")

@@ -2,15 +2,45 @@
 
 from __future__ import annotations
 
+import os
 import platform
+from datetime import UTC, datetime
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 
-def machine() -> str:
-    cores = len(__import__("os").sched_getaffinity(0))
-    return f"{platform.machine()}, {cores} cores, Python {platform.python_version()}"
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def postgres_version(url: str) -> str:
+    """The server's version (``15.20``), or "" when it cannot be reached."""
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            version = conn.exec_driver_sql("SHOW server_version").scalar()
+        engine.dispose()
+        return str(version).split()[0]
+    except sa.exc.SQLAlchemyError:
+        return ""
+
+
+def machine(postgres: str | None = None) -> str:
+    cores = len(os.sched_getaffinity(0))
+    text = f"{platform.machine()}, {cpu_model()}, {cores} cores, Python {platform.python_version()}"
+    if postgres:
+        text += f", PostgreSQL {postgres}"
+    return text
 
 
 def fresh_pg_database(server: str, name: str) -> str:
@@ -26,10 +56,11 @@ def fresh_pg_database(server: str, name: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
-def write_section(title: str, intro: str, table: str) -> None:
-    """Replace the section ``## title`` (or append it) with ``intro``, the machine and ``table``."""
+def write_section(title: str, intro: str, table: str, postgres: str | None = None) -> None:
+    """Replace the section ``## title`` (or append it) with ``intro``, the machine, the date and ``table``."""
     text = DOC.read_text("utf-8") if DOC.exists() else "# Benchmarks\n"
-    body = f"## {title}\n\n{intro}\nMachine: {machine()}.\n\n{table}\n"
+    stamp = f"{datetime.now(UTC):%Y-%m-%d}"
+    body = f"## {title}\n\n{intro}\nMachine: {machine(postgres)}; run on {stamp}.\n\n{table}\n"
     lines = text.split("\n")
     start = next((i for i, line in enumerate(lines) if line.strip() == f"## {title}"), None)
     if start is None:

@@ -33,6 +33,7 @@ import requests
 import sqlalchemy as sa
 
 from bench.report import fresh_pg_database
+from bench.server import wrapping_key
 
 ROOT = Path(__file__).resolve().parent.parent
 BEFORE = int(os.environ.get("RUSH_BEFORE", "200"))
@@ -41,6 +42,7 @@ PORT = int(os.environ.get("RUSH_PORT", "8765"))
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 DB_NAME = "marketplace_rush"
 MARGIN = 0.05  # seconds on either side of the deadline where no request is scheduled (see _fire)
+_WRAPPING_KEY = wrapping_key()  # one for the set-up and the server: production needs one (docs/bidding.md)
 LEAD_SECONDS = 25  # from the end of the set-up to the deadline: logins and page loads happen before it
 
 
@@ -50,6 +52,7 @@ def _database_url() -> str:
 
 def _env(url: str) -> dict:
     env = dict(os.environ)
+    env.setdefault("BID_KEY_WRAPPING_KEYS", _WRAPPING_KEY)
     env.update(
         DATABASE_URL=url,
         SECRET_KEY="rush-bench-secret-key",

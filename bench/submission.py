@@ -148,13 +148,17 @@ def met(r: dict) -> bool:
     return r["service"] <= TARGET_MS and r["request_statements"] <= TARGET_STATEMENTS
 
 
-def main(pg_server: str | None) -> list[dict]:
+def main(pg_server: str | None, write: bool = True) -> list[dict]:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         results.append(run(f"sqlite:///{Path(tmp) / 'submit.sqlite3'}", "SQLite"))
     if pg_server:
         results.append(run(fresh_pg_database(pg_server, DB_NAME), "PostgreSQL"))
 
+    if not write:
+        for r in results:
+            print(line(r))
+        return results
     write_section(
         "Bid submission",
         f"`make bench` (bench/submission.py): the median of {N} submissions of a saved draft, each side by "

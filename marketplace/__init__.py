@@ -38,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_template_helpers(app)
     register_cli(app)
     register_request_logging(app)
+    register_assets(app)
     register_received_at(app)
     register_jobs(app)
     return app
@@ -314,6 +315,13 @@ def register_jobs(app: Flask) -> None:
     install_mail_hooks()
     app.cli.add_command(jobs_cli)
     scheduler.start_in_process(app)
+
+
+def register_assets(app: Flask) -> None:
+    """Static files under content-hashed names, compressed, cached for a year (``core.assets``)."""
+    from marketplace.core import assets
+
+    assets.init_app(app)
 
 
 def register_received_at(app: Flask) -> None:

@@ -180,6 +180,21 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OCDS_PREFIX": os.environ.get("OCDS_PREFIX", "ocds-gzfw01"),
         "OCDS_PUBLISHER_NAME": os.environ.get("OCDS_PUBLISHER_NAME", "政府购买公共服务平台"),
         "OCDS_PUBLISHER_URI": os.environ.get("OCDS_PUBLISHER_URI", ""),
+        # Background tasks (core/tasks.py): an RQ queue on this Redis, run by `flask exports worker`;
+        # unset (development, tests), a task runs in the web process right after its request commits.
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # Contract exports (audit/export_tasks.py): XLSX, JSON and CSV of more than
+        # EXPORT_STREAM_MAX_CONTRACTS contracts are written in the background to EXPORT_FOLDER (in the
+        # instance folder, never under static/), fetched by the auditor who asked until
+        # EXPORT_RETENTION_HOURS after they were written, then deleted by the expire-exports job. A
+        # worker saves an export's progress at most every EXPORT_PROGRESS_SECONDS and gives it up after
+        # EXPORT_TASK_TIMEOUT seconds.
+        "EXPORT_FOLDER": os.environ.get("EXPORT_FOLDER", str(instance / "exports")),
+        "EXPORT_RETENTION_HOURS": _int("EXPORT_RETENTION_HOURS", 24),
+        "EXPORT_STREAM_MAX_CONTRACTS": _int("EXPORT_STREAM_MAX_CONTRACTS", 2000),
+        "EXPORT_PROGRESS_SECONDS": _int("EXPORT_PROGRESS_SECONDS", 1),
+        "EXPORT_TASK_TIMEOUT": _int("EXPORT_TASK_TIMEOUT", 3600),
+        "EXPORT_QUEUE": os.environ.get("EXPORT_QUEUE", "exports"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         # werkzeug's default (scrypt). The test suite lowers it: hashing is not what it tests.
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),

@@ -159,12 +159,12 @@ def test_the_opening_waits_for_the_grace_after_the_deadline(scene, grace):
     db.session.commit()
     assert opening_time(tender) == tender.bid_deadline + grace
     clock.set_now(tender.bid_deadline + grace - timedelta(seconds=1))
-    assert registry._tenders_past_deadline(clock.now()) == []
+    assert registry._tenders_past_deadline(clock.now(), None, 10) == ([], None)
     assert open_if_due(tender) is False and tender.status == "open"
     with pytest.raises(RuleViolation, match="not opened before"):
         open_sealed(tender)
     clock.set_now(tender.bid_deadline + grace)
-    assert registry._tenders_past_deadline(clock.now()) == [tender.id]
+    assert registry._tenders_past_deadline(clock.now(), None, 10) == ([tender.id], None)
     assert open_if_due(tender) is True and tender.status in {"opened", "failed"}
 
 

@@ -15,6 +15,7 @@ from marketplace import create_app
 from marketplace.core.calendar import CalendarDay
 from marketplace.extensions import db as _db
 from marketplace.tenders.models import Tender
+from marketplace.tenders.search_index import include_name
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 
@@ -24,7 +25,8 @@ PG_URL = os.environ.get("TEST_DATABASE_URL")
 
 def test_upgrade_matches_models(app, db):
     ctx = MigrationContext.configure(
-        db.session.connection(), opts={"compare_type": True, "render_as_batch": True}
+        db.session.connection(),
+        opts={"compare_type": True, "render_as_batch": True, "include_name": include_name},
     )
     diff = compare_metadata(ctx, _db.metadata)
     assert diff == [], f"models and migrations differ: {diff}"
@@ -118,7 +120,9 @@ def test_round_trip_with_demo_data(fresh_database_url, tmp_path, _logging_kept):
             upgrade()
             assert set(_db.metadata.tables) <= _tables()
             with _db.engine.connect() as conn:
-                ctx = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+                ctx = MigrationContext.configure(
+                    conn, opts={"compare_type": True, "render_as_batch": True, "include_name": include_name}
+                )
                 assert compare_metadata(ctx, _db.metadata) == []
                 assert conn.scalar(select(sa.func.count()).select_from(CalendarDay.__table__)) > 0
         finally:

@@ -1,15 +1,17 @@
-"""``flask export contracts``: contract summaries and histories as CSV, XLSX or JSON."""
+"""``flask export contracts``: contract summaries and histories as CSV, XLSX or JSON; ``flask export
+worker``: the worker that writes the exports asked for on the web (background tasks on Redis)."""
 
 from __future__ import annotations
 
 import sys
 
 import click
+from flask import current_app
 
 from marketplace.audit.export_columns import EXPORT_KINDS
 from marketplace.audit.exports import FORMATS, export_contracts, record_export
 from marketplace.audit.filters import parse_filter
-from marketplace.core import transaction
+from marketplace.core import tasks, transaction
 from marketplace.core.errors import RuleViolation
 from marketplace.export_cli import export_cli
 
@@ -74,3 +76,16 @@ def export_contracts_command(
     record_export(f, fmt, kind, None, "cli")
     if out != "-":
         click.echo(f"Wrote {out}", err=True)
+
+
+@export_cli.command("worker")
+@click.option("--burst", is_flag=True, help="Write the exports waiting in the queue, then stop.")
+def export_worker_command(burst):
+    """Write the exports asked for on the web (XLSX, JSON, large CSV), from the Redis queue.
+
+    Needs REDIS_URL; reads the queue EXPORT_QUEUE (default "exports"). Each export runs in this process
+    (RQ's SimpleWorker, inside the app); run several workers for exports in parallel. Without REDIS_URL
+    the web process writes each export itself, right after the request that asked for it."""
+    if not current_app.config.get("REDIS_URL"):
+        raise click.UsageError("REDIS_URL is not set: exports are written by the web process itself.")
+    tasks.work([current_app.config["EXPORT_QUEUE"]], burst=burst)

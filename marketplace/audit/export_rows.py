@@ -1,375 +1,267 @@
-"""The rows of the contract exports, read in batches (nothing here changes a row).
+"""The rows of the contract exports: one set-based SELECT per kind of record (nothing here changes a row).
 
-Matching contracts are read BATCH at a time by keyset pagination (``id > last``), as plain column
-tuples (no ORM identity map), so memory stays flat however many contracts match. Service-record
-detail never leaves as rows: only monthly totals, and acceptance representatives only as a count.
+Each kind is a single query over the matching contracts, with its joins and grouped subqueries, ordered
+by contract id and then as the kind's own order; its cells come formatted by the database
+(:mod:`marketplace.audit.export_sql`) as tuples in the column order of
+:data:`~marketplace.audit.export_columns.COLUMNS`, streamed from a server-side cursor. So memory stays
+flat however many contracts match, and a CSV row goes straight from the cursor into the writer.
+Service-record detail never leaves as rows: only monthly totals, and acceptance representatives only as
+a count. The history kind is in :mod:`marketplace.audit.export_history`.
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterator
-from decimal import Decimal
 
-from sqlalchemy import case, func, select
+from sqlalchemy import String, case, cast, func, select
+from sqlalchemy.sql.util import find_tables
 
-from marketplace.audit.export_columns import EXPORT_KINDS
+from marketplace.audit.export_columns import COLUMNS
+from marketplace.audit.export_history import history_rows
+from marketplace.audit.export_sql import (
+    array_length,
+    iso_date,
+    local_day,
+    local_moment,
+    money,
+    month_of,
+    stream,
+)
 from marketplace.audit.filters import ContractFilter, conditions, contract_date
-from marketplace.audit.history import histories
-from marketplace.audit.service_totals import service_totals
 from marketplace.auth.models import Agency, User
 from marketplace.contracts.models import Acceptance, Contract, Milestone, Payment, ServiceRecord, Variation
-from marketplace.core.timeutil import local_date
-from marketplace.extensions import db
 from marketplace.orgs.models import Organization
 from marketplace.performance.models import Evaluation, IndicatorTemplate
 from marketplace.tenders.committee.models import Award
 from marketplace.tenders.models import Tender
 
-BATCH = 500  # contracts per keyset page
-CENT = Decimal("0.01")
+
+def matching(f: ContractFilter):
+    """The matching contracts (id, reference, tender, organization) as a subquery; joined with their
+    tenders only when the filter asks about them (district, category)."""
+    where = conditions(f)
+    stmt = select(Contract.id, Contract.reference, Contract.tender_id, Contract.organization_id)
+    if any(Tender.__table__ in find_tables(condition, check_columns=True) for condition in where):
+        stmt = stmt.join(Tender, Tender.id == Contract.tender_id)
+    return stmt.where(*where).subquery("matching")
 
 
-def _batches(f: ContractFilter) -> Iterator[list]:
-    """Matching contracts as column rows, BATCH at a time, by keyset pagination on the id."""
-    stmt = (
+def _contracts(f: ContractFilter):
+    """One row per matching contract: its columns, the parties' names and the totals of its milestones,
+    payments, approved variations and service records (grouped subqueries joined once)."""
+    accepted = Milestone.status == "accepted"
+    milestones = (
+        select(
+            Milestone.contract_id,
+            func.count(Milestone.id).label("n"),
+            func.sum(case((accepted, 1), else_=0)).label("accepted"),
+            func.sum(case((accepted, Milestone.amount), else_=0)).label("due"),
+        )
+        .group_by(Milestone.contract_id)
+        .subquery("m")
+    )
+    paid = (
+        select(Payment.contract_id, func.sum(Payment.amount).label("total"))
+        .group_by(Payment.contract_id)
+        .subquery("p")
+    )
+    variations = (
+        select(Variation.contract_id, func.count(Variation.id).label("n"))
+        .where(Variation.status == "approved")
+        .group_by(Variation.contract_id)
+        .subquery("v")
+    )
+    services = (
+        select(
+            ServiceRecord.contract_id,
+            func.count(ServiceRecord.id).label("n"),
+            func.sum(ServiceRecord.beneficiaries).label("beneficiaries"),
+            func.sum(ServiceRecord.hours).label("hours"),
+        )
+        .group_by(ServiceRecord.contract_id)
+        .subquery("s")
+    )
+    paid_total = func.coalesce(paid.c.total, 0)
+    return (
         select(
             Contract.id,
             Contract.reference,
             Contract.title,
             Contract.status,
-            Contract.tender_id,
-            Contract.organization_id,
-            Contract.original_value,
-            Contract.value,
-            Contract.term_start,
-            Contract.term_end,
-            contract_date().label("contract_date"),
-            Contract.officer_signed_at,
-            Contract.org_signed_at,
-            Contract.completed_at,
-            Contract.terminated_at,
-            Tender.reference.label("tender_reference"),
+            func.coalesce(Tender.reference, ""),
             Tender.category,
             Tender.district_code,
-            Agency.name.label("agency"),
-            Organization.name.label("organization"),
-            Organization.uscc.label("organization_uscc"),
+            Agency.name,
+            Organization.name,
+            Organization.uscc,
+            local_moment(Award.published_at),
+            local_day(contract_date()),
+            iso_date(Contract.term_start),
+            iso_date(Contract.term_end),
+            money(Contract.original_value),
+            money(Contract.value),
+            money(func.coalesce(milestones.c.due, 0)),
+            money(paid_total),
+            money(Contract.value - paid_total),
+            func.coalesce(milestones.c.n, 0),
+            func.coalesce(milestones.c.accepted, 0),
+            func.coalesce(variations.c.n, 0),
+            func.coalesce(services.c.n, 0),
+            func.coalesce(services.c.beneficiaries, 0),
+            money(func.coalesce(services.c.hours, 0)),
+            func.coalesce(Acceptance.result, ""),
+            array_length(Acceptance.recipient_representatives),
+            local_moment(Contract.officer_signed_at),
+            local_moment(Contract.org_signed_at),
+            local_moment(Contract.completed_at),
+            local_moment(Contract.terminated_at),
         )
         .join(Tender, Tender.id == Contract.tender_id)
         .join(Agency, Agency.id == Contract.agency_id)
         .join(Organization, Organization.id == Contract.organization_id)
+        .outerjoin(Award, Award.id == Contract.award_id)
+        .outerjoin(milestones, milestones.c.contract_id == Contract.id)
+        .outerjoin(paid, paid.c.contract_id == Contract.id)
+        .outerjoin(variations, variations.c.contract_id == Contract.id)
+        .outerjoin(services, services.c.contract_id == Contract.id)
+        .outerjoin(Acceptance, Acceptance.contract_id == Contract.id)
         .where(*conditions(f))
         .order_by(Contract.id)
-        .limit(BATCH)
     )
-    last = 0
-    while True:
-        rows = db.session.execute(stmt.where(Contract.id > last)).all()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1].id
-        if len(rows) < BATCH:
-            return
 
 
-def _grouped(stmt) -> dict:
-    return {row[0]: row[1:] for row in db.session.execute(stmt).all()}
-
-
-def _batch_totals(ids: list[int]) -> dict[str, dict]:
-    """Per contract of the batch: milestone counts and amount due, paid, approved variations, service
-    records, the final acceptance and when the award was published (one GROUP BY query each)."""
-    in_batch = lambda col: col.in_(ids)  # noqa: E731
-    return {
-        "milestones": _grouped(
-            select(
-                Milestone.contract_id,
-                func.count(Milestone.id),
-                func.sum(case((Milestone.status == "accepted", 1), else_=0)),
-                func.sum(case((Milestone.status == "accepted", Milestone.amount), else_=0)),
-            )
-            .where(in_batch(Milestone.contract_id))
-            .group_by(Milestone.contract_id)
-        ),
-        "paid": _grouped(
-            select(Payment.contract_id, func.coalesce(func.sum(Payment.amount), 0))
-            .where(in_batch(Payment.contract_id))
-            .group_by(Payment.contract_id)
-        ),
-        "variations": _grouped(
-            select(Variation.contract_id, func.count(Variation.id))
-            .where(in_batch(Variation.contract_id), Variation.status == "approved")
-            .group_by(Variation.contract_id)
-        ),
-        "services": _grouped(
-            select(
-                ServiceRecord.contract_id,
-                func.count(ServiceRecord.id),
-                func.coalesce(func.sum(ServiceRecord.beneficiaries), 0),
-                func.coalesce(func.sum(ServiceRecord.hours), 0),
-            )
-            .where(in_batch(ServiceRecord.contract_id))
-            .group_by(ServiceRecord.contract_id)
-        ),
-        "acceptances": {
-            cid: (result, len(people or []))
-            for cid, result, people in db.session.execute(
-                select(Acceptance.contract_id, Acceptance.result, Acceptance.recipient_representatives).where(
-                    in_batch(Acceptance.contract_id)
-                )
-            )
-        },
-        "awards": dict(
-            db.session.execute(select(Contract.id, _award_published()).where(in_batch(Contract.id))).all()
-        ),
-    }
-
-
-def _contract_summaries(batch: list) -> Iterator[dict]:
-    totals = _batch_totals([r.id for r in batch])
-    for r in batch:
-        yield _contract_summary(r, totals)
-
-
-def _contract_summary(r, totals: dict[str, dict]) -> dict:
-    m_count, m_accepted, due = totals["milestones"].get(r.id, (0, 0, 0))
-    paid_total = Decimal(str(totals["paid"].get(r.id, (0,))[0] or 0)).quantize(CENT)
-    n_records, beneficiaries, hours = totals["services"].get(r.id, (0, 0, 0))
-    result, representatives = totals["acceptances"].get(r.id, ("", 0))
-    return {
-        "id": r.id,
-        "reference": r.reference,
-        "title": r.title,
-        "status": r.status,
-        "tender_reference": r.tender_reference or "",
-        "category": r.category,
-        "district": r.district_code,
-        "agency": r.agency,
-        "organization": r.organization,
-        "organization_uscc": r.organization_uscc,
-        "award_published_at": totals["awards"].get(r.id),
-        "contract_date": local_date(r.contract_date) if r.contract_date else None,
-        "term_start": r.term_start,
-        "term_end": r.term_end,
-        "original_value": Decimal(r.original_value),
-        "value": Decimal(r.value),
-        "due_total": Decimal(str(due or 0)).quantize(CENT),
-        "paid_total": paid_total,
-        "remaining": Decimal(r.value) - paid_total,
-        "milestones": int(m_count or 0),
-        "milestones_accepted": int(m_accepted or 0),
-        "variations_approved": int(totals["variations"].get(r.id, (0,))[0] or 0),
-        "service_records": int(n_records or 0),
-        "beneficiaries": int(beneficiaries or 0),
-        "hours": Decimal(str(hours or 0)).quantize(CENT),
-        "acceptance_result": result,
-        "acceptance_representatives": representatives,
-        "officer_signed_at": r.officer_signed_at,
-        "org_signed_at": r.org_signed_at,
-        "completed_at": r.completed_at,
-        "terminated_at": r.terminated_at,
-    }
-
-
-def _award_published():
+def _milestones(f: ContractFilter):
+    m = matching(f)
     return (
-        select(Award.published_at).where(Award.id == Contract.award_id).correlate(Contract).scalar_subquery()
-    )
-
-
-def _milestone_rows(batch: list) -> Iterator[dict]:
-    refs = {r.id: r.reference for r in batch}
-    stmt = (
         select(
             Milestone.contract_id,
-            Milestone.position,
+            m.c.reference,
+            Milestone.position + 1,
             Milestone.deliverable,
             Milestone.kind,
-            Milestone.due_date,
-            Milestone.amount,
-            Milestone.is_final,
+            iso_date(Milestone.due_date),
+            money(Milestone.amount),
+            case((Milestone.is_final, "yes"), else_=""),
             Milestone.status,
-            Milestone.met_on,
+            iso_date(Milestone.met_on),
             Milestone.overdue_days,
         )
-        .where(Milestone.contract_id.in_(list(refs)))
+        .join(m, m.c.id == Milestone.contract_id)
         .order_by(Milestone.contract_id, Milestone.position, Milestone.id)
     )
-    for m in db.session.execute(stmt):
-        yield {
-            "contract_id": m.contract_id,
-            "contract_reference": refs[m.contract_id],
-            "position": m.position + 1,
-            "deliverable": m.deliverable,
-            "kind": m.kind,
-            "due_date": m.due_date,
-            "amount": Decimal(m.amount),
-            "is_final": "yes" if m.is_final else "",
-            "status": m.status,
-            "met_on": m.met_on,
-            "overdue_days": m.overdue_days,
-        }
 
 
-def _payment_rows(batch: list) -> Iterator[dict]:
-    refs = {r.id: r.reference for r in batch}
-    stmt = (
+def _payments(f: ContractFilter):
+    m = matching(f)
+    return (
         select(
             Payment.contract_id,
+            m.c.reference,
             Payment.id,
-            Payment.paid_on,
-            Payment.amount,
+            iso_date(Payment.paid_on),
+            money(Payment.amount),
             Payment.reference,
             Payment.milestone_id,
-            Payment.recorded_at,
+            local_moment(Payment.recorded_at),
         )
-        .where(Payment.contract_id.in_(list(refs)))
+        .join(m, m.c.id == Payment.contract_id)
         .order_by(Payment.contract_id, Payment.paid_on, Payment.id)
     )
-    for p in db.session.execute(stmt):
-        yield {
-            "contract_id": p.contract_id,
-            "contract_reference": refs[p.contract_id],
-            "id": p.id,
-            "paid_on": p.paid_on,
-            "amount": Decimal(p.amount),
-            "reference": p.reference,
-            "milestone_id": p.milestone_id,
-            "recorded_at": p.recorded_at,
-        }
 
 
-def _variation_rows(batch: list) -> Iterator[dict]:
-    refs = {r.id: r.reference for r in batch}
-    stmt = (
+def _variations(f: ContractFilter):
+    m = matching(f)
+    return (
         select(
             Variation.contract_id,
+            m.c.reference,
             Variation.id,
             Variation.status,
             Variation.reason,
             Variation.changes,
             Variation.previous,
-            Variation.requested_at,
-            Variation.decided_at,
+            local_moment(Variation.requested_at),
+            local_moment(Variation.decided_at),
             Variation.decision_note,
         )
-        .where(Variation.contract_id.in_(list(refs)))
+        .join(m, m.c.id == Variation.contract_id)
         .order_by(Variation.contract_id, Variation.id)
     )
-    for v in db.session.execute(stmt):
-        yield {
-            "contract_id": v.contract_id,
-            "contract_reference": refs[v.contract_id],
-            "id": v.id,
-            "status": v.status,
-            "reason": v.reason,
-            "changes": json.dumps(v.changes or {}, ensure_ascii=False, sort_keys=True),
-            "previous": json.dumps(v.previous or {}, ensure_ascii=False, sort_keys=True),
-            "requested_at": v.requested_at,
-            "decided_at": v.decided_at,
-            "decision_note": v.decision_note,
-        }
 
 
-def _service_total_rows(batch: list) -> Iterator[dict]:
-    refs = {r.id: r.reference for r in batch}
-    for t in service_totals(list(refs)):
-        yield {
-            "contract_id": t["contract_id"],
-            "contract_reference": refs[t["contract_id"]],
-            "month": t["month"],
-            "records": t["records"],
-            "quantity": t["quantity"].quantize(CENT),
-            "beneficiaries": t["beneficiaries"],
-            "hours": t["hours"].quantize(CENT),
-        }
+def _terms(value) -> str:
+    return json.dumps(value or {}, ensure_ascii=False, sort_keys=True)
 
 
-def _evaluation_rows(batch: list) -> Iterator[dict]:
+def _variation_row(row) -> tuple:
+    """The changed and previous terms as JSON text with sorted keys (few rows: formatted here)."""
+    return (*row[:5], _terms(row[5]), _terms(row[6]), *row[7:])
+
+
+def _service_totals(f: ContractFilter):
+    m = matching(f)
+    month = month_of(ServiceRecord.service_date)
+    return (
+        select(
+            ServiceRecord.contract_id,
+            m.c.reference,
+            month,
+            func.count(ServiceRecord.id),
+            money(func.sum(ServiceRecord.quantity)),
+            func.sum(ServiceRecord.beneficiaries),
+            money(func.sum(ServiceRecord.hours)),
+        )
+        .join(m, m.c.id == ServiceRecord.contract_id)
+        .group_by(ServiceRecord.contract_id, m.c.reference, month)
+        .order_by(ServiceRecord.contract_id, month)
+    )
+
+
+def _evaluations(f: ContractFilter):
     """Performance-evaluation rounds (绩效评价): stage, assessor, template, total and grade."""
-    refs = {r.id: r.reference for r in batch}
-    stmt = (
+    m = matching(f)
+    return (
         select(
             Evaluation.contract_id,
+            m.c.reference,
             Evaluation.stage,
             Evaluation.status,
-            User.name.label("assessor"),
-            IndicatorTemplate.name.label("template"),
-            IndicatorTemplate.version,
-            Evaluation.total,
-            Evaluation.grade,
-            Evaluation.submitted_at,
+            User.name,
+            IndicatorTemplate.name + " (v" + cast(IndicatorTemplate.version, String) + ")",
+            money(Evaluation.total),
+            func.coalesce(Evaluation.grade, ""),
+            local_moment(Evaluation.submitted_at),
         )
+        .join(m, m.c.id == Evaluation.contract_id)
         .join(User, User.id == Evaluation.assessor_id)
         .join(IndicatorTemplate, IndicatorTemplate.id == Evaluation.template_id)
-        .where(Evaluation.contract_id.in_(list(refs)))
         .order_by(Evaluation.contract_id, Evaluation.id)
     )
-    for e in db.session.execute(stmt):
-        yield {
-            "contract_id": e.contract_id,
-            "contract_reference": refs[e.contract_id],
-            "stage": e.stage,
-            "status": e.status,
-            "assessor": e.assessor,
-            "template": f"{e.template} (v{e.version})",
-            "total": Decimal(e.total) if e.total is not None else None,
-            "grade": e.grade or "",
-            "submitted_at": e.submitted_at,
-        }
 
 
-def _history_rows(batch: list) -> Iterator[dict]:
-    refs = {r.id: r.reference for r in batch}
-    for cid, entries in histories(batch).items():
-        for e in entries:
-            yield {
-                "contract_id": cid,
-                "contract_reference": refs[cid],
-                "at": e.at,
-                "kind": e.kind,
-                "action": e.action,
-                "party": e.party,
-                "account": e.account,
-                "text": e.text,
-            }
-
-
-_ROWS = {
-    "contracts": _contract_summaries,
-    "milestones": _milestone_rows,
-    "payments": _payment_rows,
-    "variations": _variation_rows,
-    "service_record_totals": _service_total_rows,
-    "evaluations": _evaluation_rows,
-    "history": _history_rows,
+_QUERIES = {
+    "contracts": _contracts,
+    "milestones": _milestones,
+    "payments": _payments,
+    "variations": _variations,
+    "service_record_totals": _service_totals,
+    "evaluations": _evaluations,
 }
 
 
-def rows(kind: str, f: ContractFilter) -> Iterator[dict]:
-    """Every row of one kind for the matching contracts, streamed batch by batch."""
-    make = _ROWS[kind]
-    for batch in _batches(f):
-        yield from make(batch)
-        # Nothing from a batch is kept: the session holds no ORM objects from these column queries.
+def partitions(kind: str, f: ContractFilter) -> Iterator[list]:
+    """Every row of one kind for the matching contracts, as tuples of formatted cells in the order of
+    ``COLUMNS[kind]``, in partitions as the server-side cursor delivers them. Call inside
+    :func:`~marketplace.audit.export_sql.formatting_session`."""
+    if kind == "history":
+        yield from history_rows(matching(f))
+        return
+    if kind not in _QUERIES:
+        raise ValueError(f"unknown kind {kind!r}")
+    for part in stream(_QUERIES[kind](f)):
+        yield [_variation_row(r) for r in part] if kind == "variations" else part
 
 
-def contract_documents(f: ContractFilter) -> Iterator[dict]:
-    """Each matching contract with its milestones, payments, variations, monthly service totals and
-    history nested (the JSON export), streamed batch by batch."""
-    for batch in _batches(f):
-        nested: dict[str, dict[int, list]] = {}
-        for kind in EXPORT_KINDS[1:]:
-            grouped: dict[int, list] = defaultdict(list)
-            for row in _ROWS[kind](batch):
-                cid = row.pop("contract_id")
-                row.pop("contract_reference", None)
-                grouped[cid].append(row)
-            nested[kind] = grouped
-        for summary in _contract_summaries(batch):
-            for kind in EXPORT_KINDS[1:]:
-                summary[kind] = nested[kind].get(summary["id"], [])
-            yield summary
+def keys(kind: str) -> list[str]:
+    return [key for key, _header, _typ in COLUMNS[kind]]

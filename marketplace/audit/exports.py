@@ -9,7 +9,10 @@
 - JSON: one object ``{"exported_at", "filter", "contracts": [...]}`` written contract by contract,
   each with its milestones, payments, variations, monthly service totals and history nested.
 
-Times are ISO 8601 in the display zone with their offset; dates ISO. Every export is an audit event.
+Times are ISO 8601 in the display zone with their offset; dates ISO. The rows come from one set-based
+query per kind, their cells formatted by the database (:mod:`marketplace.audit.export_rows`). Every
+export is an audit event. A ``progress`` callback, when given, is told how many contracts are written
+(per sheet for XLSX: up to ``units(f, fmt)``) after each batch of rows.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import BinaryIO
@@ -25,8 +28,9 @@ from typing import BinaryIO
 from marketplace import clock
 from marketplace.audit import log as audit
 from marketplace.audit.export_columns import COLUMNS, EXPORT_KINDS
-from marketplace.audit.export_rows import contract_documents, rows
-from marketplace.audit.filters import ContractFilter
+from marketplace.audit.export_rows import keys, partitions
+from marketplace.audit.export_sql import formatting_session
+from marketplace.audit.filters import ContractFilter, count
 from marketplace.core.messages import N_
 from marketplace.core.timeutil import to_local
 
@@ -37,7 +41,8 @@ MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 BOM = "\ufeff"
-FLUSH_ROWS = 200  # rows per chunk of a streamed CSV
+
+Progress = Callable[[int], None] | None
 
 
 def local_iso(moment: datetime | None) -> str:
@@ -51,50 +56,42 @@ def filename(fmt: str, kind: str = "contracts") -> str:
     return f"{name}-{stamp}.{fmt}"
 
 
-def _text(value, typ: str):
-    """A cell as text (CSV) or a JSON value."""
-    if value is None:
-        return ""
-    if typ == "money":
-        return f"{Decimal(value):.2f}"
-    if isinstance(value, datetime):
-        return local_iso(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+def units(f: ContractFilter, fmt: str) -> int:
+    """What ``progress`` counts up to: the matching contracts, once per sheet of a workbook."""
+    return count(f) * (len(EXPORT_KINDS) if fmt == "xlsx" else 1)
 
 
-def _json_value(value):
-    if value is None:
-        return None
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if isinstance(value, datetime):
-        return local_iso(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _json_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_value(v) for v in value]
-    return value
+class _Covered:
+    """Counts the contracts a stream of rows (ordered by contract id, first cell) has reached."""
+
+    def __init__(self, progress: Progress, start: int = 0):
+        self.progress, self.start, self.done, self.last = progress, start, 0, None
+
+    def __call__(self, part: list) -> None:
+        if self.progress is None:
+            return
+        for row in part:
+            if row[0] != self.last:
+                self.done += 1
+                self.last = row[0]
+        self.progress(self.start + self.done)
 
 
 # --- CSV ----------------------------------------------------------------------------------------------
 
 
-def csv_chunks(f: ContractFilter, kind: str = "contracts") -> Iterator[bytes]:
-    """A CSV file of one kind of record, as UTF-8 chunks, starting with the byte-order mark."""
-    columns = COLUMNS[kind]
+def csv_chunks(f: ContractFilter, kind: str = "contracts", progress: Progress = None) -> Iterator[bytes]:
+    """A CSV file of one kind of record, as UTF-8 chunks, starting with the byte-order mark. Rows go
+    from the database cursor straight into the writer, a partition at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write(BOM)
-    writer.writerow([header for _key, header, _typ in columns])
-    n = 0
-    for row in rows(kind, f):
-        writer.writerow([_text(row.get(key), typ) for key, _header, typ in columns])
-        n += 1
-        if n % FLUSH_ROWS == 0:
+    writer.writerow([header for _key, header, _typ in COLUMNS[kind]])
+    covered = _Covered(progress)
+    with formatting_session():
+        for part in partitions(kind, f):
+            writer.writerows(part)
+            covered(part)
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
             buffer.truncate()
@@ -104,22 +101,66 @@ def csv_chunks(f: ContractFilter, kind: str = "contracts") -> Iterator[bytes]:
 # --- JSON ---------------------------------------------------------------------------------------------
 
 
-def json_chunks(f: ContractFilter) -> Iterator[bytes]:
+def _grouped(kind: str, f: ContractFilter) -> Iterator[tuple[int, list[dict]]]:
+    """(contract id, its rows of ``kind`` as dicts without the contract's id and reference), in id order."""
+    names = keys(kind)[2:]
+    current, rows = None, []
+    for part in partitions(kind, f):
+        for row in part:
+            if row[0] != current:
+                if current is not None:
+                    yield current, rows
+                current, rows = row[0], []
+            rows.append(dict(zip(names, row[2:], strict=True)))
+    if current is not None:
+        yield current, rows
+
+
+def contract_documents(f: ContractFilter) -> Iterator[dict]:
+    """Each matching contract with its milestones, payments, variations, monthly service totals and
+    history nested: one ordered stream per kind, merged by contract id."""
+    names = keys("contracts")
+    nested = {kind: _grouped(kind, f) for kind in EXPORT_KINDS[1:]}
+    ahead: dict[str, tuple[int, list] | None] = {kind: next(it, None) for kind, it in nested.items()}
+    for part in partitions("contracts", f):
+        for row in part:
+            document = dict(zip(names, row, strict=True))
+            for kind, it in nested.items():
+                head = ahead[kind]
+                if head is not None and head[0] == document["id"]:
+                    document[kind] = head[1]
+                    ahead[kind] = next(it, None)
+                else:
+                    document[kind] = []
+            yield document
+
+
+def json_chunks(f: ContractFilter, progress: Progress = None) -> Iterator[bytes]:
     """The JSON document, one contract at a time."""
     head = {"exported_at": local_iso(clock.now()), "filter": f.as_dict()}
     yield (json.dumps(head, ensure_ascii=False)[:-1] + ', "contracts": [').encode("utf-8")
-    first = True
-    for document in contract_documents(f):
-        text = json.dumps(_json_value(document), ensure_ascii=False)
-        yield (("\n" if first else ",\n") + text).encode("utf-8")
-        first = False
+    first, done = True, 0
+    with formatting_session():
+        for document in contract_documents(f):
+            text = json.dumps(document, ensure_ascii=False)
+            yield (("\n" if first else ",\n") + text).encode("utf-8")
+            first = False
+            done += 1
+            if progress is not None and done % 500 == 0:
+                progress(done)
+    if progress is not None:
+        progress(done)
     yield b"\n]}\n"
 
 
 # --- XLSX ---------------------------------------------------------------------------------------------
 
 
-def write_xlsx(f: ContractFilter, out: BinaryIO | str) -> int:
+# Per column type: the formatted cell as an XLSX value and its number format (amounts and dates).
+_XLSX_CELLS = {"money": (Decimal, "#,##0.00"), "date": (date.fromisoformat, "yyyy-mm-dd")}
+
+
+def write_xlsx(f: ContractFilter, out: BinaryIO | str, progress: Progress = None) -> int:
     """The workbook, one sheet per kind, written with openpyxl's write-only mode. Returns the number of
     contracts."""
     # openpyxl is heavy and only this export needs it: imported when a workbook is written.
@@ -129,36 +170,34 @@ def write_xlsx(f: ContractFilter, out: BinaryIO | str) -> int:
 
     wb = Workbook(write_only=True)
     contracts = 0
-    for kind in EXPORT_KINDS:
-        ws = wb.create_sheet(kind)
-        columns = COLUMNS[kind]
-        header = []
-        for _key, title, _typ in columns:
-            cell = WriteOnlyCell(ws, value=title)
-            cell.font = Font(bold=True)
-            header.append(cell)
-        ws.append(header)
-        ws.freeze_panes = "A2"
-        for row in rows(kind, f):
-            values = []
-            for key, _title, typ in columns:
-                value = row.get(key)
-                if value is None or value == "":
-                    values.append(None)
-                elif typ == "money":
-                    cell = WriteOnlyCell(ws, value=Decimal(value).quantize(Decimal("0.01")))
-                    cell.number_format = "#,##0.00"
-                    values.append(cell)
-                elif isinstance(value, datetime):
-                    values.append(local_iso(value))
-                elif isinstance(value, date):
-                    cell = WriteOnlyCell(ws, value=value)
-                    cell.number_format = "yyyy-mm-dd"
-                    values.append(cell)
-                else:
-                    values.append(value)
-            ws.append(values)
-            contracts += kind == "contracts"
+    per_sheet = count(f) if progress is not None else 0
+    with formatting_session():
+        for index, kind in enumerate(EXPORT_KINDS):
+            ws = wb.create_sheet(kind)
+            header = []
+            for _key, title, _typ in COLUMNS[kind]:
+                cell = WriteOnlyCell(ws, value=title)
+                cell.font = Font(bold=True)
+                header.append(cell)
+            ws.append(header)
+            ws.freeze_panes = "A2"
+            converters = [_XLSX_CELLS.get(typ) for _key, _title, typ in COLUMNS[kind]]
+            covered = _Covered(progress, index * per_sheet)
+            for part in partitions(kind, f):
+                for row in part:
+                    values = []
+                    for value, typed in zip(row, converters, strict=True):
+                        if value is None or value == "":
+                            values.append(None)
+                        elif typed is None:
+                            values.append(value)
+                        else:
+                            cell = WriteOnlyCell(ws, value=typed[0](value))
+                            cell.number_format = typed[1]
+                            values.append(cell)
+                    ws.append(values)
+                covered(part)
+                contracts += len(part) if kind == "contracts" else 0
     wb.save(out)
     return contracts
 
@@ -166,30 +205,35 @@ def write_xlsx(f: ContractFilter, out: BinaryIO | str) -> int:
 # --- the export as an audited act ---------------------------------------------------------------------
 
 
-def record_export(f: ContractFilter, fmt: str, kind: str, actor, via: str) -> None:
-    """The audit event of an export: who (``system`` from the command line), which filter, which format.
-    The caller commits."""
+def record_export(f: ContractFilter, fmt: str, kind: str, actor, via: str, export_id: int | None = None):
+    """The audit event of an export: who (``system`` from the command line), which filter, which format;
+    for a background export, its id. The caller commits."""
     what = kind if fmt == "csv" else "all"
-    audit.record(
+    changes = {"filter": f.as_dict(), "format": fmt, "kind": what, "via": via}
+    if export_id is not None:
+        changes["export_id"] = export_id
+    return audit.record(
         actor,
         "export.contracts",
         "export",
-        "contracts",
+        export_id if export_id is not None else "contracts",
         N_("exported contracts as %(format)s (%(kind)s) via %(via)s"),
-        {"filter": f.as_dict(), "format": fmt, "kind": what, "via": via},
+        changes,
         params={"format": fmt, "kind": what, "via": via},
     )
 
 
-def export_contracts(f: ContractFilter, fmt: str, out: BinaryIO, kind: str = "contracts") -> None:
+def export_contracts(
+    f: ContractFilter, fmt: str, out: BinaryIO, kind: str = "contracts", progress: Progress = None
+) -> None:
     """Write the export to a binary file object, streaming. Raises ValueError on an unknown format."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
     if kind not in EXPORT_KINDS:
         raise ValueError(f"unknown kind {kind!r}")
     if fmt == "xlsx":
-        write_xlsx(f, out)
+        write_xlsx(f, out, progress)
         return
-    chunks = csv_chunks(f, kind) if fmt == "csv" else json_chunks(f)
+    chunks = csv_chunks(f, kind, progress) if fmt == "csv" else json_chunks(f, progress)
     for chunk in chunks:
         out.write(chunk)

@@ -18,13 +18,14 @@ from marketplace.extensions import db
 from marketplace.tenders.models import Tender
 
 
-def _unreturned(*conditions) -> list[BidBond]:
+def _unreturned(*conditions, limit: int | None = None) -> list[BidBond]:
     return list(
         db.session.scalars(
             select(BidBond)
             .join(Tender, Tender.id == BidBond.tender_id)
             .where(BidBond.returned_on.is_(None), *conditions)
             .order_by(BidBond.id)
+            .limit(limit)
         )
     )
 
@@ -35,14 +36,17 @@ def overdue_for_agency(agency_id: int, today: date) -> list[BidBond]:
     return [b for b in _unreturned(Tender.agency_id == agency_id) if return_overdue(b, today, calendar)]
 
 
-def due_flags(today: date) -> list[int]:
-    """The job's due items: bonds overdue for return whose officers were not told yet."""
+def due_flags(today: date, after: int | None = None, limit: int = 500) -> tuple[list[int], int | None]:
+    """The job's due items, a batch at a time: among the next ``limit`` unreturned bonds whose
+    officers were not told yet (id after ``after``), those overdue for return; and the ``after`` of
+    the next batch (None when these were the last)."""
     calendar = WorkingCalendar.load()
-    return [
-        b.id
-        for b in _unreturned(BidBond.return_overdue_notified_at.is_(None))
-        if return_overdue(b, today, calendar)
-    ]
+    conditions = [BidBond.return_overdue_notified_at.is_(None)]
+    if after is not None:
+        conditions.append(BidBond.id > after)
+    bonds = _unreturned(*conditions, limit=limit)
+    due = [b.id for b in bonds if return_overdue(b, today, calendar)]
+    return due, (bonds[-1].id if len(bonds) == limit else None)
 
 
 def flag_overdue_return(today: date, bond_id: int) -> bool:

@@ -1,8 +1,12 @@
 """The scheduled work on contracts and milestones: overdue flags, reminders, contract deadlines.
 
-Each function works on sets in the database (a SELECT for the rows concerned, one bulk INSERT of
-notifications, UPDATE statements), is idempotent (a second call changes nothing) and does not
-commit: ``marketplace.jobs.run_job`` commits the work together with its run record.
+Each function is set-based: the rows concerned are chosen by conditions computed in SQL (the local
+day is computed in Python and passed as a parameter), changed by one UPDATE … WHERE and notified by
+one INSERT … SELECT (:mod:`marketplace.contracts.notices`); no row is read into Python and no id
+list goes back to the database, so the number of statements does not depend on the number of rows.
+Each returns counts and the first ``DETAIL_IDS`` ids (read by one bounded SELECT), is idempotent (a
+second call changes nothing) and does not commit: ``marketplace.jobs.run_job`` commits the work
+together with its run record.
 
 Day counts are in local days (the platform's time zone, Asia/Shanghai by default).
 """
@@ -12,114 +16,129 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Date, Integer, and_, cast, func, literal, or_, select, update
+from sqlalchemy import Date, String, case, func, literal, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
 
-from marketplace.auth.models import User
 from marketplace.contracts.models import ACTIVE, DRAFT, Contract, Milestone
-from marketplace.contracts.signing import deadline_after, signing_days, unsigned_cutoff
+from marketplace.contracts.notices import (
+    as_text,
+    date_text,
+    day_count,
+    json_params,
+    local_day_text,
+    notify_select,
+    people,
+)
+from marketplace.contracts.signing import signing_days
 from marketplace.core.calendar import WorkingCalendar
+from marketplace.core.jobruns import DETAIL_IDS
 from marketplace.core.messages import N_
-from marketplace.core.notifications import notify_rows
-from marketplace.core.timeutil import local_date
+from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.extensions import db
 from marketplace.tenders.committee.models import Award
 
 ACCEPTED = "accepted"
 
 
-def _days_between(earlier, today: date):
-    """SQL for ``today - earlier`` in whole days, on PostgreSQL and SQLite."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return literal(today, Date) - earlier  # date - date is an integer there
-    return cast(func.julianday(literal(today.isoformat())) - func.julianday(earlier), Integer)
-
-
-def _recipients(contract_ids: set[int], *, officers: bool, members: bool) -> dict[int, list[tuple[int, str]]]:
-    """contract id → [(user id, email)] of the agency's officers and/or the organization's members."""
-    if not contract_ids:
-        return {}
-    conditions = []
-    if officers:
-        conditions.append(and_(User.role == "officer", User.agency_id == Contract.agency_id))
-    if members:
-        conditions.append(and_(User.role == "org_member", User.organization_id == Contract.organization_id))
+def _summary(model, where: list, first: ColumnElement[bool] | None = None, **counts: ColumnElement[bool]):
+    """One bounded SELECT over the rows of ``model`` meeting ``where``: (how many, {name: how many of
+    them meet counts[name]}, the first DETAIL_IDS ids of those meeting ``first`` (default: all))."""
+    later = case((first, 0), else_=1) if first is not None else literal(0)
+    order = (later, model.id) if first is not None else (model.id,)
     rows = db.session.execute(
-        select(Contract.id, User.id, User.email)
-        .join(User, or_(*conditions))
-        .where(Contract.id.in_(contract_ids), User.active.is_(True))
-        .order_by(Contract.id, User.id)
-    ).all()
-    out: dict[int, list[tuple[int, str]]] = {}
-    for contract_id, user_id, email in rows:
-        out.setdefault(contract_id, []).append((user_id, email))
-    return out
-
-
-def _notices(
-    recipients: list[tuple[int, str]], kind: str, subject: str, body: str, link: str, params: dict
-) -> list[dict]:
-    """The notification rows of one message to each of ``recipients`` ([(user id, email)]);
-    ``subject`` and ``body`` are message ids filled by ``params``."""
-    return [
-        {
-            "user_id": user_id,
-            "email": email,
-            "kind": kind,
-            "subject": subject,
-            "body": body,
-            "link": link,
-            "params": params,
-        }
-        for user_id, email in recipients
-    ]
-
-
-def _mark(model, ids: list[int], **values) -> None:
-    """Set ``values`` on the rows of ``model`` with these ids (one UPDATE; nothing when there are none)."""
-    if ids:
-        db.session.execute(
-            update(model)
-            .where(model.id.in_(ids))
-            .values(**values)
-            .execution_options(synchronize_session=False)
+        select(
+            model.id,
+            later.label("later"),
+            func.count().over().label("total"),
+            *(
+                func.sum(case((condition, 1), else_=0)).over().label(name)
+                for name, condition in counts.items()
+            ),
         )
-
-
-def _milestones(*conditions):
-    """The milestones that meet ``conditions``, with their contract's title, in id order."""
-    return db.session.execute(
-        select(Milestone.id, Milestone.contract_id, Milestone.deliverable, Milestone.due_date, Contract.title)
-        .join(Contract, Contract.id == Milestone.contract_id)
-        .where(*conditions)
-        .order_by(Milestone.id)
+        .where(*where)
+        .order_by(*order)
+        .limit(DETAIL_IDS)
     ).all()
+    if not rows:
+        return 0, dict.fromkeys(counts, 0), []
+    top = rows[0]._mapping
+    return int(top["total"]), {name: int(top[name]) for name in counts}, [r.id for r in rows if not r.later]
 
 
-def _milestone_params(m, days: int) -> dict:
-    """The parameters of a milestone notice (``m``: a row of :func:`_milestones`)."""
-    return {"n": str(days), "deliverable": m.deliverable, "title": m.title, "due": m.due_date.isoformat()}
+def _link(contract_id) -> ColumnElement[str]:
+    return literal("/contracts/", String) + as_text(contract_id)
 
 
-def _active_contracts():
-    return select(Contract.id).where(Contract.status == ACTIVE)
+def _active(contract_id) -> ColumnElement[bool]:
+    return contract_id.in_(select(Contract.id).where(Contract.status == ACTIVE))
+
+
+def _milestone_params(days: ColumnElement[int]) -> ColumnElement:
+    """The parameters of a milestone notice: n (days), deliverable, title, due."""
+    return json_params(
+        n=as_text(days),
+        deliverable=Milestone.deliverable,
+        title=Contract.title,
+        due=date_text(Milestone.due_date),
+    )
+
+
+def _milestone_notices(where: list, kind: str, subject: str, body: str, days, *, officers: bool) -> int:
+    """Notify the organization's members (and the agency's officers) of each milestone of an active
+    contract meeting ``where`` — one INSERT … SELECT, reading the milestones once (joined to the
+    people of the active contracts, rather than once per kind of recipient)."""
+    to = people([Contract.status == ACTIVE], officers=officers, members=True)
+    rows = (
+        select(to.c.user_id, _link(Contract.id).label("link"), _milestone_params(days).label("params"))
+        .select_from(Milestone)
+        .join(Contract, Contract.id == Milestone.contract_id)
+        .join(to, to.c.contract_id == Milestone.contract_id)
+        .where(*where)
+    )
+    return notify_select(rows, kind, subject, body)
 
 
 def flag_overdue(today: date) -> dict:
     """Keep ``overdue_days`` on milestones past due and not accepted (active contracts); notify both
     parties at most once a local day per milestone. Due dates never move; accepted milestones are
     never overdue."""
-    overdue = and_(
-        Milestone.status != ACCEPTED,
-        Milestone.due_date < today,
-        Milestone.contract_id.in_(_active_contracts()),
+    days = day_count(today, Milestone.due_date)
+    past_due = [Milestone.status != ACCEPTED, Milestone.due_date < today]
+    overdue = [*past_due, _active(Milestone.contract_id)]
+    reflag = or_(Milestone.overdue_days.is_(None), Milestone.overdue_days != days)
+    notice_due = or_(Milestone.overdue_notified_on.is_(None), Milestone.overdue_notified_on < today)
+    to_update = [*overdue, or_(reflag, notice_due)]
+
+    touched, counts, first_notified = _summary(
+        Milestone, to_update, notice_due, flagged=reflag, notified=notice_due
     )
-    days = _days_between(Milestone.due_date, today)
-    flagged = db.session.execute(
-        update(Milestone)
-        .where(overdue, or_(Milestone.overdue_days.is_(None), Milestone.overdue_days != days))
-        .values(overdue_days=days)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    notifications = 0
+    if touched:
+        notifications = _milestone_notices(
+            [*past_due, notice_due],
+            "milestone.overdue",
+            N_("Milestone %(n)s day(s) overdue — %(deliverable)s"),
+            N_(
+                "The milestone “%(deliverable)s” of the contract “%(title)s” was due on %(due)s and is "
+                "%(n)s day(s) overdue."
+            ),
+            days,
+            officers=True,
+        )
+        # One write per milestone: the day count and, once a day, the notice. (A milestone that
+        # became due for a notice between the INSERT above and this UPDATE, by a change committed
+        # in between, is marked without one: it has its notice the next local day.)
+        db.session.execute(
+            update(Milestone)
+            .where(*to_update)
+            .values(
+                overdue_days=days,
+                overdue_notified_on=case(
+                    (notice_due, literal(today, Date)), else_=Milestone.overdue_notified_on
+                ),
+            )
+            .execution_options(synchronize_session=False)
+        )
     # Met, or due again after a variation moved the date: no longer overdue.
     cleared = db.session.execute(
         update(Milestone)
@@ -130,125 +149,133 @@ def flag_overdue(today: date) -> dict:
         .values(overdue_days=None)
         .execution_options(synchronize_session=False)
     ).rowcount
-
-    due_notice = _milestones(
-        overdue, or_(Milestone.overdue_notified_on.is_(None), Milestone.overdue_notified_on < today)
-    )
-    recipients = _recipients({r.contract_id for r in due_notice}, officers=True, members=True)
-    rows = []
-    for m in due_notice:
-        rows += _notices(
-            recipients.get(m.contract_id, []),
-            "milestone.overdue",
-            N_("Milestone %(n)s day(s) overdue — %(deliverable)s"),
-            N_(
-                "The milestone “%(deliverable)s” of the contract “%(title)s” was due on %(due)s and is "
-                "%(n)s day(s) overdue."
-            ),
-            f"/contracts/{m.contract_id}",
-            _milestone_params(m, (today - m.due_date).days),
-        )
-    notifications = notify_rows(rows)
-    notified_ids = [m.id for m in due_notice]
-    _mark(Milestone, notified_ids, overdue_notified_on=today)
     return {
-        "changed": flagged + cleared + len(notified_ids),
-        "flagged": flagged,
+        "changed": counts["flagged"] + cleared + counts["notified"],
+        "flagged": counts["flagged"],
         "cleared": cleared,
-        "notified_milestones": notified_ids,
+        "notified_milestones": first_notified,
+        "notified_milestones_count": counts["notified"],
         "notifications": notifications,
     }
 
 
 def send_reminders(today: date, days: int) -> dict:
     """Remind the organization of milestones due within ``days`` local days, once per due date."""
-    due = _milestones(
-        Contract.status == ACTIVE,
+    due_soon = [
         Milestone.status != ACCEPTED,
         Milestone.due_date >= today,
         Milestone.due_date <= today + timedelta(days=days),
         or_(Milestone.reminded_for_due.is_(None), Milestone.reminded_for_due != Milestone.due_date),
-    )
-    recipients = _recipients({r.contract_id for r in due}, officers=False, members=True)
-    rows = []
-    for m in due:
-        rows += _notices(
-            recipients.get(m.contract_id, []),
+    ]
+    due = [*due_soon, _active(Milestone.contract_id)]
+    reminded, _counts, first = _summary(Milestone, due)
+    notifications = 0
+    if reminded:
+        notifications = _milestone_notices(
+            due_soon,
             "milestone.reminder",
             N_("Milestone due in %(n)s day(s) — %(deliverable)s"),
             N_("The milestone “%(deliverable)s” of the contract “%(title)s” is due on %(due)s."),
-            f"/contracts/{m.contract_id}",
-            _milestone_params(m, (m.due_date - today).days),
+            day_count(Milestone.due_date, today),
+            officers=False,
         )
-    notifications = notify_rows(rows)
-    ids = [m.id for m in due]
-    _mark(Milestone, ids, reminded_for_due=Milestone.due_date)
-    return {"changed": len(ids), "reminded_milestones": ids, "notifications": notifications}
+        db.session.execute(
+            update(Milestone)
+            .where(*due)
+            .values(reminded_for_due=Milestone.due_date)
+            .execution_options(synchronize_session=False)
+        )
+    return {
+        "changed": reminded,
+        "reminded_milestones": first,
+        "reminded_milestones_count": reminded,
+        "notifications": notifications,
+    }
+
+
+def signing_deadline_passed_before(today: date, calendar: WorkingCalendar) -> datetime:
+    """Awards published before this moment are past their signing deadline on local day ``today``
+    (``signing.unsigned_overdue``, GPL 46): their deadline (``signing.deadline_after``: 30 days after
+    the notice's local day, moved to a working day) is before ``today``. That deadline only moves
+    later with the notice's day, so the latest such day is found by stepping back over the
+    non-working days."""
+    n = signing_days()
+    day = today - timedelta(days=n + 1)
+    while calendar.add_calendar_days(day, n) >= today:
+        day -= timedelta(days=1)
+    return start_of_local_day(day + timedelta(days=1))
+
+
+def _contract_notices(
+    source, where: list, kind: str, subject: str, body: str, params, *, members: bool
+) -> int:
+    """Notify the agency's officers (and the organization's members) of each contract meeting
+    ``where`` (``source``: the contracts, joined to what ``params`` reads) — one INSERT … SELECT."""
+    to = people(where, officers=True, members=members)  # only the contracts meeting ``where``
+    rows = (
+        select(to.c.user_id, _link(Contract.id).label("link"), params.label("params"))
+        .select_from(source)
+        .join(to, to.c.contract_id == Contract.id)
+    )
+    return notify_select(rows, kind, subject, body)
+
+
+def _mark_contracts(where: list, **values) -> None:
+    db.session.execute(
+        update(Contract).where(*where).values(**values).execution_options(synchronize_session=False)
+    )
 
 
 def contract_deadlines(now: datetime, today: date | None = None) -> dict:
     """Flag contracts still unsigned past their signing deadline (``signing.unsigned_overdue``, GPL 46:
     30 days after the award notice, in local days) and tell the agency; tell both parties once when
     an active contract's term ends within EXPIRY_NOTICE_DAYS."""
-    config = current_app.config
     today = today or local_date(now)
-    unsigned_days = signing_days()
-    unsigned = db.session.execute(
-        select(Contract.id, Contract.title, Award.published_at)
-        .join(Award, Award.id == Contract.award_id)
-        .where(
-            Contract.status == DRAFT,
-            Contract.unsigned_flagged_at.is_(None),
-            # The rule of signing.unsigned_overdue: past the signing deadline's local day.
-            Award.published_at < unsigned_cutoff(today),
-        )
-        .order_by(Contract.id)
-    ).all()
-    calendar = WorkingCalendar.load()  # a deadline on a weekend or holiday moves to the next working day
-    unsigned = [c for c in unsigned if today > deadline_after(c.published_at, calendar)]
-    expiring = db.session.execute(
-        select(Contract.id, Contract.title, Contract.term_end)
-        .where(
-            Contract.status == ACTIVE,
-            Contract.expiry_notified_at.is_(None),
-            Contract.term_end <= today + timedelta(days=int(config["EXPIRY_NOTICE_DAYS"])),
-        )
-        .order_by(Contract.id)
-    ).all()
-
-    officers = _recipients({c.id for c in unsigned}, officers=True, members=False)
-    both = _recipients({c.id for c in expiring}, officers=True, members=True)
-    rows = []
-    for c in unsigned:
-        rows += _notices(
-            officers.get(c.id, []),
+    cutoff = signing_deadline_passed_before(today, WorkingCalendar.load())
+    unsigned = [
+        Contract.status == DRAFT,
+        Contract.unsigned_flagged_at.is_(None),
+        Contract.award_id.in_(select(Award.id).where(Award.published_at < cutoff).correlate(None)),
+    ]
+    expiring = [
+        Contract.status == ACTIVE,
+        Contract.expiry_notified_at.is_(None),
+        Contract.term_end <= today + timedelta(days=int(current_app.config["EXPIRY_NOTICE_DAYS"])),
+    ]
+    flagged, _counts, first_flagged = _summary(Contract, unsigned)
+    announced, _counts, first_announced = _summary(Contract, expiring)
+    notifications = 0
+    if flagged:
+        notifications += _contract_notices(
+            Contract.__table__.join(Award.__table__, Award.id == Contract.award_id),
+            unsigned,
             "contract.unsigned",
             N_("Contract not signed within %(days)s days of the award — %(title)s"),
             N_("The award was published on %(published)s and the contract is still unsigned (GPL 46)."),
-            f"/contracts/{c.id}",
-            {
-                "days": str(unsigned_days),
-                "title": c.title,
-                "published": local_date(c.published_at).isoformat(),
-            },
+            json_params(
+                days=literal(str(signing_days()), String),
+                title=Contract.title,
+                published=local_day_text(Award.published_at),
+            ),
+            members=False,
         )
-    for c in expiring:
-        rows += _notices(
-            both.get(c.id, []),
+        _mark_contracts(unsigned, unsigned_flagged_at=now)
+    if announced:
+        notifications += _contract_notices(
+            Contract.__table__,
+            expiring,
             "contract.expiring",
             N_("Contract ends on %(ends)s — %(title)s"),
             N_("Plan the final acceptance and payment, or a renewal under the rules."),
-            f"/contracts/{c.id}",
-            {"ends": c.term_end.isoformat(), "title": c.title},
+            json_params(ends=date_text(Contract.term_end), title=Contract.title),
+            members=True,
         )
-    notifications = notify_rows(rows)
-    unsigned_ids = [c.id for c in unsigned]
-    expiring_ids = [c.id for c in expiring]
-    _mark(Contract, unsigned_ids, unsigned_flagged_at=now)
-    _mark(Contract, expiring_ids, expiry_notified_at=now)
+        _mark_contracts(expiring, expiry_notified_at=now)
     return {
-        "changed": len(unsigned_ids) + len(expiring_ids),
-        "unsigned_flagged": unsigned_ids,
-        "expiry_notified": expiring_ids,
+        "changed": flagged + announced,
+        "unsigned_flagged": first_flagged,
+        "unsigned_flagged_count": flagged,
+        "expiry_notified": first_announced,
+        "expiry_notified_count": announced,
         "notifications": notifications,
     }

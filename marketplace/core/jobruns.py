@@ -14,6 +14,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from marketplace.core.db import UTCDateTime
 from marketplace.extensions import db
 
+DETAIL_IDS = 20  # ids (or keys) listed in a run's details: the first ones; counts cover the rest
+
 
 class JobRun(db.Model):
     """One run of a scheduled job: when, what it changed, or why it did not run."""

@@ -1,9 +1,12 @@
 """The scheduled jobs: what each does, as a function of "now", and how often.
 
-A job is either **per item**: ``due(now)`` lists the keys of the items that are due (one query) and
-``run(now, key)`` handles one of them, in a transaction of its own (a failing item is recorded and
-the others go on); or **set-based**: ``run(now)`` changes every due row with a few statements, in one
-transaction. Either returns what it changed: a bool per item, or ``{"changed": n, ...counts}``.
+A job is either **per item**: ``due(now, after, limit)`` lists the keys of the next due items, at most
+``limit`` of them in key order after ``after`` (one bounded query; a keyset, so no run holds every
+id), with where the next batch starts (``None`` after the last one), and ``run(now, key)`` handles
+one item in a transaction of its own (a failing item is recorded and the others go on); or
+**set-based**: ``run(now)`` changes every due row with a few statements whose number does not depend
+on the number of rows, in one transaction. Either returns what it changed: a bool per item, or
+``{"changed": n, ...counts and at most DETAIL_IDS ids}``.
 """
 
 from __future__ import annotations
@@ -11,12 +14,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from marketplace.audit import chain
+from marketplace.audit import chain, export_tasks
 from marketplace.bonds import returns as bond_returns
 from marketplace.contracts import schedule
 from marketplace.core.timeutil import local_date
@@ -28,6 +32,8 @@ from marketplace.tenders.committee.models import Award
 from marketplace.tenders.models import OPEN, Tender
 from marketplace.timelimits import tracking
 
+Batch = tuple[list, Any]  # (keys of due items, in order; the ``after`` of the next batch or None)
+
 
 @dataclass(frozen=True)
 class Job:
@@ -35,7 +41,8 @@ class Job:
     run: Callable  # run(now) for a set-based job; run(now, key) for one item of a per-item job
     interval_setting: str  # the config key holding its interval in seconds
     description: str
-    due: Callable[[datetime], list] | None = None  # per-item jobs: the keys of the due items
+    # per-item jobs: due(now, after, limit) -> (keys of the next due items, where the next batch starts)
+    due: Callable[[datetime, Any, int], Batch] | None = None
     label: str = "changed"  # per-item jobs: the details key listing the items that changed
     record_idle: bool = True  # False: a run that changed nothing leaves no row in the run log
 
@@ -44,16 +51,23 @@ class UnknownJob(LookupError):
     pass
 
 
+def _next_ids(stmt, column, after: int | None, limit: int) -> Batch:
+    """The next ``limit`` values of ``column`` selected by ``stmt``, after ``after`` (a keyset)."""
+    if after is not None:
+        stmt = stmt.where(column > after)
+    ids = list(db.session.scalars(stmt.order_by(column).limit(limit)))
+    return ids, (ids[-1] if len(ids) == limit else None)
+
+
 # --- open-bids and finalize-awards: per tender ---------------------------------------------------
 
 
-def _tenders_past_deadline(now: datetime) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(Tender.id)
-            .where(Tender.status == OPEN, Tender.bid_deadline <= now - opening.opening_grace())
-            .order_by(Tender.id)
-        )
+def _tenders_past_deadline(now: datetime, after: int | None, limit: int) -> Batch:
+    return _next_ids(
+        select(Tender.id).where(Tender.status == OPEN, Tender.bid_deadline <= now - opening.opening_grace()),
+        Tender.id,
+        after,
+        limit,
     )
 
 
@@ -64,14 +78,12 @@ def _open_bids(now: datetime, tender_id: int) -> bool:
     return tender is not None and ceremony.open_if_due(tender)
 
 
-def _awards_past_window(now: datetime) -> list[int]:
-    return list(
-        db.session.scalars(
-            select(Award.tender_id)
-            .where(Award.status == "notice", Award.challenge_deadline < now)
-            .distinct()
-            .order_by(Award.tender_id)
-        )
+def _awards_past_window(now: datetime, after: int | None, limit: int) -> Batch:
+    return _next_ids(
+        select(Award.tender_id).where(Award.status == "notice", Award.challenge_deadline < now).distinct(),
+        Award.tender_id,
+        after,
+        limit,
     )
 
 
@@ -106,8 +118,8 @@ def _contract_deadlines(now: datetime) -> dict:
 # --- statutory time limits: per limit ----------------------------------------------------------
 
 
-def _time_limits_due(now: datetime) -> list[str]:
-    return tracking.due_reminders(local_date(now))
+def _time_limits_due(now: datetime, after: int | None, limit: int) -> Batch:
+    return tracking.due_reminders(local_date(now), after, limit)
 
 
 def _remind_time_limit(now: datetime, key: str) -> bool:
@@ -115,13 +127,25 @@ def _remind_time_limit(now: datetime, key: str) -> bool:
     return tracking.send_reminder(local_date(now), key)
 
 
-def _bond_returns_due(now: datetime) -> list[int]:
-    return bond_returns.due_flags(local_date(now))
+def _bond_returns_due(now: datetime, after: int | None, limit: int) -> Batch:
+    return bond_returns.due_flags(local_date(now), after, limit)
 
 
 def _flag_bond_return(now: datetime, bond_id: int) -> bool:
     """Flag one bid bond overdue for return and tell the officers (idempotent: False once flagged)."""
     return bond_returns.flag_overdue_return(local_date(now), bond_id)
+
+
+# --- background exports past their retention time: per export ------------------------------------
+
+
+def _exports_past_retention(now: datetime, after: int | None, limit: int) -> Batch:
+    return export_tasks.due_for_expiry(now, after, limit)
+
+
+def _expire_export(now: datetime, export_id: int) -> bool:
+    """Delete one export's file and mark it expired (idempotent: False once expired)."""
+    return export_tasks.expire(export_id, now)
 
 
 JOBS: dict[str, Job] = {
@@ -183,6 +207,14 @@ JOBS: dict[str, Job] = {
             _l("Flag bid bonds not returned within 5 working days, once each"),
             due=_bond_returns_due,
             label="flagged",
+        ),
+        Job(
+            "expire-exports",
+            _expire_export,
+            "JOB_SLOW_INTERVAL",
+            _l("Delete background export files past their retention time, once each"),
+            due=_exports_past_retention,
+            label="expired",
         ),
     )
 }

@@ -2,9 +2,11 @@
 
 :func:`run_job` claims the job's lock (so it runs once even when several processes are up), then
 commits each due item on its own: a failing item is rolled back alone, recorded on the run with its
-error, and the others go on (the next run tries it again). A set-based job is one unit. The run's
-record (``JobRun``) is committed last, with a summary: counts and at most the first
-``DETAIL_IDS`` keys, never every id. A run that finds the lock taken is recorded as ``skipped``.
+error, and the others go on (the next run tries it again). A set-based job is one unit. A per-item
+job's due items are listed a batch of ``DUE_BATCH`` at a time. The run's record (``JobRun``) is
+committed last, with a summary: counts and at most the first ``DETAIL_IDS`` keys (and failures),
+never every id; only the first ``DETAIL_IDS`` failures are logged one by one. A run that finds the
+lock taken is recorded as ``skipped``.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from flask import current_app
 
 from marketplace import clock
 from marketplace.core import jobruns
-from marketplace.core.jobruns import JobRun
+from marketplace.core.jobruns import DETAIL_IDS, JobRun
 from marketplace.extensions import db
 from marketplace.jobs.registry import Job, get
 
 log = logging.getLogger("marketplace.jobs")
 
-DETAIL_IDS = 20  # keys listed in a run's details; the counts cover the rest
+DUE_BATCH = 500  # due items listed at a time by a per-item job (a keyset: no run holds every id)
 
 
 def _record(name: str, holder: str, started: datetime, status: str, changed: int, details: dict, error=None):
@@ -47,9 +49,13 @@ def _error_text(exc: BaseException) -> str:
 
 
 class _Outcome:
+    """What a run did, in bounded memory: counts, the first DETAIL_IDS keys changed and failures."""
+
     def __init__(self, job: Job):
-        self.job, self.changed, self.details, self.failures = job, 0, {}, []
+        self.job, self.changed, self.details = job, 0, {}
         self.changed_keys: list = []
+        self.failures: list = []  # the first DETAIL_IDS (key, exception)
+        self.failed = 0
 
     def add(self, key, result) -> None:
         if isinstance(result, dict):
@@ -58,46 +64,66 @@ class _Outcome:
             self.details.update(result)
         elif result:
             self.changed += 1
-            self.changed_keys.append(key)
+            if len(self.changed_keys) < DETAIL_IDS:
+                self.changed_keys.append(key)
 
     def fail(self, key, exc: BaseException) -> None:
-        self.failures.append((key, exc))
+        self.failed += 1
+        if len(self.failures) < DETAIL_IDS:
+            self.failures.append((key, exc))
+            log.error("job %s failed on %r", self.job.name, key, exc_info=exc)
+
+    @property
+    def first_error(self) -> BaseException | None:
+        return self.failures[0][1] if self.failures else None
 
     def summary(self) -> dict:
         details = dict(self.details)
         if self.job.due is not None:
-            details[self.job.label] = self.changed_keys[:DETAIL_IDS]
-            if len(self.changed_keys) > DETAIL_IDS:
-                details[f"{self.job.label}_count"] = len(self.changed_keys)
+            details[self.job.label] = self.changed_keys
+            if self.changed > DETAIL_IDS:
+                details[f"{self.job.label}_count"] = self.changed
         if self.failures:
-            first = self.failures[0][1]
-            details["exception"] = type(first).__name__
+            details["exception"] = type(self.first_error).__name__
             details["failed"] = [
-                {"item": key, "error": f"{type(exc).__name__}: {exc}"[:300]}
-                for key, exc in self.failures[:DETAIL_IDS]
+                {"item": key, "error": f"{type(exc).__name__}: {exc}"[:300]} for key, exc in self.failures
             ]
-            details["failed_count"] = len(self.failures)
+            details["failed_count"] = self.failed
         return details
+
+
+def _run_one(job: Job, started: datetime, key, outcome: _Outcome) -> None:
+    try:
+        result = job.run(started) if job.due is None else job.run(started, key)
+        db.session.commit()
+    except Exception as exc:  # noqa: BLE001 - recorded on the run; the other items go on
+        db.session.rollback()
+        outcome.fail(key, exc)
+        return
+    outcome.add(key, result)
 
 
 def _run_units(job: Job, started: datetime) -> _Outcome:
     outcome = _Outcome(job)
     if job.due is None:
-        keys = [None]
-    else:
-        keys = list(job.due(started))
-        db.session.commit()  # end the read; each item gets its own transaction
-    for key in keys:
+        _run_one(job, started, None, outcome)
+        return outcome
+    after = None
+    while True:
         try:
-            result = job.run(started) if job.due is None else job.run(started, key)
-            db.session.commit()
-        except Exception as exc:  # noqa: BLE001 - recorded on the run; the other items go on
-            db.session.rollback()
-            log.exception("job %s failed on %r", job.name, key)
-            outcome.fail(key, exc)
-            continue
-        outcome.add(key, result)
-    return outcome
+            keys, after_next = job.due(started, after, DUE_BATCH)
+            db.session.commit()  # end the read; each item gets its own transaction
+        except Exception as exc:
+            if after is None:
+                raise  # nothing done yet: the run failed (recorded by run_job)
+            db.session.rollback()  # the items done so far stay done and recorded
+            outcome.fail(f"due after {after}", exc)
+            return outcome
+        for key in keys:
+            _run_one(job, started, key, outcome)
+        if after_next is None:
+            return outcome
+        after = after_next
 
 
 def run_job(name: str) -> JobRun:
@@ -134,7 +160,7 @@ def run_job(name: str) -> JobRun:
             job=name, started_at=started, finished_at=clock.now(), status="ok", changed=0, host=holder
         )
     status = "error" if outcome.failures else "ok"
-    error = _error_text(outcome.failures[0][1]) if outcome.failures else None
+    error = _error_text(outcome.first_error) if outcome.failures else None
     run = _record(name, holder, started, status, outcome.changed, outcome.summary(), error)
     claim.release()
     db.session.commit()

@@ -13,6 +13,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     ForeignKey,
+    Index,
     Integer,
     String,
     Table,
@@ -21,7 +22,7 @@ from sqlalchemy import (
     false,
     true,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from marketplace import clock
 from marketplace.auth.models import Agency, User
@@ -29,7 +30,7 @@ from marketplace.core.db import Money, TimestampMixin, UTCDateTime
 from marketplace.core.districts import District
 from marketplace.extensions import db
 from marketplace.orgs.models import Organization
-from marketplace.tenders import procedures
+from marketplace.tenders import procedures, search_index
 
 DRAFT = "draft"
 OPEN = "open"  # published, accepting bids until the deadline
@@ -51,6 +52,8 @@ tender_service_areas = Table(
     db.Model.metadata,
     Column("tender_id", ForeignKey("tenders.id", ondelete="CASCADE"), primary_key=True),
     Column("district_code", ForeignKey("districts.code"), primary_key=True),
+    # The public search's district filter: the tenders serving a street (migration 0016).
+    Index("ix_tender_service_areas_district_code", "district_code", "tender_id"),
 )
 
 
@@ -74,7 +77,7 @@ class Tender(TimestampMixin, db.Model):
     district_code: Mapped[str] = mapped_column(ForeignKey("districts.code"), nullable=False, index=True)
     method: Mapped[str] = mapped_column(String(40), nullable=False, index=True)
     evaluation_method: Mapped[str] = mapped_column(String(40), nullable=False)
-    budget_ceiling: Mapped[Decimal] = mapped_column(Money(), nullable=False)
+    budget_ceiling: Mapped[Decimal] = mapped_column(Money(), nullable=False, index=True)  # search sorts
     funding_sources: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
     contract_term_months: Mapped[int] = mapped_column(Integer, nullable=False)
     eligibility: Mapped[str] = mapped_column(Text, nullable=False, default="")
@@ -89,7 +92,7 @@ class Tender(TimestampMixin, db.Model):
     contact_email: Mapped[str] = mapped_column(String(254), nullable=False, default="")
     not_excluded_confirmed: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     status: Mapped[str] = mapped_column(String(20), nullable=False, default=DRAFT, index=True)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # search sorts
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     failure_reason: Mapped[str | None] = mapped_column(Text)
@@ -97,6 +100,11 @@ class Tender(TimestampMixin, db.Model):
     # Set on a re-run (重新招标) to the tender it repeats.
     retender_of_id: Mapped[int | None] = mapped_column(ForeignKey("tenders.id"))
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
+    # What the public search finds the tender by (tenders.search_index, docs/search.md); kept in step
+    # with the title, description and reference by ``_keep_search_tokens``. Written, never read.
+    search_tokens: Mapped[str] = mapped_column(
+        search_index.SearchTokens(), nullable=False, default="", server_default="", deferred=True
+    )
 
     agency: Mapped[Agency] = relationship()
     district: Mapped[District] = relationship()
@@ -122,6 +130,13 @@ class Tender(TimestampMixin, db.Model):
     invitation_draws: Mapped[list[InvitationDraw]] = relationship(
         back_populates="tender", cascade="all, delete-orphan", order_by="InvitationDraw.id"
     )
+
+    @validates("title", "description", "reference")
+    def _keep_search_tokens(self, key: str, value: str | None) -> str | None:
+        texts = {"title": self.title, "description": self.description, "reference": self.reference}
+        texts[key] = value
+        self.search_tokens = search_index.document_tokens(**texts)
+        return value
 
     @property
     def is_public(self) -> bool:

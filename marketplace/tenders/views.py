@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -67,6 +68,7 @@ def index():
     form.method.choices = [("", _("All"))] + [(k, str(p.label)) for k, p in PROFILES.items()]
     form.status.choices = [("", _("All"))] + [(s, label("tender", s)) for s in (OPEN, CLOSED, CANCELLED)]
     form.sort.choices = [
+        (search.BEST_MATCH, _("Best match, then deadline")),
         ("deadline", _("Deadline, soonest first")),
         ("-deadline", _("Deadline, latest first")),
         ("-published", _("Newest first")),
@@ -101,15 +103,18 @@ def index():
             budget_max=form.budget_max.data,
             deadline_from=form.deadline_from.data,
             deadline_to=form.deadline_to.data,
-            sort=form.sort.data or "deadline",
+            sort=form.sort.data or search.BEST_MATCH,
         )
     page, per_page = page_args()
-    pagination = db.paginate(
-        search.public_tenders_query(filters), page=page, per_page=per_page, error_out=False
-    )
+    pagination = search.search_page(filters, page, per_page)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template(
-        "tenders/index.html", form=form, pagination=pagination, args=args, searched=bool(args)
+        "tenders/index.html",
+        form=form,
+        pagination=pagination,
+        args=args,
+        searched=bool(args),
+        count_cap=format_number(search.COUNT_CAP),
     ), (200 if valid else 400)
 
 

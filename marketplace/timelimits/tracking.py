@@ -51,17 +51,22 @@ def reminder_days() -> int:
     return int(current_app.config["TIME_LIMIT_REMINDER_WORKING_DAYS"])
 
 
-def _tenders_in_progress(agency_id: int | None = None) -> list[Tender]:
+def _tenders_in_progress(
+    agency_id: int | None = None, after: int | None = None, limit: int | None = None
+) -> list[Tender]:
     """Tenders between the opening and the contract signature: opened, in evaluation, or awarded
-    with no contract signed yet."""
+    with no contract signed yet (of one agency; or ``limit`` of them with an id after ``after``)."""
     signed = select(Contract.tender_id).where(Contract.status != DRAFT)
     stmt = (
         select(Tender)
         .where(Tender.status.in_((OPENED, EVALUATION, AWARDED)), Tender.id.not_in(signed))
         .order_by(Tender.id)
+        .limit(limit)
     )
     if agency_id is not None:
         stmt = stmt.where(Tender.agency_id == agency_id)
+    if after is not None:
+        stmt = stmt.where(Tender.id > after)
     return list(db.session.scalars(stmt))
 
 
@@ -82,6 +87,25 @@ def flagged(agency_id: int, today: date) -> list[FlaggedLimit]:
     return [f for group in groups.values() for f in sorted(group, key=lambda f: f.limit.due)]
 
 
+def _reminder_key(tender_id: int, limit: TimeLimit) -> tuple:
+    return (tender_id, limit.code, limit.subject_id, limit.due)
+
+
+def _reminded_among(tenders: list[Tender]) -> set[tuple]:
+    """The reminders already sent for these tenders (a batch of the job's: at most its limit)."""
+    if not tenders:
+        return set()
+    rows = db.session.execute(
+        select(
+            TimeLimitReminder.tender_id,
+            TimeLimitReminder.code,
+            TimeLimitReminder.subject_id,
+            TimeLimitReminder.due_on,
+        ).where(TimeLimitReminder.tender_id.in_([t.id for t in tenders]))
+    )
+    return {tuple(row) for row in rows}
+
+
 def _reminded(tender_id: int, limit: TimeLimit) -> bool:
     return (
         db.session.scalar(
@@ -96,15 +120,20 @@ def _reminded(tender_id: int, limit: TimeLimit) -> bool:
     )
 
 
-def due_reminders(today: date) -> list[str]:
-    """The job's due items: ``"<tender id>:<limit key>"`` of every limit due soon and not reminded."""
+def due_reminders(today: date, after: int | None = None, limit: int = 500) -> tuple[list[str], int | None]:
+    """The job's due items, a batch at a time: ``"<tender id>:<limit key>"`` of every limit due soon
+    and not reminded among the next ``limit`` tenders in progress with an id after ``after``; and
+    the ``after`` of the next batch (None when these were the last tenders)."""
     calendar = WorkingCalendar.load()
-    keys = []
-    for tender in _tenders_in_progress():
-        for limit in time_limits(tender, today):
-            if due_soon(limit, today, calendar) and not _reminded(tender.id, limit):
-                keys.append(f"{tender.id}:{limit.key}")
-    return keys
+    tenders = _tenders_in_progress(after=after, limit=limit)
+    reminded = _reminded_among(tenders)
+    keys = [
+        f"{tender.id}:{time_limit.key}"
+        for tender in tenders
+        for time_limit in time_limits(tender, today)
+        if due_soon(time_limit, today, calendar) and _reminder_key(tender.id, time_limit) not in reminded
+    ]
+    return keys, (tenders[-1].id if len(tenders) == limit else None)
 
 
 def _officers(tender: Tender) -> list[User]:

@@ -11,10 +11,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parent.parent / "marketplace"
 
 # The transaction edges: the only places that may call ``commit()`` (see core/transaction.py).
-# audit/export_worker.py: a background export runs outside any request, job or command (on an RQ
-# worker, or after the request that asked for it has committed), so it is an edge of its own: the task
-# taken, its progress (on a connection of its own, while the read is open), and its outcome.
-EDGES = {"core/transaction.py", "jobs/runner.py", "audit/export_worker.py"}
+# A background task's steps (audit/export_worker.py) commit through core.transaction's task edges.
+EDGES = {"core/transaction.py", "jobs/runner.py"}
 # What ``core`` may import besides itself: the app's own base modules.
 BASE = {"marketplace.extensions", "marketplace.clock", "marketplace.config"}
 MAX_LINES = 500

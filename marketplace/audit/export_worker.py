@@ -19,7 +19,6 @@ import os
 import secrets
 import time
 import traceback
-from contextlib import contextmanager
 
 from flask import current_app
 from sqlalchemy import update
@@ -32,16 +31,6 @@ from marketplace.core import transaction
 from marketplace.extensions import db
 
 log = logging.getLogger("marketplace.exports")
-
-
-@contextmanager
-def _reading():
-    """The export's reads begin as a read-only transaction would (SQLite: deferred, no write lock)."""
-    token = transaction._WRITES_EXPECTED.set(False)  # the edge decides, as begin_request does
-    try:
-        yield
-    finally:
-        transaction._WRITES_EXPECTED.reset(token)
 
 
 class _Progress:
@@ -57,11 +46,9 @@ class _Progress:
             return
         self.last = now
         try:
-            with db.engine.connect() as connection:
-                connection.execute(
-                    update(ExportTask).where(ExportTask.id == self.task_id).values(progress_done=done)
-                )
-                connection.commit()
+            transaction.commit_beside(
+                update(ExportTask).where(ExportTask.id == self.task_id).values(progress_done=done)
+            )
         except Exception:  # noqa: BLE001 - a progress bar is not worth an export
             log.warning("export %s: progress not saved", self.task_id, exc_info=True)
 
@@ -84,7 +71,7 @@ def _take(task_id: int) -> tuple | None:
         return None
     task.file_path = f"{task.id}-{secrets.token_hex(8)}.{task.format}"
     taken = (dict(task.filters), task.format, task.kind, task.file_path)
-    db.session.commit()
+    transaction.commit_task_step()
     return taken
 
 
@@ -93,7 +80,7 @@ def _finish_failed(task_id: int, exc: BaseException) -> None:
     if task is not None:
         export_tasks.fail(task, "".join(traceback.format_exception_only(exc)).strip())
         task.file_path = None
-    db.session.commit()
+    transaction.commit_task_step()
 
 
 def run_export(task_id: int) -> str:
@@ -112,13 +99,13 @@ def run_export(task_id: int) -> str:
     progress = _Progress(task_id, every) if current_app.config.get("REDIS_URL") else None
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
-        with _reading(), open(partial, "wb") as out:
+        with transaction.reading(), open(partial, "wb") as out:
             export_contracts(parse_filter(filters), fmt, out, kind, progress=progress)
             db.session.rollback()  # the read-only transaction ends
         os.replace(partial, final)
         task = db.session.get(ExportTask, task_id)
         export_tasks.complete(task, file_path, final.stat().st_size)
-        db.session.commit()
+        transaction.commit_task_step()
         return task.status
     except Exception as exc:  # noqa: BLE001 - recorded on the task
         db.session.rollback()

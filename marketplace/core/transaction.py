@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import Flask, flash, g, has_request_context, request
@@ -124,3 +125,30 @@ def command(fn: Callable) -> Callable:
 def init_app(app: Flask) -> None:
     app.before_request(begin_request)
     app.after_request(end_request)
+
+
+# --- a background task's edges (audit/export_worker.py) ------------------------------------------------
+
+
+@contextmanager
+def reading():
+    """Begin the transaction as a read-only request would (SQLite: deferred, no write lock)."""
+    token = _WRITES_EXPECTED.set(False)
+    try:
+        yield
+    finally:
+        _WRITES_EXPECTED.reset(token)
+
+
+def commit_task_step() -> None:
+    """A background task's unit of work is done: commit it (each step of a task is its own edge, as a
+    job item is)."""
+    db.session.commit()
+
+
+def commit_beside(statement) -> None:
+    """Run one statement on a connection of its own and commit it at once, outside the current
+    transaction (a long task's progress, which its own transaction would only show at the end)."""
+    with db.engine.connect() as connection:
+        connection.execute(statement)
+        connection.commit()

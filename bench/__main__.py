@@ -98,15 +98,20 @@ def search_and_assets(run: Run) -> None:
         run.write_section("Tender search", intro, table)
         print(table)
         size = max(results)
-        hello = results[size][0].result
-        worst = min((c for c in results[size] if c.is_search), key=lambda c: c.result.rps)
-        slowest = max((c for c in results[size] if c.is_search), key=lambda c: c.result.p99)
+        measured, refs, shares = [], [], []
+        for cached, which in ((True, "cache hits"), (False, "cache misses (uncached)")):
+            hello, slow, late = search.worst(results, cached)
+            measured.append(
+                f"{which}: {slow.result.rps:.0f} req/s ({slow.name}), p99 up to {late.result.p99:.0f} ms"
+            )
+            refs.append(f"hello-world {hello.result.rps:.0f} req/s")
+            shares.append(f"×{slow.result.rps / hello.result.rps:.2f}" if hello.result.rps else "—")
         run.goals.append(
             (
-                f"1. search at {size:,} tenders (worst case)",
-                f"{worst.result.rps:.0f} req/s ({worst.name}); p99 up to {slowest.result.p99:.0f} ms",
-                f"hello-world {hello.rps:.0f} req/s",
-                f"≥ 35 % (×{worst.result.rps / hello.rps:.2f} now); p99 < 100 ms",
+                f"1. search at {size:,} tenders (worst case, cached and uncached)",
+                "; ".join(measured),
+                " / ".join(refs),
+                f"≥ 35 % (now {' cached, '.join(shares)} uncached); p99 < 100 ms; both must meet it",
                 search.goal_met(results),
             )
         )
@@ -164,7 +169,13 @@ def exports_and_jobs(run: Run) -> None:
             run.goals.append(
                 (
                     f"2. CSV export ({c.kind}) of {size:,} contracts",
-                    f"{c.seconds:.2f} s, peak RSS {c.max_rss_mb:.0f} MB",
+                    f"{c.seconds:.2f} s with start-up"
+                    + (
+                        f" ({start[0]:.2f} s of it: ×{c.ratio_without(start[0]):.1f} without)"
+                        if start
+                        else ""
+                    )
+                    + f", peak RSS {c.max_rss_mb:.0f} MB",
                     f"`\\copy` {c.reference_seconds:.2f} s",
                     f"≤ ×{exports.GOAL_RATIO:g} (×{c.ratio:.1f} now), < {exports.GOAL_RSS_MB:.0f} MB",
                     c.met(),

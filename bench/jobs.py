@@ -6,9 +6,12 @@ full size), alternately:
 
 - the reference: ``UPDATE milestones SET overdue_days = today - due_date WHERE`` (not accepted, past
   due, active contract, not already that number) and its COMMIT, on one connection;
-- the job: ``marketplace.jobs.runner.run_job("flag-overdue")`` in a fresh process (the app built, the
-  kernel's high-water mark reset just before the run), which commits its own work: its time, its
-  peak resident memory (VmHWM) and how much the run grew it.
+- the job: ``marketplace.jobs.runner.run_job("flag-overdue")`` in a fresh process (the app built and
+  prepared as the scheduler process does at its start, the kernel's high-water mark reset just before
+  the run), which commits its own work: its time, its
+  peak resident memory (VmHWM) and how much the run grew it. Besides the flags it writes one digest
+  notification per person concerned (the agencies' officers and the organizations' members), not one
+  per milestone, and its run record.
 
 Between runs the milestones' flags and the job's notifications, runs and locks are reset and the
 tables vacuumed, so every run starts from the same state. Best time of ``JOB_REPEAT`` each.
@@ -102,17 +105,23 @@ def _notifications(dsn: str) -> int:
 
 def _job(url: str) -> dict:
     args = [sys.executable, "-m", "bench.jobs", "--child"]
-    out = subprocess.run(args, cwd=ROOT, env=server_env(url), check=True, capture_output=True, text=True)
+    env = server_env(url)
+    env.setdefault(
+        "AUDIT_CHAIN_KEY", "bench-audit-chain-key-not-for-production-0123456789"
+    )  # production mode
+    out = subprocess.run(args, cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _child() -> None:
     """Build the app as the scheduler process does, then run the job once (in this process)."""
     from marketplace import create_app
+    from marketplace.jobs import scheduler
     from marketplace.jobs.runner import run_job
 
     app = create_app()
     with app.app_context():
+        scheduler.prepare()  # once per scheduler process, at its start (the ORM's mappers)
         Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark (Linux)
         baseline = _status_kib("VmRSS")
         start = time.perf_counter()

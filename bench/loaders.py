@@ -521,6 +521,8 @@ def load_contracts(
             n,
             {
                 "id": "i",
+                # A random public id per bid (the Python default would give every row the same one).
+                "public_id": "left(md5('bid-' || i::text || random()::text), 22)",
                 "tender_id": "i",
                 "organization_id": org(),
                 "status": "'submitted'",

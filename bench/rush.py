@@ -53,6 +53,7 @@ def _database_url() -> str:
 def _env(url: str) -> dict:
     env = dict(os.environ)
     env.setdefault("BID_KEY_WRAPPING_KEYS", _WRAPPING_KEY)
+    env.setdefault("AUDIT_CHAIN_KEY", "rush-bench-audit-chain-key")
     env.update(
         DATABASE_URL=url,
         SECRET_KEY="rush-bench-secret-key",

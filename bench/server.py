@@ -27,6 +27,7 @@ def server_env(url: str) -> dict:
     """The environment of a production process on ``url`` (no rate limit, no scheduler, no access log)."""
     env = dict(os.environ)
     env.setdefault("BID_KEY_WRAPPING_KEYS", wrapping_key())
+    env.setdefault("AUDIT_CHAIN_KEY", "bench-audit-chain-key-not-for-production")
     env.update(
         DATABASE_URL=url,
         SECRET_KEY="bench-secret-key-not-for-production",

@@ -67,14 +67,14 @@ def run(url: str, label: str) -> dict:
         for i in range(2 * N):
             org, member = bf.organization(f"基准机构{i:03d}")
             bid = submission.save_draft(tender, org, bf.bid_input(tender, price=f"{250000 + i}.00"), member)
-            pairs.append((bid.id, member.id))
+            pairs.append((bid.id, bid.public_id, member.id))
         db.session.commit()
         counter = _Counter()
         sa.event.listen(db.engine, "before_cursor_execute", counter)
 
         service, reference, statements = [], [], []
-        for bid_id, member_id in pairs[:N]:
-            with app.test_request_context(f"/bids/{bid_id}/submit", method="POST"):
+        for bid_id, public_id, member_id in pairs[:N]:
+            with app.test_request_context(f"/bids/{public_id}/submit", method="POST"):
                 db.session.remove()
                 bid, member = db.session.get(Bid, bid_id), db.session.get(User, member_id)
                 bid.tender, member.organization  # noqa: B018 - loaded as the view would have them
@@ -95,14 +95,14 @@ def run(url: str, label: str) -> dict:
     # The requests run outside any app context, as in a server: each gets its own (and its own g).
     client = app.test_client()
     request_ms, healthz_ms, request_statements = [], [], []
-    for bid_id, member_id in pairs[N:]:
+    for _bid_id, public_id, member_id in pairs[N:]:
         with client.session_transaction() as sess:
             sess.clear()
             sess["_user_id"] = str(member_id)
             sess["_fresh"] = True
         counter.n = 0
         start = time.perf_counter()
-        r = client.post(f"/bids/{bid_id}/submit")
+        r = client.post(f"/bids/{public_id}/submit")
         request_ms.append((time.perf_counter() - start) * 1000)
         request_statements.append(counter.n)
         assert r.status_code == 302 and "/receipt" in r.headers["Location"], (r.status_code, r.headers)

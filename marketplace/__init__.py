@@ -10,7 +10,7 @@ from flask import Flask, g, has_request_context, request, session
 from sqlalchemy import event
 
 from marketplace.config import load_config
-from marketplace.extensions import babel, bootstrap, csrf, db, limiter, login_manager, mail, migrate
+from marketplace.extensions import babel, bootstrap, cache, csrf, db, limiter, login_manager, mail, migrate
 
 log = logging.getLogger("marketplace.request")
 
@@ -34,11 +34,13 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_signals()
     register_errorhandlers(app)
+    register_input_guard(app)
     register_transaction_edge(app)
     register_template_helpers(app)
     register_cli(app)
     register_request_logging(app)
     register_assets(app)
+    register_security_headers(app)
     register_received_at(app)
     register_jobs(app)
     return app
@@ -100,6 +102,7 @@ def register_extensions(app: Flask) -> None:
     bootstrap.init_app(app)
     limiter.init_app(app)
     mail.init_app(app)
+    cache.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "warning"
@@ -110,11 +113,9 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        from marketplace.auth.models import User
+        from marketplace.auth.sessions import load_user as load_current_session_user
 
-        if not user_id.isdigit():
-            return None
-        return db.session.get(User, int(user_id))
+        return load_current_session_user(user_id)
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -152,6 +153,7 @@ def _configure_sqlite(engine) -> None:
 def register_policies(app: Flask) -> None:
     """Every package's permission rules, registered here and nowhere else (``can``/``require`` ask them)."""
     from marketplace.audit import policy as audit_policy
+    from marketplace.auth import policy as auth_policy
     from marketplace.bonds import policy as bonds_policy
     from marketplace.contracts import policy as contracts_policy
     from marketplace.core.permissions import register_rules
@@ -174,6 +176,7 @@ def register_policies(app: Flask) -> None:
         jobs_policy,
         bonds_policy,
         time_limits_policy,
+        auth_policy,
     ):
         register_rules(policy.RULES)
 
@@ -227,10 +230,12 @@ def register_state_labels(app: Flask) -> None:
 def register_signals() -> None:
     """Connect the receivers of domain signals (tender amended or cancelled: notify subscribers)."""
     from marketplace.contracts.subscriptions import connect_signals as connect_contract_signals
+    from marketplace.tenders import search_cache
     from marketplace.tenders.subscriptions import connect_signals
 
     connect_signals()
     connect_contract_signals()
+    search_cache.connect_signals()
 
 
 def register_blueprints(app: Flask) -> None:
@@ -241,6 +246,7 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.bonds.views import bp as bonds_bp
     from marketplace.contracts import delivery_views, views  # noqa: F401 - routes on contracts_bp
     from marketplace.contracts.blueprint import bp as contracts_bp
+    from marketplace.core.public_ids import PublicIdConverter
     from marketplace.dashboards.views import bp as dashboards_bp
     from marketplace.jobs.views import bp as jobs_bp
     from marketplace.legacy_urls import bp as legacy_bp
@@ -259,6 +265,8 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.tenders.views import bp as tenders_bp
     from marketplace.timelimits.views import bp as timelimits_bp
     from marketplace.transparency.views import bp as transparency_bp
+
+    app.url_map.converters["public_id"] = PublicIdConverter  # before any rule uses it
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
@@ -281,6 +289,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)
     csrf.exempt(ocds_bp)
+
+
+def register_input_guard(app: Flask) -> None:
+    from marketplace.core import input_guard
+
+    input_guard.init_app(app)
 
 
 def register_transaction_edge(app: Flask) -> None:
@@ -322,6 +336,14 @@ def register_assets(app: Flask) -> None:
     from marketplace.core import assets
 
     assets.init_app(app)
+
+
+def register_security_headers(app: Flask) -> None:
+    """CSP, frame, sniffing, referrer and HSTS headers on every response, static files included, and
+    no caching of what a signed-in user sees (``core.security_headers``). After the assets' WhiteNoise."""
+    from marketplace.core import security_headers
+
+    security_headers.init_app(app)
 
 
 def register_received_at(app: Flask) -> None:

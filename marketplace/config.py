@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 
@@ -53,6 +54,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
     testing = bool(overrides.get("TESTING", False))
     instance = Path(instance_path)
     mail_use_ssl = _bool(os.environ.get("MAIL_USE_SSL"), False)
+    # Cookies Secure and HSTS by default in production (not under tests); the environment may say otherwise.
+    production = env == "production" and not testing
+    session_cookie_secure = _bool(os.environ.get("SESSION_COOKIE_SECURE"), production)
 
     config: dict = {
         "ENV": env,
@@ -69,12 +73,24 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # 20 MiB per request: a tender document or bid attachment, never more.
         "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 20 * 1024 * 1024),
         "ALLOWED_DOCUMENT_EXTENSIONS": {"pdf", "png", "jpg", "jpeg", "doc", "docx", "xls", "xlsx", "txt"},
+        # Uploads (docs/security.md, "Uploads"): scanned by clamd when set (a unix socket path or
+        # tcp://host:port), refused when clamd cannot be reached; files no row refers to are deleted
+        # by the sweep-uploads job once older than UPLOAD_ORPHAN_HOURS.
+        "CLAMD_SOCKET": os.environ.get("CLAMD_SOCKET") or None,
+        "CLAMD_TIMEOUT": _int("CLAMD_TIMEOUT", 30),
+        "UPLOAD_ORPHAN_HOURS": _int("UPLOAD_ORPHAN_HOURS", 24),
         "WTF_CSRF_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": _bool(os.environ.get("SESSION_COOKIE_SECURE"), False),
+        "SESSION_COOKIE_SECURE": session_cookie_secure,
         "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": _bool(os.environ.get("REMEMBER_COOKIE_SECURE"), session_cookie_secure),
+        # Security headers (core/security_headers.py): Strict-Transport-Security's max-age on HTTPS responses
+        # (0: none; a year in production); FORCE_HTTPS redirects plain HTTP in the app (off: the proxy does).
+        "HSTS_MAX_AGE": _int("HSTS_MAX_AGE", 31536000 if production else 0),
+        "FORCE_HTTPS": _bool(os.environ.get("FORCE_HTTPS"), False),
         "BOOTSTRAP_SERVE_LOCAL": True,
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
@@ -138,6 +154,15 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "JOB_SLOW_INTERVAL": _int("JOB_SLOW_INTERVAL", 600),  # flag-overdue, reminders, contract deadlines
         # How often new audit events are sealed into the hash chain (seconds; docs/audit.md).
         "AUDIT_SEAL_INTERVAL": _int("AUDIT_SEAL_INTERVAL", 5),
+        # The audit chain's key (docs/audit.md, "Keys"): an HMAC key for every event hash and head,
+        # required in production, derived from SECRET_KEY otherwise; never change it (the chain would
+        # no longer verify). The published heads: signed with AUDIT_HEAD_SIGNING_KEY (Ed25519, 32 bytes
+        # base64; derived from the chain key when unset), written to AUDIT_HEADS_DIR, checked for a moved
+        # head every AUDIT_PUBLISH_INTERVAL seconds.
+        "AUDIT_CHAIN_KEY": os.environ.get("AUDIT_CHAIN_KEY", ""),
+        "AUDIT_HEAD_SIGNING_KEY": os.environ.get("AUDIT_HEAD_SIGNING_KEY", ""),
+        "AUDIT_HEADS_DIR": os.environ.get("AUDIT_HEADS_DIR", str(instance / "audit-heads")),
+        "AUDIT_PUBLISH_INTERVAL": _int("AUDIT_PUBLISH_INTERVAL", 3600),
         "JOB_LOCK_SECONDS": _int("JOB_LOCK_SECONDS", 900),  # a crashed run's lock row expires after this
         "REMINDER_DAYS": _int("REMINDER_DAYS", 7),
         "EXPIRY_NOTICE_DAYS": _int("EXPIRY_NOTICE_DAYS", 30),
@@ -183,6 +208,15 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # Background tasks (core/tasks.py): an RQ queue on this Redis, run by `flask exports worker`;
         # unset (development, tests), a task runs in the web process right after its request commits.
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        # The public search's page cache (tenders/search_cache.py, docs/search.md): Flask-Caching on
+        # REDIS_URL (shared by every process), else in each process (SimpleCache: a tender change is
+        # then seen at once only by the process that made it, the others within SEARCH_CACHE_SECONDS).
+        # Anonymous search pages are kept SEARCH_CACHE_SECONDS (0: no page cache; tests default to 0).
+        "CACHE_TYPE": "RedisCache" if os.environ.get("REDIS_URL") and not testing else "SimpleCache",
+        "CACHE_REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "CACHE_KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "marketplace:"),
+        "CACHE_DEFAULT_TIMEOUT": 300,
+        "SEARCH_CACHE_SECONDS": _int("SEARCH_CACHE_SECONDS", 0 if testing else 30),
         # Contract exports (audit/export_tasks.py): XLSX, JSON and CSV of more than
         # EXPORT_STREAM_MAX_CONTRACTS contracts are written in the background to EXPORT_FOLDER (in the
         # instance folder, never under static/), fetched by the auditor who asked until
@@ -198,6 +232,16 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
         # werkzeug's default (scrypt). The test suite lowers it: hashing is not what it tests.
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
+        # Accounts (docs/security.md, "Sessions and accounts"): a new password's least length (ASVS 2.1.1);
+        # how long an email confirmation link and a password reset link work; after how many failed
+        # sign-ins an account refuses attempts for 2, 4, 8 ... seconds, at most the cap; how many
+        # confirmation or reset mails one address may ask for.
+        "PASSWORD_MIN_LENGTH": _int("PASSWORD_MIN_LENGTH", 12),
+        "EMAIL_VERIFICATION_HOURS": _int("EMAIL_VERIFICATION_HOURS", 48),
+        "PASSWORD_RESET_MINUTES": _int("PASSWORD_RESET_MINUTES", 60),
+        "LOGIN_FAILURES_BEFORE_BACKOFF": _int("LOGIN_FAILURES_BEFORE_BACKOFF", 5),
+        "LOGIN_BACKOFF_MAX_SECONDS": _int("LOGIN_BACKOFF_MAX_SECONDS", 900),
+        "ACCOUNT_MAIL_RATE_LIMIT": os.environ.get("ACCOUNT_MAIL_RATE_LIMIT", "10 per hour"),
     }
 
     if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
@@ -222,7 +266,26 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
                 "(export SECRET_KEY=... or MARKETPLACE_ENV=development)."
             )
     _check_wrapping_keys(config)
+    _check_audit_keys(config)
     return config
+
+
+def _check_audit_keys(config: dict) -> None:
+    """The audit chain's key is required in production; the head signing key, when set, is 32 bytes."""
+    if not config.get("AUDIT_CHAIN_KEY") and not (config["TESTING"] or config["ENV"] == "development"):
+        raise ConfigError(
+            "AUDIT_CHAIN_KEY must be set outside development and testing: a long random secret kept apart "
+            "from the database (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`; "
+            "docs/audit.md)."
+        )
+    signing = config.get("AUDIT_HEAD_SIGNING_KEY")
+    if signing:
+        try:
+            seed = base64.b64decode(str(signing), validate=True)
+        except ValueError:
+            seed = b""
+        if len(seed) != 32:
+            raise ConfigError("AUDIT_HEAD_SIGNING_KEY must be 32 bytes, base64 (an Ed25519 private key).")
 
 
 def _check_wrapping_keys(config: dict) -> None:

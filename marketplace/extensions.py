@@ -3,6 +3,7 @@
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask_babel import Babel
 from flask_bootstrap import Bootstrap5
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -22,3 +23,4 @@ babel = Babel()
 bootstrap = Bootstrap5()
 limiter = Limiter(get_remote_address)
 scheduler = BackgroundScheduler(timezone="UTC")
+cache = Cache()  # the public search's page cache (tenders/search_cache.py)

@@ -16,7 +16,7 @@ from typing import BinaryIO
 from sqlalchemy import case, func, select
 
 from marketplace import clock
-from marketplace.audit.export_columns import COLUMNS, EXPORT_KINDS
+from marketplace.audit.export_columns import COLUMNS, EXPORT_KINDS, neutral
 from marketplace.audit.filters import ContractFilter, conditions, contract_date
 from marketplace.audit.history import histories
 from marketplace.audit.service_totals import service_totals
@@ -433,7 +433,13 @@ def csv_chunks(f: ContractFilter, kind: str = "contracts") -> Iterator[bytes]:
     writer.writerow([header for _key, header, _typ in columns])
     n = 0
     for row in rows(kind, f):
-        writer.writerow([_text(row.get(key), typ) for key, _header, typ in columns])
+        # Issue 17 item 6: text cells that would start a formula are neutralized in CSV.
+        writer.writerow(
+            [
+                neutral(_text(row.get(key), typ)) if typ == "text" else _text(row.get(key), typ)
+                for key, _header, typ in columns
+            ]
+        )
         n += 1
         if n % FLUSH_ROWS == 0:
             yield buffer.getvalue().encode("utf-8")

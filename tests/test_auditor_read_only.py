@@ -34,6 +34,10 @@ OWN_ACCOUNT = {
     "auth.change_password": "every account changes its own password",
     "main.set_language": "the display language is a preference of one's own session",
     "main.inbox": "marking one's own notifications as read",
+    "auth.request_reset": "asking for a password-reset link is open to everyone (it mails a link)",
+    "auth.resend_verification": "asking for a new confirmation link is open to everyone (it mails a link)",
+    "auth.verify_email": "confirming one's own address through the link mailed to it",
+    "auth.reset_password": "choosing one's own new password through the link mailed to it",
 }
 
 
@@ -103,7 +107,7 @@ def _scene(world):
         "contract_id": [contract.id],
         "milestone_id": [m.id for m in contract.milestones[:2]],
         "variation_id": [variation.id],
-        "bid_id": [award.bid_id],
+        "bid_ref": [award.bid.public_id],
         "member_id": [committee.first().id],
         "org_id": [org.id],
         "question_id": [opened.clarifications[0].id],

@@ -26,7 +26,7 @@ def test_login_logout(client, world, db):
 
 def test_wrong_password_is_refused(client, world):
     r = client.post("/auth/login", data={"email": "officer@test.org", "password": "nope"})
-    assert r.status_code == 400
+    assert r.status_code == 200  # the failure count is committed (tests/test_accounts.py)
     assert b"Wrong email or password" in r.data
     assert client.get("/tenders/manage").status_code == 302
 
@@ -97,9 +97,10 @@ def test_create_user_rules(world, db):
 
 
 def test_login_is_rate_limited(client, world):
+    # Per address, whatever the account (each account has its own limit too: tests/test_accounts.py).
     codes = [
-        client.post("/auth/login", data={"email": "officer@test.org", "password": "x"}).status_code
-        for _ in range(12)
+        client.post("/auth/login", data={"email": f"user{n}@test.org", "password": "x"}).status_code
+        for n in range(12)
     ]
-    assert codes[:10] == [400] * 10
+    assert codes[:10] == [200] * 10
     assert codes[-1] == 429

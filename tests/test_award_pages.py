@@ -68,7 +68,7 @@ def _scene(world, db, prices=PRICES, small=()) -> Scene:
             member,
             price=price,
             marker=f"RESPONSE-{i}",
-            files=[(f"plan-{i}.pdf", f"plan {i}".encode())],
+            files=[(f"plan-{i}.pdf", f"%PDF plan {i}".encode())],
         )[0]
         for i, ((org, member), price) in enumerate(zip(bidders, prices, strict=True))
     ]
@@ -239,8 +239,8 @@ def test_evaluator_sees_bids_only_after_declaring(client, scene, world, db):
     assert (
         client.post(f"/committee/seats/{m0.id}/score", data=_score_form(s, submit=False)).status_code == 403
     )
-    assert client.get(f"/bids/{bid.id}").status_code == 404
-    assert client.get(f"/bids/{bid.id}/attachments/{att.id}").status_code == 404
+    assert client.get(f"/bids/{bid.public_id}").status_code == 404
+    assert client.get(f"/bids/{bid.public_id}/attachments/{att.public_id}").status_code == 404
     page = client.get(f"/committee/seats/{m0.id}/declare")
     assert page.status_code == 200
     for org, _member in s.bidders:
@@ -270,14 +270,14 @@ def test_evaluator_sees_bids_only_after_declaring(client, scene, world, db):
     assert m0.declared_at is not None and m0.active
     again = client.post(f"/committee/seats/{m0.id}/declare", data={"confirm": "y"})
     assert again.status_code == 400 and b"already been made" in again.data
-    assert client.get(f"/bids/{bid.id}").status_code == 200
-    assert client.get(f"/bids/{bid.id}/attachments/{att.id}").status_code == 200
+    assert client.get(f"/bids/{bid.public_id}").status_code == 200
+    assert client.get(f"/bids/{bid.public_id}/attachments/{att.public_id}").status_code == 200
     # Reading a bid is not owning it: the member cannot act on the bidder's behalf.
     events = _count(db, AuditEvent)
     for url, data in (
-        (f"/bids/{bid.id}/submit", {}),
-        (f"/bids/{bid.id}/withdraw", {"confirm": "y"}),
-        (f"/bids/{bid.id}/attachments/{att.id}/delete", {}),
+        (f"/bids/{bid.public_id}/submit", {}),
+        (f"/bids/{bid.public_id}/withdraw", {"confirm": "y"}),
+        (f"/bids/{bid.public_id}/attachments/{att.public_id}/delete", {}),
     ):
         assert client.post(url, data=data).status_code == 403, url
     db.session.expire_all()
@@ -292,7 +292,7 @@ def test_evaluator_sees_bids_only_after_declaring(client, scene, world, db):
     assert b"RESPONSE-1" not in score.data  # only qualified bids are scored
     # A member who has not declared still sees nothing.
     _login(client, m1.user)
-    assert client.get(f"/bids/{bid.id}").status_code == 404
+    assert client.get(f"/bids/{bid.public_id}").status_code == 404
 
 
 def test_declared_conflict_removes_the_member_and_the_officer_replaces_them(client, scene, world, db):
@@ -307,7 +307,7 @@ def test_declared_conflict_removes_the_member_and_the_officer_replaces_them(clie
     db.session.expire_all()
     assert not m1.active and m1.declared_at is None
     assert client.get(f"/committee/seats/{m1.id}/score").status_code == 403
-    assert client.get(f"/bids/{s.bids[0].id}").status_code == 404
+    assert client.get(f"/bids/{s.bids[0].public_id}").status_code == 404
     assert b"removed" in client.get("/committee/seats").data
     officer = world["officer"]
     assert db.session.scalar(
@@ -404,7 +404,7 @@ def test_failed_qualification_notifies_and_too_few_qualified_bids_fail_the_tende
     db.session.commit()
     _login(client, world["officer"])
     loser = s.bids[2]
-    url = f"/committee/{s.tender.id}/bids/{loser.id}/qualify"
+    url = f"/committee/{s.tender.id}/bids/{loser.public_id}/qualify"
     r = client.post(url, data={"result": "fail", "reason": "  "})
     assert r.status_code == 400 and b"Reason is required" in r.data
     r = client.post(url, data={"reason": "x"})
@@ -426,13 +426,15 @@ def test_failed_qualification_notifies_and_too_few_qualified_bids_fail_the_tende
     )
     assert (
         client.post(
-            f"/committee/{other_tender.id}/bids/{s.bids[0].id}/qualify", data={"result": "pass"}
+            f"/committee/{other_tender.id}/bids/{s.bids[0].public_id}/qualify", data={"result": "pass"}
         ).status_code
         == 404
     )
     for b in s.bids[:2]:
         assert (
-            client.post(f"/committee/{s.tender.id}/bids/{b.id}/qualify", data={"result": "pass"}).status_code
+            client.post(
+                f"/committee/{s.tender.id}/bids/{b.public_id}/qualify", data={"result": "pass"}
+            ).status_code
             == 302
         )
     page = client.get(f"/committee/{s.tender.id}")
@@ -460,11 +462,11 @@ def test_abnormally_low_price_needs_a_recorded_review(client, world, db):
     _login(client, world["officer"])
     page = client.get(f"/committee/{s.tender.id}")
     assert b"Abnormally low prices" in page.data and b"abnormally low price needs" in page.data
-    url = f"/committee/{s.tender.id}/bids/{s.bids[0].id}/price-review"
+    url = f"/committee/{s.tender.id}/bids/{s.bids[0].public_id}/price-review"
     r = client.post(url, data={"decision": "accept", "justification": ""})
     assert r.status_code == 400 and b"Justification is required" in r.data
     r = client.post(
-        f"/committee/{s.tender.id}/bids/{s.bids[1].id}/price-review",
+        f"/committee/{s.tender.id}/bids/{s.bids[1].public_id}/price-review",
         data={"decision": "accept", "justification": "x"},
     )
     assert r.status_code == 400 and b"not flagged" in r.data
@@ -771,7 +773,10 @@ def test_upheld_challenge_reopens_the_evaluation(client, scene, world, db):
     notice = client.get(f"/tenders/{s.tender.id}/notice")
     assert notice.status_code == 200 and b"annulled" in notice.data
     report = client.get(f"/committee/{s.tender.id}/report")
-    assert report.status_code == 200 and b"note by" not in report.data  # the new round is not concluded
+    assert report.status_code == 200
+    current, history = report.data.split(b'id="earlier-rounds"')
+    assert b"note by" not in current  # the new round is not concluded
+    assert b"note by" in history  # round 1's scores stay, read-only, as history
 
 
 # --- permissions and languages -------------------------------------------------------------------
@@ -785,8 +790,11 @@ def test_only_the_agency_officer_changes_anything(client, scene, world, db):
     posts = [
         (f"/committee/{t.id}/members", {"members": [e.id for e in s.experts], "chair": str(s.experts[0].id)}),
         (f"/committee/{t.id}/members/{m.id}/replace", {"user": str(world["evaluator"].id)}),
-        (f"/committee/{t.id}/bids/{b.id}/qualify", {"result": "fail", "reason": "hijack"}),
-        (f"/committee/{t.id}/bids/{b.id}/price-review", {"decision": "invalid", "justification": "hijack"}),
+        (f"/committee/{t.id}/bids/{b.public_id}/qualify", {"result": "fail", "reason": "hijack"}),
+        (
+            f"/committee/{t.id}/bids/{b.public_id}/price-review",
+            {"decision": "invalid", "justification": "hijack"},
+        ),
         (f"/committee/{t.id}/conclude", {}),
         (f"/committee/{t.id}/award", {"bid": str(b.id)}),
         (f"/committee/{t.id}/challenges/1/answer", {"decision": "dismiss", "answer": "x"}),

@@ -133,16 +133,16 @@ def test_no_bid_before_declaring_and_conflict_removes(scene, world, db):
     tender, _b, bids, experts = scene
     members = _committee(tender, experts, world)
     m = members[1]
-    assert visible_bid(bids[0].id, m.user) is None  # not before declaring
+    assert visible_bid(bids[0].public_id, m.user) is None  # not before declaring
     with pytest.raises(RuleViolation, match="conflict"):
         save_scores(m, {}, m.user, submit=False)
     with pytest.raises(RuleViolation, match="every bidder"):
         declare(m, {bids[0].id: (False, "")}, m.user)
     assert declare(m, {b.id: (False, "") for b in bids}, m.user)
-    assert visible_bid(bids[0].id, m.user) is bids[0]
+    assert visible_bid(bids[0].public_id, m.user) is bids[0]
     conflicted = members[2]
     assert not declare(conflicted, {b.id: (b is bids[1], "前同事") for b in bids}, conflicted.user)
-    assert not conflicted.active and visible_bid(bids[0].id, conflicted.user) is None
+    assert not conflicted.active and visible_bid(bids[0].public_id, conflicted.user) is None
     assert any("independent experts" in p or "at least 5" in p for p in evaluation_problems(tender))
     notes = db.session.scalars(select(Notification).where(Notification.kind == "committee.conflict")).all()
     assert {n.user_id for n in notes} == {world["officer"].id}
@@ -279,6 +279,7 @@ def test_too_few_qualified_bids_fail_and_retender(scene, world, db):
     qualify(tender, bids[2], False, "未提供年检合格证明 No annual inspection certificate", world["officer"])
     note = db.session.scalars(select(Notification).where(Notification.kind == "bid.disqualified")).one()
     assert note.user_id == bidders[2][1].id and "annual inspection" in render(note.body, note.params)
+    assert note.link == f"/bids/{bids[2].public_id}"  # the public id: the sequential one answers 404
     conclude(tender, world["officer"])
     assert tender.status == "failed" and "GPL 36" in tender.failure_reason
     draft = retender(tender, world["officer"])

@@ -301,6 +301,7 @@ def test_production_needs_wrapping_keys(tmp_path, monkeypatch):
     from marketplace.config import ConfigError, load_config
 
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("AUDIT_CHAIN_KEY", "k" * 32)
     monkeypatch.delenv("BID_KEY_WRAPPING_KEYS", raising=False)
     with pytest.raises(ConfigError, match="BID_KEY_WRAPPING_KEYS"):
         load_config(str(tmp_path), {"ENV": "production"})

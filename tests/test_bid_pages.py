@@ -54,16 +54,16 @@ def test_prepare_save_submit_receipt(client, scene, db):
     data = _form(tender)
     data["attachments"] = [(io.BytesIO(b"%PDF plan"), "服务方案.pdf")]
     r = client.post(f"/bids/tender/{tender.id}", data=data, content_type="multipart/form-data")
-    assert r.status_code == 302 and r.headers["Location"].endswith(f"/bids/{bid.id}/receipt")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/bids/{bid.public_id}/receipt")
     db.session.expire_all()
     bid = db.session.get(Bid, bid.id)
-    receipt = client.get(f"/bids/{bid.id}/receipt")
+    receipt = client.get(f"/bids/{bid.public_id}/receipt")
     assert bid.digest.encode() in receipt.data
     # Sealed until the opening: the receipt shows the digests, not the content.
     sealed = bid.submissions[-1]
     assert sealed.sealed_sha256.encode() in receipt.data and b"sealed until the opening" in receipt.data
     assert b"300,000" not in receipt.data
-    download = client.get(f"/bids/{bid.id}/receipt?download=1")
+    download = client.get(f"/bids/{bid.public_id}/receipt?download=1")
     payload = json.loads(download.data)
     assert payload["sha256"] == bid.digest and payload["version"] == 1
     assert payload["content"] is None and payload["sealed"]
@@ -75,12 +75,12 @@ def test_prepare_save_submit_receipt(client, scene, db):
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
     assert not bf.open_sealed(tender).failed
     db.session.commit()
-    payload = json.loads(client.get(f"/bids/{bid.id}/receipt?download=1").data)
+    payload = json.loads(client.get(f"/bids/{bid.public_id}/receipt?download=1").data)
     assert payload["sha256"] == bid.digest and payload["version"] == 1 and "sealed" not in payload
     assert digest_of(payload["content"]) == payload["sha256"]
     assert payload["content"]["price"] == "300000.00"
     assert payload["content"]["attachments"][0]["sha256"] == hashlib.sha256(b"%PDF plan").hexdigest()
-    assert b"300,000.00" in client.get(f"/bids/{bid.id}/receipt").data
+    assert b"300,000.00" in client.get(f"/bids/{bid.public_id}/receipt").data
 
 
 @pytest.mark.parametrize(
@@ -110,10 +110,10 @@ def test_withdraw_needs_confirmation(client, scene, db):
     bid, _ = bf.submitted_bid(tender, org, member)
     db.session.commit()
     _login(client, member)
-    client.post(f"/bids/{bid.id}/withdraw", data={})
+    client.post(f"/bids/{bid.public_id}/withdraw", data={})
     db.session.refresh(bid)
     assert bid.status == "submitted"
-    client.post(f"/bids/{bid.id}/withdraw", data={"confirm": "y"})
+    client.post(f"/bids/{bid.public_id}/withdraw", data={"confirm": "y"})
     db.session.refresh(bid)
     assert bid.status == "withdrawn"
 
@@ -124,7 +124,7 @@ def test_after_deadline_pages_refuse_changes(client, scene, db):
     db.session.commit()
     clock.set_now(tender.bid_deadline + timedelta(seconds=1))
     _login(client, member)
-    r = client.post(f"/bids/{bid.id}/withdraw", data={"confirm": "y"}, follow_redirects=True)
+    r = client.post(f"/bids/{bid.public_id}/withdraw", data={"confirm": "y"}, follow_redirects=True)
     assert b"deadline has passed" in r.data
     db.session.refresh(bid)
     assert bid.status == "submitted"
@@ -138,14 +138,14 @@ def test_other_organizations_get_404(client, scene, world, db):
     for user in (other, world["officer"], world["auditor"], world["admin"], world["evaluator"]):
         _login(client, user)
         for url in (
-            f"/bids/{bid.id}",
-            f"/bids/{bid.id}/receipt",
-            f"/bids/{bid.id}/receipt?download=1",
-            f"/bids/{bid.id}/attachments/1",
+            f"/bids/{bid.public_id}",
+            f"/bids/{bid.public_id}/receipt",
+            f"/bids/{bid.public_id}/receipt?download=1",
+            f"/bids/{bid.public_id}/attachments/1",
         ):
             assert client.get(url).status_code == 404, (user.email, url)
-        assert client.post(f"/bids/{bid.id}/withdraw", data={"confirm": "y"}).status_code == 404
-        assert client.post(f"/bids/{bid.id}/submit").status_code == 404
+        assert client.post(f"/bids/{bid.public_id}/withdraw", data={"confirm": "y"}).status_code == 404
+        assert client.post(f"/bids/{bid.public_id}/submit").status_code == 404
     db.session.refresh(bid)
     assert bid.status == "submitted"
 

@@ -187,8 +187,8 @@ def test_only_members_act_on_their_bid(tender, bidder, world, db):
     for actor in (other, world["officer"], world["admin"]):
         with pytest.raises(RuleViolation):
             withdraw(bid, actor)
-        assert visible_bid(bid.id, actor) is None
-    assert visible_bid(bid.id, member) is bid
+        assert visible_bid(bid.public_id, actor) is None
+    assert visible_bid(bid.public_id, member) is bid
 
 
 def test_amendment_asks_bidders_to_reconfirm(tender, bidder, world, db):
@@ -224,7 +224,9 @@ def test_opening_record_matches_receipts(tender, world, db):
     receipts = {}
     for i, price in enumerate(["300000.00", "280000.00", "310000.50"]):
         org, member = bf.organization(f"组织{i}")
-        bid, receipt = bf.submitted_bid(tender, org, member, price=price, files=[(f"a{i}.pdf", b"x%d" % i)])
+        bid, receipt = bf.submitted_bid(
+            tender, org, member, price=price, files=[(f"a{i}.pdf", b"%%PDF x%d" % i)]
+        )
         receipts[bid.id] = receipt
     withdrawn_org, wm = bf.organization("撤回组织")
     wbid, _ = bf.submitted_bid(tender, withdrawn_org, wm)
@@ -240,11 +242,12 @@ def test_opening_record_matches_receipts(tender, world, db):
     assert open_bids(tender) is opening  # idempotent
     assert len(db.session.scalars(select(BidOpening)).all()) == 1
     # After opening the tender's officer and auditors see the bids; other officers and members don't.
-    bid_id = next(iter(receipts))
-    assert visible_bid(bid_id, world["officer"]) is not None
-    assert visible_bid(bid_id, world["auditor"]) is not None
-    assert visible_bid(bid_id, world["other_officer"]) is None
-    assert visible_bid(wbid.id, world["officer"]) is None  # withdrawn bids are not opened
+    public_id = db.session.get(Bid, next(iter(receipts))).public_id
+    assert visible_bid(public_id, world["officer"]) is not None
+    assert visible_bid(public_id, world["auditor"]) is not None
+    assert visible_bid(public_id, world["other_officer"]) is None
+    assert visible_bid(next(iter(receipts)), world["officer"]) is None  # never by the sequential id
+    assert visible_bid(wbid.public_id, world["officer"]) is None  # withdrawn bids are not opened
 
 
 def test_too_few_bids_fail_the_tender(tender, bidder, db):

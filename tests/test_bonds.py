@@ -31,7 +31,7 @@ SEP_15 = date(2026, 9, 15)  # final_award: bids opened and the award notice publ
 
 
 def bond_input(bid, amount="5000.00", form="bank_guarantee", received_on=SEP_15) -> dict:
-    return {"bid_id": bid.id, "amount": amount, "form": form, "received_on": received_on.isoformat()}
+    return {"bid_id": bid.public_id, "amount": amount, "form": form, "received_on": received_on.isoformat()}
 
 
 @pytest.fixture
@@ -198,7 +198,7 @@ def test_the_officer_records_a_bid_bond_on_its_page(awarded, world, client, logi
     _db.session.commit()
     login_as("officer")
     assert f"/bonds/tenders/{tender.id}" in client.get(f"/tenders/{tender.id}").get_data(as_text=True)
-    data = {"bid_id": str(loser.id), "amount": "9600.01", "form": "transfer", "received_on": "2026-09-15"}
+    data = {"bid_id": loser.public_id, "amount": "9600.01", "form": "transfer", "received_on": "2026-09-15"}
     r = client.post(f"/bonds/tenders/{tender.id}", data=data)
     assert r.status_code == 400 and "2% of the budget" in r.get_data(as_text=True)
     assert services.bid_bonds(tender) == []
@@ -206,7 +206,7 @@ def test_the_officer_records_a_bid_bond_on_its_page(awarded, world, client, logi
     assert r.status_code == 302
     assert [b.amount for b in services.bid_bonds(tender)] == [Decimal("9600.00")]
     bond = services.bid_bonds(tender)[0]
-    r = client.post(f"/bonds/bid-bonds/{bond.id}/return", data={"returned_on": "2026-09-18"})
+    r = client.post(f"/bonds/bid-bonds/{bond.public_id}/return", data={"returned_on": "2026-09-18"})
     assert r.status_code == 302
     _db.session.expire_all()
     assert bond.returned_on == date(2026, 9, 18)
@@ -251,10 +251,10 @@ def test_the_organization_declares_its_bid_bond_before_the_opening(world, client
     _db.session.commit()
     login_as("officer")  # the bidders are secret until the opening
     assert "保证金测试机构" not in client.get(f"/bonds/tenders/{tender.id}").get_data(as_text=True)
-    assert client.get(f"/bonds/bids/{bid.id}").status_code == 404
+    assert client.get(f"/bonds/bids/{bid.public_id}").status_code == 404
     with client.session_transaction() as sess:  # the same client, now as the bidder
         sess["_user_id"] = str(member.id)
-    assert 'id="bid-bond"' in client.get(f"/bonds/bids/{bid.id}").get_data(as_text=True)
+    assert 'id="bid-bond"' in client.get(f"/bonds/bids/{bid.public_id}").get_data(as_text=True)
 
 
 def test_a_procurement_ended_without_an_award_returns_its_bonds_from_its_end(world, db):

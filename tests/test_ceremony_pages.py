@@ -11,6 +11,7 @@ from sqlalchemy import select
 from marketplace import clock
 from marketplace.auth.opening_keys import OpeningKey, opening_key_of
 from marketplace.tenders.bids.ceremony import keys
+from marketplace.tenders.bids.models import Bid
 from marketplace.tenders.bids.opening import opening_time
 from tests import bid_factories as bf
 from tests import factories
@@ -138,8 +139,8 @@ def test_the_ceremony_page_and_who_sees_it(client, scene, world, db):
     assert "300,000.00" in record and "ciphertext" in record
     assert "Completed" in client.get(url).get_data(as_text=True)
     # The opened bid's attachment is the decrypted file.
-    bid = bf.open_sealed(tender).record[0]["bid_id"]
-    detail = client.get(f"/bids/{bid}").get_data(as_text=True)
+    bid = db.session.get(Bid, bf.open_sealed(tender).record[0]["bid_id"])
+    detail = client.get(f"/bids/{bid.public_id}").get_data(as_text=True)
     assert "plan.pdf" in detail
 
 
@@ -151,11 +152,9 @@ def test_a_submitted_sealed_bid_shows_no_content_to_its_own_bidder(client, scene
     page = client.get(f"/bids/tender/{tender.id}").get_data(as_text=True)
     assert "300000.00" not in page and "关于" not in page
     assert "cannot be read back" in page
-    receipt = client.get(f"/bids/{_own_bid_id(db, member)}/receipt").get_data(as_text=True)
+    receipt = client.get(f"/bids/{_own_bid_public_id(db, member)}/receipt").get_data(as_text=True)
     assert "sealed until the opening" in receipt
 
 
-def _own_bid_id(db, member):
-    from marketplace.tenders.bids.models import Bid
-
-    return db.session.scalar(select(Bid.id).where(Bid.created_by_id == member.id))
+def _own_bid_public_id(db, member):
+    return db.session.scalar(select(Bid.public_id).where(Bid.created_by_id == member.id))

@@ -153,7 +153,12 @@ def test_two_officers_recording_the_same_bid_bond_at_once_one_wins(app, committe
     loser = next(b for b in opened_bids(tender) if b.id != award.bid_id)
     db.session.commit()
     ids = {"tender": tender.id, "officers": [world["officer"].id, other.id]}
-    raw = {"bid_id": loser.id, "amount": "5000.00", "form": "bank_guarantee", "received_on": "2026-09-15"}
+    raw = {
+        "bid_id": loser.public_id,
+        "amount": "5000.00",
+        "form": "bank_guarantee",
+        "received_on": "2026-09-15",
+    }
 
     def record_as(officer_id):
         def prepare():

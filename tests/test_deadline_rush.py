@@ -118,12 +118,12 @@ def test_a_bid_that_arrived_before_the_deadline_is_accepted_though_processed_aft
     _login(client, member)
     clock.set_now(arrived)
     processed_at(tender.bid_deadline + timedelta(seconds=3))  # the worker got round to it late
-    r = client.post(f"/bids/{bid.id}/submit")
-    assert r.status_code == 302 and r.headers["Location"].endswith(f"/bids/{bid.id}/receipt")
+    r = client.post(f"/bids/{bid.public_id}/submit")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/bids/{bid.public_id}/receipt")
     db.session.expire_all()
     receipt = db.session.scalars(select(BidSubmission).where(BidSubmission.bid_id == bid.id)).one()
     assert receipt.submitted_at == arrived and bid.submitted_at == arrived and bid.status == "submitted"
-    page = client.get(f"/bids/{bid.id}/receipt").get_data(as_text=True)
+    page = client.get(f"/bids/{bid.public_id}/receipt").get_data(as_text=True)
     assert "Received by the server at" in page and arrived.isoformat() in page
 
 
@@ -133,7 +133,7 @@ def test_a_bid_that_arrived_after_the_deadline_is_refused_however_fast(scene, cl
     _login(client, member)
     clock.set_now(tender.bid_deadline)  # the deadline itself is too late: bids are taken *before* it
     processed_at(tender.bid_deadline - timedelta(seconds=5))  # only the arrival counts
-    r = client.post(f"/bids/{bid.id}/submit", follow_redirects=True)
+    r = client.post(f"/bids/{bid.public_id}/submit", follow_redirects=True)
     assert "The bid deadline has passed" in r.get_data(as_text=True)
     db.session.expire_all()
     assert bid.status == "draft" and bid.submitted_at is None
@@ -230,7 +230,7 @@ def test_a_submission_request_takes_at_most_eight_statements(scene, client):
     bid = _saved(tender, org, member)
     _login(client, member)
     with statements() as seen:
-        r = client.post(f"/bids/{bid.id}/submit")
+        r = client.post(f"/bids/{bid.public_id}/submit")
     assert r.status_code == 302 and r.headers["Location"].endswith("/receipt")
     assert len(seen) <= 8, "\n".join(seen)
 
@@ -275,7 +275,7 @@ def test_the_bid_page_offers_to_submit_the_saved_version(scene, client):
     bid = _saved(tender, org, member)
     _login(client, member)
     page = client.get(f"/bids/tender/{tender.id}").get_data(as_text=True)
-    assert re.search(rf'action="/bids/{bid.id}/submit"', page) and "Submit the saved version" in page
-    client.post(f"/bids/{bid.id}/submit")
+    assert re.search(rf'action="/bids/{bid.public_id}/submit"', page) and "Submit the saved version" in page
+    client.post(f"/bids/{bid.public_id}/submit")
     page = client.get(f"/bids/tender/{tender.id}").get_data(as_text=True)
     assert "Submit the saved version" not in page  # nothing new to submit

@@ -160,7 +160,7 @@ def test_milestone_pages_submit_reject_accept(client, world, scene):
     assert client.post(f"{base}/accept").status_code == 403
     r = client.post(
         f"{base}/submit",
-        data={"report": "启动会已召开", "documents": [(io.BytesIO(b"minutes"), "纪要.pdf")]},
+        data={"report": "启动会已召开", "documents": [(io.BytesIO(b"%PDF-1.4 minutes"), "纪要.pdf")]},
         content_type="multipart/form-data",
     )
     assert r.status_code == 302
@@ -346,7 +346,7 @@ def test_delivery_partial_shows_progress_milestones_and_ledger(app, world, scene
     db.session.commit()
 
     html = _partial(app, contract, world["officer"])
-    assert "50.00 / 200" in html and "25%" in html and 'style="width: 25%"' in html
+    assert "50.00 / 200" in html and "25%" in html and 'data-percent="25"' in html
     assert f"/contracts/{contract.id}/milestones/{first.id}/accept" in html
     assert "Accept this milestone?" in html  # confirmation before accepting
     assert "4 days overdue" in html

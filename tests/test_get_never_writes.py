@@ -23,6 +23,7 @@ SKIPPED_ENDPOINTS = {"static", "bootstrap.static"}
 def _ids(db) -> dict[str, list]:
     """A few real values for each URL argument, drawn from the demo data."""
     from marketplace.audit.models import AuditEvent
+    from marketplace.bonds.models import BidBond
     from marketplace.contracts.models import Contract, ContractDocument, Milestone, ServiceRecord
     from marketplace.orgs.models import Organization
     from marketplace.performance.models import Evaluation, IndicatorTemplate, Survey
@@ -41,7 +42,7 @@ def _ids(db) -> dict[str, list]:
         tenders += first(Tender.id, 1, Tender.status == status)
     return {
         "tender_id": tenders,
-        "bid_id": first(Bid.id),
+        "bid_ref": first(Bid.public_id),
         "contract_id": first(Contract.id),
         "member_id": first(CommitteeMember.id),
         "evaluation_id": first(Evaluation.id),
@@ -51,7 +52,8 @@ def _ids(db) -> dict[str, list]:
         "record_id": first(ServiceRecord.id),
         "doc_id": first(TenderDocument.id, 2),
         "document_id": first(ContractDocument.id, 2),
-        "attachment_id": first(BidAttachment.id, 2),
+        "attachment_ref": first(BidAttachment.public_id, 2),
+        "bond_ref": first(BidBond.public_id, 1),
         "key": first(Survey.key, 1),
         "ocid": [f"{_ocid_prefix()}-{tenders[0]}"],
         "event_id": first(AuditEvent.id, 1),

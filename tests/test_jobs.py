@@ -71,10 +71,15 @@ def test_flag_overdue_counts_local_days_notifies_once_a_day_and_never_moves_due_
     recipients = {n.user_id for n in notes}
     assert {world["officer"].id, member.id} <= recipients
     assert world["other_officer"].id not in recipients and world["org_member"].id not in recipients
-    assert len(notes) == len(recipients)  # one notice per person for the one late milestone
-    assert "1" in render(notes[0].subject, notes[0].params) and notes[0].link == f"/contracts/{contract.id}"
-    assert run.changed == 3 and run.details["flagged"] == 1 and run.details["cleared"] == 1
-    assert run.details["notified_milestones"] == [late.id]
+    assert len(notes) == len(recipients)  # one digest per person
+    subject = render(notes[0].subject, notes[0].params)
+    assert (
+        subject.startswith("1 milestone(s) overdue in 1 contract(s)")
+        and notes[0].link == f"/contracts/{contract.id}"
+    )
+    assert "里程碑0" in render(notes[0].body, notes[0].params)
+    assert run.changed == 2 and run.details["flagged"] == 1 and run.details["cleared"] == 1
+    assert run.details["flagged_milestones"] == [late.id]
 
     again = _run("flag-overdue")  # same local day: nothing new, no second notice
     assert again.changed == 0 and len(_notes("milestone.overdue")) == len(notes)
@@ -82,11 +87,13 @@ def test_flag_overdue_counts_local_days_notifies_once_a_day_and_never_moves_due_
     clock.advance(timedelta(hours=23))  # 23:30 the same local day
     assert _run("flag-overdue").changed == 0
 
-    clock.advance(timedelta(hours=1))  # the next local day
+    clock.advance(timedelta(hours=1))  # the next local day: one digest each, naming both milestones
     next_day = _run("flag-overdue")
     assert late.overdue_days == 2 and due_today.overdue_days == 1
-    assert next_day.details["notified_milestones"] == [late.id, due_today.id]
-    assert len(_notes("milestone.overdue")) == 3 * len(recipients)
+    assert next_day.details["flagged_milestones"] == [late.id, due_today.id]
+    assert len(_notes("milestone.overdue")) == 2 * len(recipients)
+    latest = _notes("milestone.overdue")[-1]
+    assert latest.params["items"] == "2" and latest.params["earliest"] == late.due_date.isoformat()
     assert met.overdue_days is None and met.due_date == TODAY - timedelta(days=10)
 
 
@@ -310,7 +317,7 @@ def test_cli_run_once_reports_what_changed(app, world, db):
     clock.set_now(LOCAL_MIDNIGHT)
     r = app.test_cli_runner().invoke(args=["jobs", "run-once", "flag-overdue"])
     assert r.exit_code == 0, r.output
-    assert "flag-overdue: ok, 2 changed" in r.output and '"flagged": 1' in r.output
+    assert "flag-overdue: ok, 1 changed" in r.output and '"flagged": 1' in r.output
 
 
 def test_scheduler_starts_only_when_enabled_outside_tests(app):

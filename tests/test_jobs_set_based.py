@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import event, func, insert, select
 
 from marketplace import clock
-from marketplace.contracts import schedule, signing
+from marketplace.contracts import notices, schedule, signing
 from marketplace.contracts.models import Milestone
 from marketplace.core.calendar import WorkingCalendar
 from marketplace.core.jobruns import DETAIL_IDS, JobRun
+from marketplace.core.messages import render
 from marketplace.core.notifications import Notification
 from marketplace.core.timeutil import local_date, start_of_local_day
 from marketplace.extensions import db as _db
@@ -43,7 +44,8 @@ def _statements():
     sent: list[str] = []
 
     def count(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
+        if "SAVEPOINT" not in statement:  # the test's own (the db fixture rolls each test back)
+            sent.append(statement)
 
     event.listen(_db.engine, "before_cursor_execute", count)
     try:
@@ -99,35 +101,33 @@ def test_flag_overdue_sends_as_many_statements_for_300_overdue_milestones_as_for
     with _statements() as sent:
         run = _run("flag-overdue")
     statements_for_100 = len(sent)
-    recipients = {n.user_id for n in _notes("milestone.overdue")}
-    assert {world["officer"].id, member.id} == recipients
+    notes = _notes("milestone.overdue")
+    # One digest per person for the 100 milestones, not 100 notifications each.
+    assert sorted(n.user_id for n in notes) == sorted([world["officer"].id, member.id])
     assert run.details == {
         "flagged": 100,
         "cleared": 0,
-        "notified_milestones": first[:DETAIL_IDS],
-        "notified_milestones_count": 100,
-        "notifications": 100 * len(recipients),
+        "flagged_milestones": first[:DETAIL_IDS],
+        "notifications": 2,
     }
-    assert run.changed == 200  # 100 flagged + 100 notified
-    notes = _notes("milestone.overdue")
-    assert {(n.params["n"], n.params["due"], n.params["title"], n.link) for n in notes} == {
-        ("3", (TODAY - timedelta(days=3)).isoformat(), contract.title, f"/contracts/{contract.id}")
+    assert run.changed == 100
+    assert {(n.params["items"], n.params["contracts"], n.params["earliest"], n.link) for n in notes} == {
+        ("100", "1", (TODAY - timedelta(days=3)).isoformat(), f"/contracts/{contract.id}")
     }
-    assert {n.params["deliverable"] for n in notes} == {f"月度服务报告 {i}" for i in range(1, 101)}
+    assert all(f"月度服务报告 {i} (" in notes[0].params["list"] for i in range(1, 101))
 
     more = _add_milestones(contract, 200, TODAY - timedelta(days=1))
     db.session.commit()
-    clock.advance(timedelta(days=1))  # a new local day: all 300 are flagged and notified again
+    clock.advance(timedelta(days=1))  # a new local day: all 300 are flagged and named again
     with _statements() as sent:
         run = _run("flag-overdue")
     assert len(sent) == statements_for_100, "the statement count grew with the number of milestones"
-    assert statements_for_100 <= 20  # with the lock, the run record and the test's savepoints
-    assert len([s for s in sent if "milestones" in s]) <= 5  # the job's own work
-    assert not any(sent_sql.count("?") + sent_sql.count("%(") > 50 for sent_sql in sent)  # no id lists
-    assert run.details["flagged"] == 300 and run.details["notified_milestones_count"] == 300
-    assert run.details["notified_milestones"] == first[:DETAIL_IDS]
-    assert run.details["notifications"] == 300 * len(recipients)
-    assert len(_notes("milestone.overdue")) == 400 * len(recipients)
+    assert statements_for_100 <= 12  # with the lock and the run record
+    assert len([s for s in sent if "milestones" in s]) <= 3  # the job's own work
+    assert not any(sent_sql.count("?") + sent_sql.count("%(") > 80 for sent_sql in sent)  # no id lists
+    assert run.details["flagged"] == 300 and run.details["flagged_milestones"] == first[:DETAIL_IDS]
+    assert run.details["notifications"] == 2 and len(_notes("milestone.overdue")) == 4
+    assert _notes("milestone.overdue")[-1].params["items"] == "300"
     overdue_days = dict(
         _db.session.execute(
             select(Milestone.id, Milestone.overdue_days).where(Milestone.id.in_(more[:1] + first[:1]))
@@ -135,9 +135,74 @@ def test_flag_overdue_sends_as_many_statements_for_300_overdue_milestones_as_for
     )
     assert overdue_days == {first[0]: 4, more[0]: 2}
 
-    with _statements() as sent:  # the same local day again: nothing to do, fewer statements still
+    with _statements() as sent:  # the same local day again: nothing to do, no notification
         again = _run("flag-overdue")
-    assert again.changed == 0 and len(sent) < statements_for_100
+    assert again.changed == 0 and again.details["notifications"] == 0 and len(sent) <= statements_for_100
+    assert len(_notes("milestone.overdue")) == 4
+
+
+def test_the_overdue_digest_names_every_overdue_milestone_of_each_contract(world, db):
+    first, _org1, member1 = cf.contract_rows(
+        world,
+        milestones=[
+            ("第三期 Third report", TODAY - timedelta(days=2), "100000.00"),
+            ("第一期 First report", TODAY - timedelta(days=9), "100000.00"),
+            ("第二期 Second report", TODAY - timedelta(days=5), "30000.00"),
+            ("终期 Final", TODAY + timedelta(days=30), "50000.00"),
+        ],
+    )
+    second, _org2, member2 = cf.contract_rows(
+        world,
+        milestones=[
+            ("走访 Visits", TODAY - timedelta(days=1), "200000.00"),
+            ("已验收 Accepted", TODAY - timedelta(days=20), "80000.00"),
+        ],
+    )
+    second.milestones[1].status = "accepted"
+    db.session.commit()
+    clock.set_now(LOCAL_MIDNIGHT)
+    run = _run("flag-overdue")
+    assert run.details["flagged"] == 4 and run.details["notifications"] == 3
+
+    by_user = {n.user_id: n for n in _notes("milestone.overdue")}
+    assert set(by_user) == {world["officer"].id, member1.id, member2.id}
+    officer = by_user[world["officer"].id]  # both contracts are the agency's: one digest
+    assert (officer.params["items"], officer.params["contracts"]) == ("4", "2")
+    assert (
+        officer.params["earliest"] == (TODAY - timedelta(days=9)).isoformat() and officer.link == "/dashboard"
+    )
+    body = render(officer.body, officer.params)
+    assert render(officer.subject, officer.params) == "4 milestone(s) overdue in 2 contract(s)"
+    lines = officer.params["list"].split("\n")
+    assert len(lines) == 2 and all(line in body for line in lines)
+    # The contract with the earliest overdue milestone first; every overdue milestone named, in order.
+    d = [(TODAY - timedelta(days=n)).isoformat() for n in (9, 5, 2, 1)]
+    assert lines[0] == (
+        f"{first.title} ({first.reference}): 第一期 First report ({d[0]}); 第二期 Second report ({d[1]}); "
+        f"第三期 Third report ({d[2]})"
+    )
+    assert lines[1] == f"{second.title} ({second.reference}): 走访 Visits ({d[3]})"
+    own = by_user[member1.id]  # each organization hears only of its own contract
+    assert own.params["list"] == lines[0] and own.link == f"/contracts/{first.id}"
+    assert by_user[member2.id].params["list"] == lines[1]
+
+    again = _run("flag-overdue")  # idempotent: nothing new flagged or notified the same day
+    assert again.changed == 0 and len(_notes("milestone.overdue")) == 3
+
+
+def test_a_digest_names_the_first_contracts_and_counts_the_others(world, db, monkeypatch):
+    monkeypatch.setattr(notices, "DIGEST_LINES", 1)
+    contracts = [
+        cf.contract_rows(world, milestones=[(f"报告{k}", TODAY - timedelta(days=k), "280000.00")])[0]
+        for k in (1, 2, 3)
+    ]
+    db.session.commit()
+    clock.set_now(LOCAL_MIDNIGHT)
+    _run("flag-overdue")
+    officer = next(n for n in _notes("milestone.overdue") if n.user_id == world["officer"].id)
+    assert officer.params["contracts"] == "3" and officer.params["more"] == "2"
+    assert officer.params["list"].startswith(f"{contracts[2].title} ({contracts[2].reference}): 报告3")
+    assert "… and 2 more contract(s): see the dashboard." in render(officer.body, officer.params)
 
 
 def test_send_reminders_records_counts_and_the_first_20_ids(world, db):
@@ -152,12 +217,14 @@ def test_send_reminders_records_counts_and_the_first_20_ids(world, db):
     assert run.details == {
         "reminded_milestones": soon[:DETAIL_IDS],
         "reminded_milestones_count": 25,
-        "notifications": 25,
+        "notifications": 1,  # one digest for the organization's member
     }
     notes = _notes("milestone.reminder")
-    assert {n.user_id for n in notes} == {member.id}
-    assert notes[0].params["n"] == "2" and notes[0].params["due"] == (TODAY + timedelta(days=2)).isoformat()
-    assert _run("send-reminders").changed == 0
+    assert [n.user_id for n in notes] == [member.id]
+    assert notes[0].params["items"] == "25" and notes[0].params["days"] == "7"
+    assert notes[0].params["earliest"] == (TODAY + timedelta(days=2)).isoformat()
+    assert render(notes[0].subject, notes[0].params) == "25 milestone(s) due within 7 day(s) in 1 contract(s)"
+    assert _run("send-reminders").changed == 0 and len(_notes("milestone.reminder")) == 1
 
 
 # --- contract-deadlines: the signing deadline computed once, in Python -------------------------------
@@ -184,8 +251,31 @@ def test_an_unsigned_contract_notice_gives_the_local_day_of_the_award(world, db)
     run = _run("contract-deadlines")
     assert run.details["unsigned_flagged"] == [draft.id] and run.details["unsigned_flagged_count"] == 1
     notes = _notes("contract.unsigned")
-    assert notes and notes[0].params == {"days": "30", "title": draft.title, "published": "2026-09-01"}
+    assert notes and (notes[0].params["days"], notes[0].params["earliest"]) == ("30", "2026-09-01")
+    assert notes[0].params["list"] == f"{draft.title} ({draft.reference}): 2026-09-01"
     assert local_date(award.published_at).isoformat() == "2026-09-01"
+
+
+def test_contracts_ending_soon_are_announced_in_one_digest_per_person(world, db):
+    ending = [cf.contract_rows(world) for _ in range(2)]
+    today = local_date(clock.now())
+    for k, (contract, _org, _member) in enumerate(ending):
+        contract.term_end = today + timedelta(days=10 + k)
+    db.session.commit()
+    run = _run("contract-deadlines")
+    assert run.details["expiry_notified_count"] == 2 and run.details["notifications"] == 3
+    notes = {n.user_id: n for n in _notes("contract.expiring")}
+    officer = notes[world["officer"].id]
+    assert (officer.params["items"], officer.params["contracts"], officer.link) == ("2", "2", "/contracts")
+    assert officer.params["list"].split("\n") == [
+        f"{c.title} ({c.reference}): {c.term_end.isoformat()}" for c, _o, _m in ending
+    ]
+    for contract, _org, member in ending:  # each organization hears only of its own
+        assert (
+            notes[member.id].params["contracts"] == "1"
+            and notes[member.id].link == f"/contracts/{contract.id}"
+        )
+    assert _run("contract-deadlines").changed == 0 and len(_notes("contract.expiring")) == 3
 
 
 # --- per-item jobs: due items a batch at a time, bounded run records ------------------------------------

@@ -6,7 +6,7 @@ CASES = [
     ("/award/7", "/committee/7"),
     ("/award/7/committee", "/committee/7/members"),
     ("/award/7/report", "/committee/7/report"),
-    ("/award/7/bids/3/qualify", "/committee/7/bids/3/qualify"),
+    ("/award/7/bids/AbCdEfGhIjKlMnOpQrStUv/qualify", "/committee/7/bids/AbCdEfGhIjKlMnOpQrStUv/qualify"),
     ("/evaluations", "/committee/seats"),
     ("/evaluations?page=2", "/committee/seats?page=2"),
     ("/evaluations/5/declare", "/committee/seats/5/declare"),

@@ -17,7 +17,9 @@ from email import policy
 import pytest
 
 from marketplace.config import load_config
+from marketplace.contracts import schedule
 from marketplace.core import notifications
+from marketplace.core.messages import render_in
 from marketplace.core.notifications import notify
 from marketplace.extensions import mail
 from marketplace.jobs import runner
@@ -148,7 +150,9 @@ def test_a_job_mails_both_parties_after_its_commit(smtp, world, db, app, monkeyp
     messages = _wait_for(smtp, 2)
     to = {r[0] for r, _m in messages}
     assert {"officer@test.org", member.email} <= to
-    assert all(m["Subject"].startswith("里程碑已逾期1天") for _r, m in messages)
+    # One digest each, its subject in the platform's language (English until translated).
+    subject = render_in("zh_CN", schedule.OVERDUE_DIGEST.subject, {"items": "1", "contracts": "1"})
+    assert subject and all(m["Subject"] == subject for _r, m in messages)
     assert runner.run_job("flag-overdue").changed == 0
     time.sleep(0.1)
     assert len(smtp.messages) == len(messages)  # the second run sends nothing

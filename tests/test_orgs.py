@@ -150,7 +150,13 @@ def today() -> date:
 # --- sign-up -------------------------------------------------------------------------------------
 
 
-def test_registration_creates_pending_org_and_signed_in_member(client, world, db):
+def test_registration_creates_pending_org_and_unconfirmed_member(client, world, db, monkeypatch):
+    from marketplace.auth import tokens
+    from marketplace.core import mail
+
+    sent = []
+    monkeypatch.setattr(mail, "enabled", lambda: True)
+    monkeypatch.setattr(mail, "send", lambda mails: sent.extend(mails) or len(mails))
     assert client.get("/orgs/register").status_code == 200
     before = counts(db)
     typed = form_data()["uscc"]
@@ -160,7 +166,7 @@ def test_registration_creates_pending_org_and_signed_in_member(client, world, db
         content_type="multipart/form-data",
     )
     assert r.status_code == 302, text(r)[:3000]
-    assert r.headers["Location"].endswith("/orgs/mine")
+    assert r.headers["Location"].endswith("/auth/check-email")
     org = db.session.scalars(select(Organization)).one()
     assert org.uscc == typed and org.status == "pending" and org.verified_at is None
     assert org.categories == ["social_work", "elderly_care"]
@@ -173,9 +179,16 @@ def test_registration_creates_pending_org_and_signed_in_member(client, world, db
     assert doc.size == len(CERTIFICATE)
     assert not org.may_bid
     actions = set(db.session.scalars(select(AuditEvent.action)))
-    assert {"org.register", "org.add_document", "user.create", "user.login"} <= actions
+    assert {"org.register", "org.add_document", "user.create"} <= actions
     assert counts(db)[0] == before[0] + 1
-    # The new member is signed in and sees the organization's own page.
+    # The new member is not signed in and must confirm the address first (tests/test_accounts.py).
+    assert not member.is_verified and client.get("/orgs/mine").status_code == 302
+    (confirmation,) = sent
+    assert confirmation.to == "sun@sunshine.cn" and confirmation.link.startswith("/auth/verify/")
+    assert client.post(confirmation.link).status_code == 302
+    assert tokens.read(confirmation.link.rsplit("/", 1)[1], tokens.VERIFY) == member
+    r = client.post("/auth/login", data={"email": "sun@sunshine.cn", "password": "a-long-enough-password"})
+    assert r.status_code == 302
     page = client.get("/orgs/mine")
     assert page.status_code == 200
     assert "东城区阳光社会工作服务中心" in text(page) and "Pending review" in text(page)
@@ -300,10 +313,18 @@ def test_founding_today_is_accepted(world, db):
 def test_account_problems_point_at_the_account_fields(client, world, db):
     r = client.post(
         "/orgs/register",
+        data=form_data(account_email="not-an-email", password="short", confirm="short"),
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 400 and "Enter a valid email address" in text(r)
+    assert "at least 12 characters" in text(r)
+    # An email that has an account already is not said so (tests/test_accounts.py): nothing is made.
+    r = client.post(
+        "/orgs/register",
         data=form_data(account_email="officer@test.org"),
         content_type="multipart/form-data",
     )
-    assert r.status_code == 400 and "An account with this email already exists" in text(r)
+    assert r.status_code == 302 and r.headers["Location"].endswith("/auth/check-email")
     assert count(db, Organization) == 0
 
 

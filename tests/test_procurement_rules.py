@@ -126,8 +126,8 @@ def test_too_few_bids_stay_sealed(world, db, client):
     opening = _open(tender)
     assert opening.failed and opening.record == [] and opening.bid_count == 2
     assert "Only 2 bid(s)" in opening.failure_reason
-    assert visible_bid(second.id, world["officer"]) is None  # not even the officer reads it
-    assert visible_bid(second.id, world["auditor"]) is None
+    assert visible_bid(second.public_id, world["officer"]) is None  # not even the officer reads it
+    assert visible_bid(second.public_id, world["auditor"]) is None
     # Nor does the audit log name the bidders: their bid events stay hidden (audit.sealed).
     bid_events = select(AuditEvent).where(AuditEvent.tender_id == tender.id, AuditEvent.object_type == "bid")
     assert db.session.scalars(bid_events).all()  # they exist…

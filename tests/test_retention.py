@@ -190,7 +190,7 @@ def test_removing_a_submitted_attachment_from_the_draft_keeps_it(client, world, 
         org,
         bf.bid_input(tender, marker="v2"),
         member,
-        [bf.attachment("方案.pdf", plan, tender), bf.attachment("草稿.pdf", b"x" * 9, tender)],
+        [bf.attachment("方案.pdf", plan, tender), bf.attachment("草稿.pdf", b"%PDF" + b"x" * 9, tender)],
     )
     scratch = next(a for a in bid.attachments if a.filename == "草稿.pdf")
     remove_attachment(bid, scratch, member)
@@ -200,7 +200,9 @@ def test_removing_a_submitted_attachment_from_the_draft_keeps_it(client, world, 
     db.session.commit()
     with client.session_transaction() as sess:
         sess["_user_id"] = str(member.id)
-    assert client.get(f"/bids/{bid.id}/attachments/{kept.id}").status_code == 404  # sealed until opened
+    assert (
+        client.get(f"/bids/{bid.public_id}/attachments/{kept.public_id}").status_code == 404
+    )  # sealed until opened
 
     for i in range(2):
         other, other_member = bf.organization(f"留存测试机构{i}")
@@ -218,7 +220,7 @@ def test_removing_a_submitted_attachment_from_the_draft_keeps_it(client, world, 
         remove_attachment(bid, row, member)  # still part of version 1 (and the deadline has passed)
     db.session.commit()
 
-    page = client.get(f"/bids/{bid.id}/attachments/{kept.id}")
+    page = client.get(f"/bids/{bid.public_id}/attachments/{kept.public_id}")
     assert page.status_code == 200 and page.data == budget
 
 

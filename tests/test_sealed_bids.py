@@ -56,12 +56,12 @@ def _requests(app, ids):
         values = {arg: ids.get(arg, 1) for arg in rule.arguments}
         with app.test_request_context():
             url = url_for(rule.endpoint, **values)
-        names_bid = bool({"bid_id", "attachment_id"} & set(rule.arguments))
+        names_bid = bool({"bid_ref", "attachment_ref", "bond_ref"} & set(rule.arguments))
         if "GET" in rule.methods:
             out.append(("GET", url, names_bid))
         if names_bid and "POST" in rule.methods:
             out.append(("POST", url, True))
-    out.append(("GET", f"/bids/{ids['bid_id']}/receipt?download=1", True))
+    out.append(("GET", f"/bids/{ids['bid_ref']}/receipt?download=1", True))
     return out
 
 
@@ -94,7 +94,7 @@ def _bid(tender, org, member, tag, price):
         member,
         price=price,
         marker=f"SEALED-{tag}",
-        files=[(f"secret-plan-{tag}.pdf", f"plan {tag}".encode())],
+        files=[(f"secret-plan-{tag}.pdf", f"%PDF plan {tag}".encode())],
     )
     content = {price, f"{float(price):,.2f}", f"SEALED-{tag}", f"secret-plan-{tag}.pdf"}
     return bid, content, content | {receipt.digest, receipt.sealed_sha256, org.name}
@@ -104,8 +104,9 @@ def test_nothing_about_bids_leaks_before_opening(app, client, scene, db):
     tender, (a_org, a_member), (b_org, b_member), observers = scene
     placeholder_ids = {
         "tender_id": tender.id,
-        "bid_id": 10**9,
-        "attachment_id": 10**9,
+        "bid_ref": "x" * 22,
+        "attachment_ref": "y" * 22,
+        "bond_ref": "z" * 22,
         "org_id": a_org.id,
         "organization_id": a_org.id,
         "id": a_org.id,
@@ -121,7 +122,7 @@ def test_nothing_about_bids_leaks_before_opening(app, client, scene, db):
     bid_b, content_b, markers_b = _bid(tender, b_org, b_member, "BRAVO", "322222.22")
     db.session.commit()
     # The sealed attachment of version 1 (the working copy holds none after the submission).
-    ids = dict(placeholder_ids, bid_id=bid_a.id, attachment_id=bid_a.kept_attachments[0].id)
+    ids = dict(placeholder_ids, bid_ref=bid_a.public_id, attachment_ref=bid_a.kept_attachments[0].public_id)
     requests = _requests(app, ids)
     ceremony_url = f"/bids/opening/{tender.id}/ceremony"
     assert ("GET", ceremony_url, False) in requests  # the opening ceremony page is walked too
@@ -135,7 +136,7 @@ def test_nothing_about_bids_leaks_before_opening(app, client, scene, db):
     for key, (_names_bid, body) in after.items():
         for marker in (markers_a | markers_b) - {a_org.name, b_org.name}:
             assert marker not in body, (key, marker)
-        if _names_bid and key[1].startswith(f"/bids/{bid_a.id}"):
+        if _names_bid and key[1].startswith(f"/bids/{bid_a.public_id}"):
             assert "404" in body, key
     assert after[("officer", "GET", ceremony_url)][0] is False  # the buyer's officer sees the page…
     assert "Opening ceremony" in after[("officer", "GET", ceremony_url)][1]  # …and nothing of the bids
@@ -146,14 +147,14 @@ def test_nothing_about_bids_leaks_before_opening(app, client, scene, db):
             for marker in (other - {a_org.name, b_org.name}) | own:
                 assert marker not in body, (key, marker)
     # What its own bidder sees instead: the bid is sealed, and the receipt's digests.
-    own = _snapshot(client, {"a": a_member}, [("GET", f"/bids/{bid_a.id}", True)])
+    own = _snapshot(client, {"a": a_member}, [("GET", f"/bids/{bid_a.public_id}", True)])
     own_page = next(iter(own.values()))[1]
     assert "is sealed" in own_page and "1 sealed attachment." in own_page and bid_a.digest in own_page
-    receipt = _snapshot(client, {"a": a_member}, [("GET", f"/bids/{bid_a.id}/receipt", True)])
+    receipt = _snapshot(client, {"a": a_member}, [("GET", f"/bids/{bid_a.public_id}/receipt", True)])
     receipt_page = next(iter(receipt.values()))[1]
     assert bid_a.digest in receipt_page and bid_a.submissions[-1].sealed_sha256 in receipt_page
     assert "sealed until the opening" in receipt_page
-    b_view = _snapshot(client, {"b": b_member}, [("GET", f"/bids/{bid_a.id}", True)])
+    b_view = _snapshot(client, {"b": b_member}, [("GET", f"/bids/{bid_a.public_id}", True)])
     assert "404" in next(iter(b_view.values()))[1]
 
 

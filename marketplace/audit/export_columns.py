@@ -120,3 +120,22 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("text", "内容 Text", "text"),
     ],
 }
+
+# Formula injection (OWASP "CSV injection", issue 17 item 6): a spreadsheet program runs a cell that
+# starts with one of these as a formula. In CSV files a text cell starting so gets a leading single
+# quote, as OWASP recommends; only text columns do: amounts, counts and dates are written as numbers and
+# dates (a negative amount stays -12.00). XLSX writes such a value as a string cell, never a formula;
+# JSON is data, not a spreadsheet, and is left as it is.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def text_positions(kind: str) -> tuple[int, ...]:
+    """The positions of the text columns of ``kind`` (those a formula could hide in)."""
+    return tuple(i for i, (_key, _header, typ) in enumerate(COLUMNS[kind]) if typ == "text")
+
+
+def neutral(value):
+    """A text cell as written to CSV: with a leading ``'`` when it would start a formula."""
+    if type(value) is str and value[:1] in FORMULA_STARTS:
+        return "'" + value
+    return value

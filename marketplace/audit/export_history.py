@@ -269,9 +269,7 @@ def timeline_query(m, texts: _Texts | None = None):
     """Every step of every matching contract (``m``: the matching contracts' subquery), in order: the
     history kind's eight columns, then an audit event's summary and parameters (its kind and text are
     NULL: :func:`history_rows` fills them in)."""
-    texts = texts or _Texts()
-    first, *others = _events(m, texts)
-    u = first.union_all(*others, _payments(m, texts), _service_totals(m, texts)).subquery("steps")
+    u = steps(m, texts or _Texts())
     return select(
         u.c.contract_id,
         u.c.contract_reference,
@@ -283,7 +281,18 @@ def timeline_query(m, texts: _Texts | None = None):
         u.c.text,
         u.c.summary,
         u.c.params,
-    ).order_by(u.c.contract_id, u.c.at, u.c.event_id, u.c.source, u.c.tiebreak, u.c.month)
+    ).order_by(*step_order(u))
+
+
+def steps(m, texts: _Texts):
+    """The union of the steps (audit events, payments, monthly totals) as a subquery ``steps``."""
+    first, *others = _events(m, texts)
+    return first.union_all(*others, _payments(m, texts), _service_totals(m, texts)).subquery("steps")
+
+
+def step_order(u) -> tuple:
+    """The order of the steps: contract, time, event id, then payments before monthly totals."""
+    return (u.c.contract_id, u.c.at, u.c.event_id, u.c.source, u.c.tiebreak, u.c.month)
 
 
 def history_rows(m) -> Iterator[list]:

@@ -250,6 +250,13 @@ _QUERIES = {
 }
 
 
+def query(kind: str, f: ContractFilter):
+    """The query of one kind other than history (its cells formatted, in the order of ``COLUMNS``)."""
+    if kind not in _QUERIES:
+        raise ValueError(f"unknown kind {kind!r}")
+    return _QUERIES[kind](f)
+
+
 def partitions(kind: str, f: ContractFilter) -> Iterator[list]:
     """Every row of one kind for the matching contracts, as tuples of formatted cells in the order of
     ``COLUMNS[kind]``, in partitions as the server-side cursor delivers them. Call inside
@@ -257,9 +264,7 @@ def partitions(kind: str, f: ContractFilter) -> Iterator[list]:
     if kind == "history":
         yield from history_rows(matching(f))
         return
-    if kind not in _QUERIES:
-        raise ValueError(f"unknown kind {kind!r}")
-    for part in stream(_QUERIES[kind](f)):
+    for part in stream(query(kind, f)):
         yield [_variation_row(r) for r in part] if kind == "variations" else part
 
 

@@ -3,9 +3,10 @@
 - CSV: UTF-8 with a byte-order mark (so spreadsheet programs read the Chinese text correctly), one
   kind of record per file (``contracts`` summaries by default; ``history``, ``milestones``,
   ``payments``, ``variations``, ``service_record_totals`` or ``evaluations``). Amounts as text with
-  two decimals.
+  two decimals. Written by PostgreSQL itself (COPY) where it can, byte for byte as Python writes it.
+  A text cell that would start a formula (``=``, ``+``, ``-``, ``@``, tab, CR) gets a leading ``'``.
 - XLSX: a write-only workbook (openpyxl streams each sheet to disk), one sheet per kind; amounts and
-  counts are number cells, dates date cells.
+  counts are number cells, dates date cells, text string cells (never a formula).
 - JSON: one object ``{"exported_at", "filter", "contracts": [...]}`` written contract by contract,
   each with its milestones, payments, variations, monthly service totals and history nested.
 
@@ -27,7 +28,9 @@ from typing import BinaryIO
 
 from marketplace import clock
 from marketplace.audit import log as audit
-from marketplace.audit.export_columns import COLUMNS, EXPORT_KINDS
+from marketplace.audit.export_columns import COLUMNS, EXPORT_KINDS, FORMULA_STARTS, neutral, text_positions
+from marketplace.audit.export_copy import available as copy_available
+from marketplace.audit.export_copy import csv_rows as copy_rows
 from marketplace.audit.export_rows import keys, partitions
 from marketplace.audit.export_sql import formatting_session
 from marketplace.audit.filters import ContractFilter, count
@@ -81,21 +84,54 @@ class _Covered:
 
 
 def csv_chunks(f: ContractFilter, kind: str = "contracts", progress: Progress = None) -> Iterator[bytes]:
-    """A CSV file of one kind of record, as UTF-8 chunks, starting with the byte-order mark. Rows go
-    from the database cursor straight into the writer, a partition at a time."""
+    """A CSV file of one kind of record, as UTF-8 chunks, starting with the byte-order mark. On
+    PostgreSQL the database writes the rows (``COPY … TO STDOUT``, :mod:`marketplace.audit.export_copy`);
+    elsewhere they go from the database cursor into the csv writer, a partition at a time. The two
+    write the same bytes."""
+    if kind not in EXPORT_KINDS:
+        raise ValueError(f"unknown kind {kind!r}")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write(BOM)
     writer.writerow([header for _key, header, _typ in COLUMNS[kind]])
+    if copy_available(kind):
+        yield buffer.getvalue().encode("utf-8")
+        with formatting_session():
+            yield from copy_rows(kind, f, progress)
+        return
+    yield from python_csv_chunks(f, kind, progress, buffer)
+
+
+def python_csv_chunks(
+    f: ContractFilter, kind: str, progress: Progress = None, buffer: io.StringIO | None = None
+) -> Iterator[bytes]:
+    """The rows of a CSV file written by Python's csv module (SQLite, and the variations kind), text
+    cells neutralized against formula injection; after what ``buffer`` already holds (the BOM and
+    header), if given."""
+    buffer = buffer or io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    texts = text_positions(kind)
     covered = _Covered(progress)
     with formatting_session():
         for part in partitions(kind, f):
-            writer.writerows(part)
+            writer.writerows(_neutralized(part, texts))
             covered(part)
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue().encode("utf-8")
+
+
+def _neutralized(part: list, positions: tuple[int, ...]) -> list:
+    """The rows with their text cells (at ``positions``) neutralized against formula injection."""
+    out = []
+    for row in part:
+        if any(type(row[i]) is str and row[i][:1] in FORMULA_STARTS for i in positions):
+            row = list(row)
+            for i in positions:
+                row[i] = neutral(row[i])
+        out.append(row)
+    return out
 
 
 # --- JSON ---------------------------------------------------------------------------------------------
@@ -160,6 +196,16 @@ def json_chunks(f: ContractFilter, progress: Progress = None) -> Iterator[bytes]
 _XLSX_CELLS = {"money": (Decimal, "#,##0.00"), "date": (date.fromisoformat, "yyyy-mm-dd")}
 
 
+def _string_cell(ws, cell_type, value):
+    """A text value as a string cell: openpyxl would store one starting with ``=`` as a formula, which
+    the spreadsheet program would run (formula injection); anything else goes in as it is."""
+    if type(value) is not str or not value.startswith("="):
+        return value
+    cell = cell_type(ws, value=value)
+    cell.data_type = "s"
+    return cell
+
+
 def write_xlsx(f: ContractFilter, out: BinaryIO | str, progress: Progress = None) -> int:
     """The workbook, one sheet per kind, written with openpyxl's write-only mode. Returns the number of
     contracts."""
@@ -190,7 +236,7 @@ def write_xlsx(f: ContractFilter, out: BinaryIO | str, progress: Progress = None
                         if value is None or value == "":
                             values.append(None)
                         elif typed is None:
-                            values.append(value)
+                            values.append(_string_cell(ws, WriteOnlyCell, value))
                         else:
                             cell = WriteOnlyCell(ws, value=typed[0](value))
                             cell.number_format = typed[1]

@@ -237,15 +237,14 @@ def _events(tender_ids: list[int], contract_ids: list[int]) -> list:
 
 def _own_bid_ids(keys: list[_ContractKey]) -> set[str]:
     """The bids the contracted organizations made on the contracts' tenders (as audit object ids)."""
-    return {
-        str(i)
-        for i in db.session.scalars(
-            select(Bid.id).where(
+    return set(
+        db.session.scalars(
+            select(Bid.public_id).where(
                 Bid.tender_id.in_([k.tender_id for k in keys]),
                 Bid.organization_id.in_([k.organization_id for k in keys]),
             )
         )
-    }
+    )
 
 
 def _hidden_from_supplier(event, kind: str, own_bids: set[str]) -> bool:

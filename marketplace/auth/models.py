@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
 
+from marketplace.auth import passwords
 from marketplace.core.db import TimestampMixin
 from marketplace.core.districts import District
 from marketplace.extensions import db
@@ -51,6 +50,12 @@ class User(UserMixin, TimestampMixin, db.Model):
     # Organization members belong to exactly one organization.
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     last_login_at: Mapped[datetime | None] = mapped_column()
+    # Raised by sign-out, a password change or reset, deactivation and an administrator's "end sessions":
+    # every session and remember-me cookie carries the version it was issued with (get_id) and dies
+    # when it changes (auth.sessions.load_user).
+    session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    # When the owner followed the confirmation link; self-registered accounts cannot sign in before.
+    email_verified_at: Mapped[datetime | None] = mapped_column()
 
     agency: Mapped[Agency | None] = relationship(back_populates="members")
     organization = relationship("Organization", backref="members")
@@ -59,12 +64,20 @@ class User(UserMixin, TimestampMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return bool(self.active)
 
+    @property
+    def is_verified(self) -> bool:
+        return self.email_verified_at is not None
+
+    def get_id(self) -> str:
+        """The session's user id: ``"7"`` at version 0 (sessions issued before versions existed), else
+        ``"7:3"``; Flask-Login puts it in the session and the remember-me cookie."""
+        return str(self.id) if not self.session_version else f"{self.id}:{self.session_version}"
+
     def set_password(self, password: str) -> None:
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-        self.password_hash = generate_password_hash(password, method=method)
+        self.password_hash = passwords.hash_password(password)
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return passwords.verify(self.password_hash, password)
 
     @property
     def display_name(self) -> str:
@@ -72,3 +85,16 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role}>"
+
+
+class LoginThrottle(db.Model):
+    """Failed sign-ins per account (keyed by the hashed, normalised email, so unknown addresses are
+    throttled alike and the lock reveals nothing): after ``LOGIN_FAILURES_BEFORE_BACKOFF`` failures,
+    the account refuses attempts for an exponentially growing time (auth.throttle)."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column()
+    last_failure_at: Mapped[datetime] = mapped_column(nullable=False)

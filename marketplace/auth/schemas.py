@@ -7,11 +7,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields
 
+from marketplace.auth import passwords
 from marketplace.core.permissions import ROLES
 from marketplace.core.schemas import InputSchema, Text
 
-MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 200
 EMAIL_MAX = 254
 NAME_MAX = 100
 
@@ -35,22 +34,33 @@ class EmailAddress(fields.String):
         return email
 
 
+def _too_short() -> str:
+    return _("The password must have at least %(n)d characters.", n=passwords.min_length())
+
+
 class Password(fields.String):
-    """A new password: at least ten characters, at most 200 (taken as typed, never stripped)."""
+    """A new password: at least ``PASSWORD_MIN_LENGTH`` characters, at most 200 (taken as typed, never
+    stripped), and not a common or breached password (:mod:`marketplace.auth.passwords`)."""
 
     default_error_messages = {
-        "required": _l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-        "null": _l("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+        "required": _l("Enter a password."),
+        "null": _l("Enter a password."),
     }
 
     def _deserialize(self, value, attr, data, **kwargs):
         password = super()._deserialize(value, attr, data, **kwargs)
-        if len(password) < MIN_PASSWORD_LENGTH:
-            raise ValidationError(
-                _("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
-            )
-        if len(password) > MAX_PASSWORD_LENGTH:
+        problem = passwords.problem(password)
+        if problem == "short":
+            raise ValidationError(_too_short())
+        if problem == "long":
             raise ValidationError(_("The password is too long."))
+        if problem == "common":
+            raise ValidationError(
+                _(
+                    "This password is too common: it is on a list of passwords known to attackers. "
+                    "Choose another."
+                )
+            )
         return password
 
 
@@ -79,3 +89,10 @@ class AccountInputSchema(InputSchema):
 
 class NewPasswordInputSchema(InputSchema):
     new_password = Password(required=True)
+
+
+class AccountEmailPasswordSchema(InputSchema):
+    """A self-registration's sign-in email and new password, checked before the account is looked up."""
+
+    email = EmailAddress(required=True)
+    password = Password(required=True)

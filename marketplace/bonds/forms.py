@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, SubmitField
+from wtforms import SelectField, StringField, SubmitField
 from wtforms.validators import Optional
 
 from marketplace.bonds.labels import LABELS
+from marketplace.core.formfields import DateField
 
 
 def form_choices() -> list[tuple[str, str]]:

@@ -13,6 +13,7 @@ from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.core.db import Money, UTCDateTime
+from marketplace.core.public_ids import PUBLIC_ID_LENGTH, new_public_id
 from marketplace.extensions import db
 
 TRANSFER = "transfer"
@@ -46,6 +47,10 @@ class BidBond(_BondColumns, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Shown instead of ``id``: a bid bond may be declared before the opening (issue 17).
+    public_id: Mapped[str] = mapped_column(
+        String(PUBLIC_ID_LENGTH), nullable=False, unique=True, index=True, default=new_public_id
+    )
     tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), nullable=False, index=True)
     bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id"), nullable=False, unique=True)
     # True when the organization declared it for its own bid; False when the officer recorded it.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import fields
-from marshmallow.validate import OneOf
+from marshmallow.validate import Length, OneOf
 
 from marketplace.bonds.models import BOND_FORMS
+from marketplace.core.public_ids import PUBLIC_ID_LENGTH
 from marketplace.core.schemas import InputSchema, LocalDate, Money
 
 
@@ -27,8 +28,10 @@ class BondInputSchema(InputSchema):
 
 
 class BidBondInputSchema(BondInputSchema):
-    bid_id = fields.Integer(
+    # The bid's public id (the form lists the opened bids by it).
+    bid_id = fields.String(
         required=True,
+        validate=Length(equal=PUBLIC_ID_LENGTH, error=_l("Choose the bidder.")),
         error_messages={**_required(_l("Choose the bidder.")), "invalid": _l("Choose the bidder.")},
     )
 

@@ -113,7 +113,7 @@ def record_bid_bond(tender: Tender, raw: Mapping, actor) -> BidBond:
     require_officer(tender, actor)
     _require_bonds(tender)
     data = load(BidBondInputSchema(), raw)
-    bid = next((b for b in opened_bids(tender) if b.id == data["bid_id"]), None)
+    bid = next((b for b in opened_bids(tender) if b.public_id == data["bid_id"]), None)
     if bid is None:
         raise RuleViolation(_("Choose a bidder whose bid was opened."), field="bid_id")
     if db.session.scalar(select(BidBond.id).where(BidBond.bid_id == bid.id)) is not None:
@@ -126,12 +126,12 @@ def record_bid_bond(tender: Tender, raw: Mapping, actor) -> BidBond:
         tender.id,
         N_("Bid bond of bid %(bid)s recorded: %(amount)s"),
         {
-            "bid_id": bid.id,
+            "bid_id": bid.public_id,
             "amount": str(bond.amount),
             "form": bond.form,
             "received_on": str(bond.received_on),
         },
-        params={"bid": bid.id, "amount": str(bond.amount)},
+        params={"bid": bid.public_id, "amount": str(bond.amount)},
     )
     return bond
 
@@ -182,7 +182,7 @@ def declare_bid_bond(bid: Bid, raw: Mapping, actor) -> BidBond:
     _require_bonds(tender)
     if bid.status != SUBMITTED:
         raise RuleViolation(_("Declare the bid bond of a submitted bid."))
-    data = load(BidBondInputSchema(), {**raw, "bid_id": bid.id})
+    data = load(BidBondInputSchema(), {**raw, "bid_id": bid.public_id})
     if bid_bond_of(bid) is not None:
         raise RuleViolation(_("This bid's bond is already recorded."))
     bond = _new_bid_bond(tender, bid, data, actor, declared=True)
@@ -191,7 +191,7 @@ def declare_bid_bond(bid: Bid, raw: Mapping, actor) -> BidBond:
         actor,
         "bond.bid.declare",
         "bid",
-        bid.id,
+        bid.public_id,
         N_("Bid bond declared by the organization: %(amount)s"),
         {"amount": str(bond.amount), "form": bond.form, "received_on": str(bond.received_on)},
         tender_id=tender.id,
@@ -223,8 +223,12 @@ def return_bid_bond(bond: BidBond, raw: Mapping, actor) -> BidBond:
         "tender",
         bond.tender_id,
         N_("Bid bond of bid %(bid)s returned on %(day)s"),
-        {"bid_id": bond.bid_id, "returned_on": str(bond.returned_on), "due": str(due) if due else None},
-        params={"bid": bond.bid_id, "day": bond.returned_on.isoformat()},
+        {
+            "bid_id": bond.bid.public_id,
+            "returned_on": str(bond.returned_on),
+            "due": str(due) if due else None,
+        },
+        params={"bid": bond.bid.public_id, "day": bond.returned_on.isoformat()},
     )
     return bond
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from marketplace import clock
 from marketplace.bonds import services
@@ -22,6 +23,7 @@ from marketplace.core.permissions import can, require
 from marketplace.core.timeutil import local_date
 from marketplace.core.transaction import run_verb
 from marketplace.core.web import flash_form_errors, form_status, get_or_404
+from marketplace.extensions import db
 from marketplace.tenders.bids.models import Bid
 from marketplace.tenders.bids.opening import opened_bids
 from marketplace.tenders.models import Tender
@@ -29,11 +31,19 @@ from marketplace.tenders.models import Tender
 bp = Blueprint("bonds", __name__, url_prefix="/bonds", template_folder="templates")
 
 
+def _by_public_id(model, public_id: str):
+    """A bid or bid bond by its random public id (its sequential id is never shown: issue 17), or 404."""
+    row = db.session.scalar(select(model).where(model.public_id == public_id))
+    if row is None:
+        abort(404)
+    return row
+
+
 def _bid_bond_form(tender: Tender, submitted: bool = False) -> BidBondForm:
     form = BidBondForm() if submitted else BidBondForm(formdata=None)
     recorded = {b.bid_id for b in services.bid_bonds(tender)}
     form.bid_id.choices = [("", "—")] + [
-        (str(b.id), b.organization.name) for b in opened_bids(tender) if b.id not in recorded
+        (b.public_id, b.organization.name) for b in opened_bids(tender) if b.id not in recorded
     ]
     form.form.choices = form_choices()
     return form
@@ -82,10 +92,10 @@ def record_bid_bond(tender_id: int):
     return page, form_status(form)
 
 
-@bp.route("/bid-bonds/<int:bond_id>/return", methods=["POST"])
+@bp.route("/bid-bonds/<public_id:bond_ref>/return", methods=["POST"])
 @login_required
-def return_bid_bond(bond_id: int):
-    bond = get_or_404(BidBond, bond_id)
+def return_bid_bond(bond_ref: str):
+    bond = _by_public_id(BidBond, bond_ref)
     require(current_user, "bond.manage", bond.tender)
     form = ReturnForm()
     if not form.validate_on_submit():
@@ -170,19 +180,19 @@ def _bid_page(bid: Bid, form: DeclarationForm | None = None, status: int = 200):
     return render_template("bonds/bid.html", bid=bid, tender=bid.tender, bond=bond, form=form), status
 
 
-@bp.route("/bids/<int:bid_id>")
+@bp.route("/bids/<public_id:bid_ref>")
 @login_required
-def bid_bond(bid_id: int):
-    bid = get_or_404(Bid, bid_id)
+def bid_bond(bid_ref: str):
+    bid = _by_public_id(Bid, bid_ref)
     if not can(current_user, "bond.declare", bid):
         abort(404)  # a bid is nobody else's business
     return _bid_page(bid)
 
 
-@bp.route("/bids/<int:bid_id>", methods=["POST"])
+@bp.route("/bids/<public_id:bid_ref>", methods=["POST"])
 @login_required
-def declare_bid_bond(bid_id: int):
-    bid = get_or_404(Bid, bid_id)
+def declare_bid_bond(bid_ref: str):
+    bid = _by_public_id(Bid, bid_ref)
     if not can(current_user, "bond.declare", bid):
         abort(404)
     form = DeclarationForm()
@@ -191,6 +201,6 @@ def declare_bid_bond(bid_id: int):
         form, lambda: services.declare_bid_bond(bid, form.input(), current_user), "amount"
     ):
         flash(_("The bid bond is declared."), "success")
-        return redirect(url_for("bonds.bid_bond", bid_id=bid.id))
+        return redirect(url_for("bonds.bid_bond", bid_ref=bid.public_id))
     page, _status = _bid_page(bid, form)
     return page, form_status(form)

@@ -14,7 +14,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
-    DateField,
     FieldList,
     Form,
     FormField,
@@ -37,6 +36,7 @@ from marketplace.contracts.delivery.schemas import (
 )
 from marketplace.contracts.labels import LABELS
 from marketplace.contracts.models import Contract
+from marketplace.core.formfields import DateField
 from marketplace.core.templating import money
 
 

@@ -16,8 +16,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DateField,
-    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -32,6 +30,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 from marketplace.contracts.labels import LABELS
 from marketplace.contracts.terms import SCOPE_MAX, TEXT_MAX
 from marketplace.core.errors import RuleViolation
+from marketplace.core.formfields import DateField, DecimalField
 
 TARGET_ROWS, TARGET_MAX = 5, 20
 MILESTONE_ROWS, MILESTONE_MAX = 8, 24

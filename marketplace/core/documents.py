@@ -12,6 +12,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from marketplace.core import antivirus, filetypes
 from marketplace.core.errors import RuleViolation
 from marketplace.extensions import db
 
@@ -44,25 +45,47 @@ class StoredFile:
         return columns
 
 
+def _as_download(response):
+    """Every stored file goes out as an attachment with its detected type, never sniffed."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 def send(document):
-    """Send a stored document row as a download; 404 when its file is missing from storage."""
+    """Send a stored document row as a download; 404 when its file is missing from storage.
+
+    Served with its detected type (``filetypes.served_type``), ``nosniff`` and
+    ``Content-Disposition: attachment`` (Werkzeug writes an RFC 6266 ``filename*`` for any name that
+    is not plain ASCII)."""
     from flask import abort, send_file
 
     path = path_for(document.storage_key)
     if not path.exists():
         abort(404)
-    return send_file(
-        path, mimetype=document.content_type, as_attachment=True, download_name=document.filename
+    return _as_download(
+        send_file(
+            path,
+            mimetype=filetypes.served_type(document.content_type),
+            as_attachment=True,
+            download_name=clean_filename(document.filename),
+        )
     )
 
 
 def send_bytes(data: bytes, content_type: str, filename: str):
-    """Send bytes held in memory (a decrypted document) as a download."""
+    """Send bytes held in memory (a decrypted document) as a download, as ``send`` does."""
     from io import BytesIO
 
     from flask import send_file
 
-    return send_file(BytesIO(data), mimetype=content_type, as_attachment=True, download_name=filename)
+    return _as_download(
+        send_file(
+            BytesIO(data),
+            mimetype=filetypes.served_type(content_type),
+            as_attachment=True,
+            download_name=clean_filename(filename),
+        )
+    )
 
 
 def clean_filename(name: str) -> str:
@@ -77,31 +100,86 @@ def storage_root() -> Path:
     return root
 
 
+def _refuse(message: str) -> None:
+    raise RuleViolation(message, field="documents")
+
+
+def _accepted_list(allowed: set[str]) -> str:
+    return ", ".join(sorted(allowed))
+
+
 def read_upload(
     file_storage, allowed: set[str] | None = None, max_bytes: int | None = None
 ) -> tuple[str, str, bytes]:
-    """Check an uploaded file's type and size: (clean filename, content type, bytes)."""
+    """Check an uploaded file: (clean filename, detected content type, bytes).
+
+    ``allowed`` is the purpose's allow-list of types, named by extension. The type is decided by the
+    content (``core.filetypes``), the name's extension must agree with it, and the file is scanned
+    by clamd when ``CLAMD_SOCKET`` is set. The client's Content-Type is ignored."""
     allowed = allowed or current_app.config["ALLOWED_DOCUMENT_EXTENSIONS"]
     max_bytes = max_bytes or current_app.config["MAX_CONTENT_LENGTH"]
     filename = clean_filename(file_storage.filename)
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     if ext not in allowed:
-        raise RuleViolation(
+        _refuse(
             _(
                 "File type .%(ext)s is not accepted. Accepted: %(types)s",
                 ext=ext or "?",
-                types=", ".join(sorted(allowed)),
-            ),
-            field="documents",
+                types=_accepted_list(allowed),
+            )
         )
     data = file_storage.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise RuleViolation(
-            _("The file %(name)s is larger than the limit.", name=filename), field="documents"
-        )
+        _refuse(_("The file %(name)s is larger than the limit.", name=filename))
     if not data:
-        raise RuleViolation(_("The file %(name)s is empty.", name=filename), field="documents")
-    return filename, file_storage.mimetype or "application/octet-stream", data
+        _refuse(_("The file %(name)s is empty.", name=filename))
+    detected = filetypes.detect(data, ext)
+    if detected.kind is None or not filetypes.accepted(detected.kind, allowed):
+        _refuse(
+            _(
+                "The content of %(name)s is not an accepted type (it is %(found)s). Accepted: %(types)s",
+                name=filename,
+                found=detected.kind.name if detected.kind else detected.description,
+                types=_accepted_list(allowed),
+            )
+        )
+    if ext not in detected.kind.extensions:
+        _refuse(
+            _(
+                "The file %(name)s is named .%(ext)s but its content is %(found)s: rename it or choose "
+                "another file.",
+                name=filename,
+                ext=ext,
+                found=detected.kind.name,
+            )
+        )
+    _scan(filename, data)
+    return filename, detected.kind.mime, data
+
+
+def _scan(filename: str, data: bytes) -> None:
+    if not antivirus.enabled():
+        return
+    result = antivirus.scan(data)
+    if result.clean:
+        return
+    if result.signature is not None:
+        current_app.logger.warning("upload %s refused: clamd found %s", filename, result.signature)
+        _refuse(
+            _(
+                "The file %(name)s was refused: the virus scanner found %(signature)s.",
+                name=filename,
+                signature=result.signature,
+            )
+        )
+    current_app.logger.error("upload %s refused: %s", filename, result.error)
+    _refuse(
+        _(
+            "The file %(name)s could not be checked for viruses just now, so it was not accepted. "
+            "Try again later.",
+            name=filename,
+        )
+    )
 
 
 def write_bytes(data: bytes, storage_key: str | None = None) -> str:
@@ -110,7 +188,9 @@ def write_bytes(data: bytes, storage_key: str | None = None) -> str:
         digest = hashlib.sha256(data).hexdigest()
         storage_key = f"{digest[:2]}/{digest}"
     path = storage_root() / storage_key
-    if not path.exists():
+    if path.exists():
+        os.utime(path)  # used again: fresh, so the orphan sweep (core.orphans) leaves it alone
+    else:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".part")
         tmp.write_bytes(data)

@@ -33,7 +33,7 @@ def _award_bonds(tender: Tender) -> int:
         bonds.record_bid_bond(
             tender,
             {
-                "bid_id": bid.id,
+                "bid_id": bid.public_id,
                 "amount": str(amount),
                 "form": "transfer",
                 "received_on": received.isoformat(),

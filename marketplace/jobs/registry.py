@@ -20,9 +20,10 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from marketplace.audit import chain, export_tasks
+from marketplace.audit import chain, export_tasks, published
 from marketplace.bonds import returns as bond_returns
 from marketplace.contracts import schedule
+from marketplace.core import orphans
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
 from marketplace.tenders.bids import opening
@@ -159,6 +160,13 @@ JOBS: dict[str, Job] = {
             record_idle=False,
         ),
         Job(
+            "publish-audit-head",
+            published.publish,
+            "AUDIT_PUBLISH_INTERVAL",
+            _l("Publish the audit chain's head (open data page and a signed file) when it has moved"),
+            record_idle=False,
+        ),
+        Job(
             "open-bids",
             _open_bids,
             "JOB_FAST_INTERVAL",
@@ -178,13 +186,13 @@ JOBS: dict[str, Job] = {
             "flag-overdue",
             _flag_overdue,
             "JOB_SLOW_INTERVAL",
-            _l("Flag milestones past due and not met; notify once a day"),
+            _l("Flag milestones past due and not met; one digest a day to each person of both parties"),
         ),
         Job(
             "send-reminders",
             _send_reminders,
             "JOB_SLOW_INTERVAL",
-            _l("Remind organizations of milestones due soon"),
+            _l("Remind organizations of milestones due soon, one digest per person"),
         ),
         Job(
             "contract-deadlines",
@@ -215,6 +223,13 @@ JOBS: dict[str, Job] = {
             _l("Delete background export files past their retention time, once each"),
             due=_exports_past_retention,
             label="expired",
+        ),
+        Job(
+            "sweep-uploads",
+            orphans.sweep_orphans,
+            "JOB_SLOW_INTERVAL",
+            _l("Delete stored files no document refers to (left by failed forms) once old enough"),
+            record_idle=False,
         ),
     )
 }

@@ -15,15 +15,22 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib.resources import files
+from typing import TYPE_CHECKING
 
-from ocdsmerge import Merger
+if TYPE_CHECKING:
+    from ocdsmerge import Merger
 
 RELEASE_SCHEMA = files("marketplace.ocds").joinpath("schema", "release-schema.json")
 
 
 @cache
 def _merger() -> Merger:
-    """One merger per process: the merge rules are read from the schema once."""
+    """One merger per process: the merge rules are read from the schema once. ``ocdsmerge`` is imported
+    here, not with the module: it brings ``jsonref``, ``requests`` and ``urllib3``, a third of a second
+    and several MB at every start of the app (every ``flask`` command, every worker) for the few
+    requests that compile a record."""
+    from ocdsmerge import Merger
+
     schema = json.loads(RELEASE_SCHEMA.read_text(encoding="utf-8"))
     return Merger(schema=schema)
 

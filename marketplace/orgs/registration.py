@@ -15,8 +15,10 @@ from sqlalchemy.exc import IntegrityError
 
 from marketplace import clock
 from marketplace.audit import log as audit
+from marketplace.auth import accounts
 from marketplace.auth import services as auth_services
 from marketplace.auth.models import User
+from marketplace.auth.schemas import AccountEmailPasswordSchema
 from marketplace.core.districts import COUNTY, District
 from marketplace.core.documents import StoredFile
 from marketplace.core.errors import RuleViolation
@@ -142,9 +144,11 @@ def _flush_unique(org: Organization) -> None:
         ) from None
 
 
-def _first_member(email: str, password: str, name: str) -> User:
+def _first_member(email: str, password: str, name: str, verified: bool) -> User:
     try:
-        return auth_services.create_user(email=email, role=ORG_MEMBER, password=password, name=name)
+        return auth_services.create_user(
+            email=email, role=ORG_MEMBER, password=password, name=name, verified=verified
+        )
     except InputErrors as exc:
         # The member's sign-in email, not the organization's contact email.
         raise InputErrors({_ACCOUNT_FIELDS.get(k, k): v for k, v in exc.errors.items()}) from None
@@ -160,20 +164,15 @@ def register(
     password: str,
     name: str,
     documents: Iterable[tuple[str, StoredFile]],
+    verified: bool = True,
 ) -> tuple[Organization, User]:
     """Sign-up: a pending organization (``raw``: its registration data, :class:`OrgInputSchema`) and
-    its first member (role org_member).
+    its first member (role org_member; ``verified=False`` when the member must confirm the email).
 
     ``documents`` are ``(kind, stored file)`` pairs; one must be the registration certificate.
     """
-    data = _load(raw)
-    name = load(FirstMemberInputSchema(), {"member_name": name})["member_name"]
-    documents = list(documents)
-    if not any(kind == "registration_certificate" for kind, _stored in documents):
-        raise RuleViolation(
-            _("Upload the registration certificate (登记证书)."), field="registration_certificate"
-        )
-    user = _first_member(email, password, name)
+    data, name, documents = _check_sign_up(raw, name, documents)
+    user = _first_member(email, password, name, verified)
     org = Organization(status=PENDING, submitted_at=clock.now())
     _apply(org, data)
     db.session.add(org)
@@ -192,6 +191,45 @@ def register(
     for kind, stored in documents:
         add_document(org, stored, kind, user)
     db.session.flush()
+    return org, user
+
+
+def _check_sign_up(raw: Mapping, name: str, documents: Iterable[tuple[str, StoredFile]]):
+    data = _load(raw)
+    name = load(FirstMemberInputSchema(), {"member_name": name})["member_name"]
+    documents = list(documents)
+    if not any(kind == "registration_certificate" for kind, _stored in documents):
+        raise RuleViolation(
+            _("Upload the registration certificate (登记证书)."), field="registration_certificate"
+        )
+    return data, name, documents
+
+
+def sign_up(
+    raw: Mapping,
+    *,
+    email: str,
+    password: str,
+    name: str,
+    documents: Iterable[tuple[str, StoredFile]],
+) -> tuple[Organization, User] | None:
+    """Self-registration from the public form, which must not tell whether an email has an account
+    (ASVS 2.x, issue 17): every rule on the organization and the new password is checked as for
+    :func:`register` (a registered credit code is public and is said so); then, when the email is
+    free, the organization and an unconfirmed member are made and the member is mailed a confirmation
+    link; when it is taken, nothing is made, the address's owner is mailed a warning, and ``None`` is
+    returned. The caller answers both alike."""
+    documents = list(documents)
+    _check_sign_up(raw, name, documents)
+    try:
+        account = load(AccountEmailPasswordSchema(), {"email": email, "password": password})
+    except InputErrors as exc:
+        raise InputErrors({_ACCOUNT_FIELDS.get(k, k): v for k, v in exc.errors.items()}) from None
+    if auth_services.find_user_by_email(account["email"]) is not None:
+        accounts.note_registration_attempt(account["email"], password)
+        return None
+    org, user = register(raw, email=email, password=password, name=name, documents=documents, verified=False)
+    accounts.send_verification(user)
     return org, user
 
 

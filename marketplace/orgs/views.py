@@ -124,27 +124,20 @@ def register():
     form.fill_choices()
     if form.validate_on_submit():
         try:
-            org, user = registration.register(
+            # None when the email has an account already: answered exactly as a new registration, so
+            # the form never tells whether an address is registered (its owner gets a mail instead).
+            registration.sign_up(
                 _org_input(form),
                 email=form.account_email.data,
                 password=form.password.data,
                 name=form.member_name.data,
                 documents=_stored_documents(form),
             )
-            auth_services.record_login(user)
         except RuleViolation as exc:
             abandon()
             apply_violation(form, exc)
         else:
-            login_user(user)
-            flash(
-                _(
-                    "%(name)s is registered and waits for review. You will be notified of the outcome.",
-                    name=org.name,
-                ),
-                "success",
-            )
-            return redirect(url_for("orgs.mine"))
+            return redirect(url_for("auth.check_email"))
     return render_template("orgs/register.html", form=form), form_status(form)
 
 

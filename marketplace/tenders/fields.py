@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, pre_load, validate
 
-from marketplace.core.schemas import InputSchema, Text, parse_decimal
+from marketplace.core.schemas import FIRST_DATE, LAST_DATE, InputSchema, Text, parse_decimal
 from marketplace.core.timeutil import local_to_utc
 
 CENT = Decimal("0.01")
@@ -137,7 +137,10 @@ class LocalDateTime(fields.Field):
     """A moment as an aware UTC ``datetime``: one a form parsed (naive: the display zone's wall clock),
     an aware one, or an ISO 8601 string."""
 
-    default_error_messages = {"invalid": _l("Enter a date and time, for example 2026-03-30 09:30.")}
+    default_error_messages = {
+        "invalid": _l("Enter a date and time, for example 2026-03-30 09:30."),
+        "range": _l("Enter a date between 1900-01-01 and 9998-12-31."),
+    }
 
     def _deserialize(self, value, attr, data, **kwargs) -> datetime:
         if isinstance(value, str):
@@ -147,6 +150,8 @@ class LocalDateTime(fields.Field):
                 raise self.make_error("invalid") from None
         if not isinstance(value, datetime):
             raise self.make_error("invalid")
+        if not FIRST_DATE <= value.date() <= LAST_DATE:  # year 1 or 9999 overflows in date arithmetic
+            raise self.make_error("range")
         try:
             return local_to_utc(value)
         except (OverflowError, ValueError):

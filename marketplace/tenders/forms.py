@@ -4,9 +4,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
-    DateField,
-    DateTimeLocalField,
-    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -22,6 +19,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from marketplace.core.catalogue import FUNDING_SOURCES, SERVICE_CATEGORIES
+from marketplace.core.formfields import DateField, DateTimeLocalField, DecimalField
 from marketplace.tenders.procedures import EVALUATION_METHODS, PROFILES
 
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"]

@@ -15,7 +15,7 @@ from decimal import Decimal
 from math import ceil
 
 from sqlalchemy import Select, and_, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, load_only
 
 from marketplace import clock
 from marketplace.core.timeutil import start_of_local_day
@@ -47,6 +47,25 @@ RANK_WINDOW = COUNT_CAP + 1
 # A ranked search of several tokens first looks for its window among this many of the newest tenders
 # (_ranked_rows).
 RECENT_SPAN = 16 * RANK_WINDOW
+
+
+# What a result row shows (``tender_row`` in _macros.html, ``Tender.display_status``): only these
+# columns are read for a page, the agency in the same statement.
+ROW_COLUMNS = (
+    Tender.id,
+    Tender.reference,
+    Tender.title,
+    Tender.category,
+    Tender.agency_id,
+    Tender.method,
+    Tender.budget_ceiling,
+    Tender.bid_deadline,
+    Tender.status,
+)
+
+
+def _row_options():
+    return (load_only(*ROW_COLUMNS), joinedload(Tender.agency, innerjoin=True))
 
 
 @dataclass
@@ -253,7 +272,7 @@ def search_page(f: TenderFilters, page: int, per_page: int) -> ResultPage:
     if ranked:
         rows, counted = _ranked_rows(matches, tokens, offset, per_page + 1)
     else:
-        stmt = _sorted(matches, f).options(joinedload(Tender.agency, innerjoin=True))
+        stmt = _sorted(matches, f).options(*_row_options())
         rows, counted = list(db.session.scalars(stmt.offset(offset).limit(per_page + 1))), None
     items, has_next = rows[:per_page], len(rows) > per_page
     if counted is not None:
@@ -295,7 +314,7 @@ def _window_page(
     matches: Select, tokens: list[str], offset: int, limit: int, above_id: int | None = None
 ) -> tuple[list[Tender], int | None]:
     stmt = _ranked(matches, tokens, above_id).rows(offset, limit, counted=True)
-    result = db.session.execute(stmt.options(joinedload(Tender.agency, innerjoin=True))).all()
+    result = db.session.execute(stmt.options(*_row_options())).all()
     return [row[0] for row in result], (result[0][1] if result else None)
 
 

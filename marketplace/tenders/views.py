@@ -23,7 +23,15 @@ from marketplace.core.web import (
     page_args,
 )
 from marketplace.extensions import db
-from marketplace.tenders import amendments, cancellation, clarifications, drafting, publication, search
+from marketplace.tenders import (
+    amendments,
+    cancellation,
+    clarifications,
+    drafting,
+    publication,
+    search,
+    search_cache,
+)
 from marketplace.tenders.forms import (
     AmendForm,
     AnswerForm,
@@ -51,30 +59,47 @@ bp = Blueprint("tenders", __name__, url_prefix="/tenders", template_folder="temp
 # --- public ------------------------------------------------------------------------------------
 
 
-def _district_choices(blank: bool = False):
-    choices = [("", _("All"))] if blank else []
+def _search_choices() -> dict[str, list[tuple[str, str]]]:
+    """The search form's choices, as plain text in the current language (kept by the search cache)."""
+    districts = [("", _("All"))]
     for county in counties():
-        choices.append((county.code, county.name))
-        for street in streets_of(county.code):
-            choices.append((street.code, f"— {street.name}"))
-    return choices
+        districts.append((county.code, county.name))
+        districts += [(street.code, f"— {street.name}") for street in streets_of(county.code)]
+    return {
+        "category": [("", _("All"))] + [(k, str(v)) for k, v in SERVICE_CATEGORIES.items()],
+        "district": districts,
+        "method": [("", _("All"))] + [(k, str(p.label)) for k, p in PROFILES.items()],
+        "status": [("", _("All"))] + [(s, str(label("tender", s))) for s in (OPEN, CLOSED, CANCELLED)],
+        "sort": [
+            (search.BEST_MATCH, _("Best match, then deadline")),
+            ("deadline", _("Deadline, soonest first")),
+            ("-deadline", _("Deadline, latest first")),
+            ("-published", _("Newest first")),
+            ("-budget", _("Budget, highest first")),
+            ("budget", _("Budget, lowest first")),
+        ],
+    }
 
 
 @bp.route("")
 def index():
+    """The public search; an anonymous visitor's page may come from the search cache."""
+    return search_cache.cached_page(_search_page, SEARCH_PARAMS)
+
+
+# What the search page depends on: the fields of its form (SearchForm) and the page (``page_args``).
+SEARCH_PARAMS = frozenset(
+    {
+        *("q", "category", "district", "method", "status", "sort"),
+        *("budget_min", "budget_max", "deadline_from", "deadline_to", "page", "per_page"),
+    }
+)
+
+
+def _search_page() -> tuple[str, int]:
     form = SearchForm(request.args)
-    form.category.choices = [("", _("All"))] + [(k, str(v)) for k, v in SERVICE_CATEGORIES.items()]
-    form.district.choices = _district_choices(blank=True)
-    form.method.choices = [("", _("All"))] + [(k, str(p.label)) for k, p in PROFILES.items()]
-    form.status.choices = [("", _("All"))] + [(s, label("tender", s)) for s in (OPEN, CLOSED, CANCELLED)]
-    form.sort.choices = [
-        (search.BEST_MATCH, _("Best match, then deadline")),
-        ("deadline", _("Deadline, soonest first")),
-        ("-deadline", _("Deadline, latest first")),
-        ("-published", _("Newest first")),
-        ("-budget", _("Budget, highest first")),
-        ("budget", _("Budget, lowest first")),
-    ]
+    for name, choices in search_cache.remembered("search-choices", _search_choices).items():
+        form[name].choices = choices
     filters = search.TenderFilters()
     valid = form.validate()
     if valid:

@@ -11,8 +11,11 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from marketplace import clock
+from marketplace.audit import published
+from marketplace.audit.models import AuditPublishedHead
 from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.districts import counties, streets_of
 from marketplace.core.labels import label
@@ -196,4 +199,13 @@ def acceptances():
         "transparency/acceptances.html",
         listings.acceptances_query,
         lambda items: {"contracts": listings.contracts_by_id([a.contract_id for a in items])},
+    )
+
+
+@bp.route("/audit-heads")
+def audit_heads():
+    """The audit chain's published heads, newest first, with the key that signs them (docs/audit.md)."""
+    stmt = select(AuditPublishedHead).order_by(AuditPublishedHead.seq.desc(), AuditPublishedHead.id.desc())
+    return render_template(
+        "transparency/audit_heads.html", pagination=paginate(stmt), public_key=published.public_key_b64()
     )

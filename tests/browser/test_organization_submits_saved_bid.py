@@ -62,7 +62,7 @@ def test_an_organization_saves_its_bid_and_submits_the_saved_version(live_server
     expect(submit_saved).to_be_visible()
     submit_saved.click()
 
-    expect(page).to_have_url(re.compile(r"/bids/\d+/receipt$"))
+    expect(page).to_have_url(re.compile(r"/bids/[A-Za-z0-9_-]{22}/receipt$"))
     expect(page.get_by_text("Your bid is submitted. Keep the receipt.")).to_be_visible()
     expect(page.get_by_text("Received by the server at")).to_be_visible()
     expect(page.locator("#digest")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))

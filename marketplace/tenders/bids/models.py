@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.core.db import Money, TimestampMixin, UTCDateTime
+from marketplace.core.public_ids import PUBLIC_ID_LENGTH, new_public_id
 from marketplace.extensions import db
 
 DRAFT = "draft"
@@ -50,6 +51,11 @@ class Bid(TimestampMixin, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The only id shown (URLs, pages, forms): the sequential ``id`` would tell how many bids were made
+    # in between, and when, before the opening (issue 17).
+    public_id: Mapped[str] = mapped_column(
+        String(PUBLIC_ID_LENGTH), nullable=False, unique=True, index=True, default=new_public_id
+    )
     tender_id: Mapped[int] = mapped_column(ForeignKey("tenders.id"), nullable=False, index=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), nullable=False, index=True)
     status: Mapped[str] = mapped_column(String(20), nullable=False, default=DRAFT)
@@ -118,13 +124,16 @@ class Bid(TimestampMixin, db.Model):
         return self.status in ACTIVE
 
     def __repr__(self) -> str:  # no content in reprs: they end up in logs
-        return f"<Bid {self.id} {self.status}>"
+        return f"<Bid {self.public_id} {self.status}>"
 
 
 class BidAttachment(db.Model):
     __tablename__ = "bid_attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(
+        String(PUBLIC_ID_LENGTH), nullable=False, unique=True, index=True, default=new_public_id
+    )
     bid_id: Mapped[int] = mapped_column(ForeignKey("bids.id", ondelete="CASCADE"), nullable=False, index=True)
     filename: Mapped[str] = mapped_column(String(255), nullable=False)
     content_type: Mapped[str] = mapped_column(String(120), nullable=False)

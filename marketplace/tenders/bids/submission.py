@@ -149,7 +149,7 @@ def save_draft(tender: Tender, org, raw: Mapping, actor, attachments: list[Store
         actor,
         "bid.save",
         "bid",
-        bid.id,
+        bid.public_id,
         N_("Saved a bid draft") if created else N_("Updated the bid"),
         tender_id=tender.id,
     )
@@ -220,7 +220,12 @@ def remove_attachment(bid: Bid, attachment: BidAttachment, actor) -> None:
         db.session.flush()
     _note_readiness(bid)
     audit.record(
-        actor, "bid.remove_attachment", "bid", bid.id, N_("Removed an attachment"), tender_id=bid.tender_id
+        actor,
+        "bid.remove_attachment",
+        "bid",
+        bid.public_id,
+        N_("Removed an attachment"),
+        tender_id=bid.tender_id,
     )
 
 
@@ -303,7 +308,7 @@ def submit(bid: Bid, actor) -> BidSubmission:
         actor,
         "bid.submit",
         "bid",
-        bid.id,
+        bid.public_id,
         N_("Replaced with version %(version)s") if replaced else N_("Submitted version %(version)s"),
         {"digest": digest, "version": version, "received_at": received.isoformat()},
         tender_id=tender.id,
@@ -338,7 +343,7 @@ def reconfirm(bid: Bid, actor) -> Bid:
         actor,
         "bid.reconfirm_as_is",
         "bid",
-        bid.id,
+        bid.public_id,
         N_("Re-confirmed version %(version)s after the amendment, unchanged"),
         {"digest": bid.digest, "version": bid.version, "received_at": received.isoformat()},
         tender_id=bid.tender_id,
@@ -361,7 +366,7 @@ def withdraw(bid: Bid, actor) -> Bid:
         actor,
         "bid.withdraw",
         "bid",
-        bid.id,
+        bid.public_id,
         N_("Withdrew the bid (was %(status)s)"),
         tender_id=bid.tender_id,
         params={"status": previous},

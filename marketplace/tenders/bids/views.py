@@ -1,4 +1,8 @@
-"""Bid pages. Every bid is loaded through ``visibility.visible_bid`` (404 for anyone who may not see it)."""
+"""Bid pages. Every bid is loaded through ``visibility.visible_bid`` (404 for anyone who may not see it).
+
+Bids and their attachments are addressed by their random ``public_id`` (``<public_id:...>``), never by
+the sequential id, which would tell how many bids were made and when (issue 17).
+"""
 
 from __future__ import annotations
 
@@ -25,19 +29,26 @@ from marketplace.tenders.models import Tender
 bp = Blueprint("bids", __name__, url_prefix="/bids", template_folder="templates")
 
 
-def _bid_or_404(bid_id: int):
-    bid = visibility.visible_bid(bid_id, current_user)
+def _bid_or_404(bid_ref: str):
+    bid = visibility.visible_bid(bid_ref, current_user)
     if bid is None:
         abort(404)
     return bid
 
 
-def _own_bid(bid_id: int):
+def _own_bid(bid_ref: str):
     """A bid the current user may change: 404 when it cannot see it, 403 when it is not its organization's."""
-    bid = _bid_or_404(bid_id)
+    bid = _bid_or_404(bid_ref)
     if not is_member(current_user, bid.organization_id):
         abort(403)
     return bid
+
+
+def _attachment_or_404(bid, attachment_ref: str) -> BidAttachment:
+    att = db.session.scalar(db.select(BidAttachment).where(BidAttachment.public_id == attachment_ref))
+    if att is None or att.bid_id != bid.id:
+        abort(404)
+    return att
 
 
 def _org_or_403():
@@ -81,7 +92,7 @@ def edit(tender_id: int):
         else:
             if receipt is not None:
                 flash(_("Your bid is submitted. Keep the receipt."), "success")
-                return redirect(url_for("bids.receipt", bid_id=saved.id))
+                return redirect(url_for("bids.receipt", bid_ref=saved.public_id))
             flash(_("Draft saved. It is not submitted yet."), "info")
             return redirect(url_for("bids.edit", tender_id=tender.id))
     return render_template(
@@ -106,19 +117,19 @@ def _store_attachment(tender: Tender, file_storage):
     return document_store.store(file_storage, allowed=submission.ATTACHMENT_TYPES)
 
 
-@bp.route("/<int:bid_id>/reconfirm", methods=["POST"])
+@bp.route("/<public_id:bid_ref>/reconfirm", methods=["POST"])
 @login_required
-def reconfirm(bid_id: int):
-    bid = _own_bid(bid_id)
+def reconfirm(bid_ref: str):
+    bid = _own_bid(bid_ref)
     if PlainForm().validate_on_submit() and run_verb(None, lambda: submission.reconfirm(bid, current_user)):
         flash(_("Your sealed bid is re-confirmed as it is."), "success")
     return redirect(url_for("bids.edit", tender_id=bid.tender_id))
 
 
-@bp.route("/<int:bid_id>")
+@bp.route("/<public_id:bid_ref>")
 @login_required
-def detail(bid_id: int):
-    bid = _bid_or_404(bid_id)
+def detail(bid_ref: str):
+    bid = _bid_or_404(bid_ref)
     return render_template(
         "bids/detail.html",
         bid=bid,
@@ -127,21 +138,21 @@ def detail(bid_id: int):
     )
 
 
-@bp.route("/<int:bid_id>/submit", methods=["POST"])
+@bp.route("/<public_id:bid_ref>/submit", methods=["POST"])
 @login_required
-def submit(bid_id: int):
-    bid = _own_bid(bid_id)
+def submit(bid_ref: str):
+    bid = _own_bid(bid_ref)
     form = PlainForm()
     if form.validate_on_submit() and run_verb(None, lambda: submission.submit(bid, current_user)):
         flash(_("Your bid is submitted. Keep the receipt."), "success")
-        return redirect(url_for("bids.receipt", bid_id=bid.id))
+        return redirect(url_for("bids.receipt", bid_ref=bid.public_id))
     return redirect(url_for("bids.edit", tender_id=bid.tender_id))
 
 
-@bp.route("/<int:bid_id>/withdraw", methods=["POST"])
+@bp.route("/<public_id:bid_ref>/withdraw", methods=["POST"])
 @login_required
-def withdraw(bid_id: int):
-    bid = _own_bid(bid_id)
+def withdraw(bid_ref: str):
+    bid = _own_bid(bid_ref)
     form = ConfirmForm()
     if not form.validate_on_submit():
         flash(_("Tick the box to confirm the withdrawal."), "warning")
@@ -150,13 +161,11 @@ def withdraw(bid_id: int):
     return redirect(url_for("bids.edit", tender_id=bid.tender_id))
 
 
-@bp.route("/<int:bid_id>/attachments/<int:attachment_id>")
+@bp.route("/<public_id:bid_ref>/attachments/<public_id:attachment_ref>")
 @login_required
-def attachment(bid_id: int, attachment_id: int):
-    bid = _bid_or_404(bid_id)
-    att = db.session.get(BidAttachment, attachment_id)
-    if att is None or att.bid_id != bid.id:
-        abort(404)
+def attachment(bid_ref: str, attachment_ref: str):
+    bid = _bid_or_404(bid_ref)
+    att = _attachment_or_404(bid, attachment_ref)
     if att.working_key is not None:  # the organization's own working copy, stored encrypted
         data = contents.read_working_attachment(bid, att)
         if data is None:
@@ -167,13 +176,11 @@ def attachment(bid_id: int, attachment_id: int):
     return document_store.send(att)
 
 
-@bp.route("/<int:bid_id>/attachments/<int:attachment_id>/delete", methods=["POST"])
+@bp.route("/<public_id:bid_ref>/attachments/<public_id:attachment_ref>/delete", methods=["POST"])
 @login_required
-def delete_attachment(bid_id: int, attachment_id: int):
-    bid = _own_bid(bid_id)
-    att = db.session.get(BidAttachment, attachment_id)
-    if att is None or att.bid_id != bid.id:
-        abort(404)
+def delete_attachment(bid_ref: str, attachment_ref: str):
+    bid = _own_bid(bid_ref)
+    att = _attachment_or_404(bid, attachment_ref)
     if PlainForm().validate_on_submit() and run_verb(
         None, lambda: submission.remove_attachment(bid, att, current_user)
     ):
@@ -181,10 +188,10 @@ def delete_attachment(bid_id: int, attachment_id: int):
     return redirect(url_for("bids.edit", tender_id=bid.tender_id))
 
 
-@bp.route("/<int:bid_id>/receipt")
+@bp.route("/<public_id:bid_ref>/receipt")
 @login_required
-def receipt(bid_id: int):
-    bid = _bid_or_404(bid_id)
+def receipt(bid_ref: str):
+    bid = _bid_or_404(bid_ref)
     if not is_member(current_user, bid.organization_id) or not bid.submissions:
         abort(404)
     try:
@@ -197,12 +204,11 @@ def receipt(bid_id: int):
     if request.args.get("download"):
         payload = receipt_of(submitted)
         body = json.dumps(payload, ensure_ascii=False, indent=2, sort_keys=True)
+        filename = f"bid-receipt-{bid.public_id}-v{submitted.version}.json"
         return Response(
             body,
             mimetype="application/json",
-            headers={
-                "Content-Disposition": f"attachment; filename=bid-receipt-{bid.id}-v{submitted.version}.json"
-            },
+            headers={"Content-Disposition": f"attachment; filename={filename}"},
         )
     return render_template("bids/receipt.html", bid=bid, submission=submitted, tender=bid.tender)
 

@@ -46,12 +46,12 @@ def was_opened(bid: Bid, opening: BidOpening | None) -> bool:
     return opening is not None and any(row["bid_id"] == bid.id for row in opening.record)
 
 
-def visible_bid(bid_id, user) -> Bid | None:
-    """The bid if ``user`` may see it, else ``None`` (the caller answers 404: existence is not disclosed)."""
-    try:
-        bid = db.session.get(Bid, int(bid_id))
-    except (TypeError, ValueError):
+def visible_bid(public_id, user) -> Bid | None:
+    """The bid with that public id if ``user`` may see it, else ``None`` (the caller answers 404:
+    existence is not disclosed). Only the random public id finds a bid: never the sequential id."""
+    if not isinstance(public_id, str) or not public_id:
         return None
+    bid = db.session.scalar(select(Bid).where(Bid.public_id == public_id))
     if bid is None:
         return None
     if is_member(user, bid.organization_id):

@@ -160,7 +160,7 @@ def confirm_award(tender: Tender, bid: Bid, reason: str, actor) -> Award:
         tender.id,
         N_("Award notice: bid %(bid)s (rank %(rank)s) at %(price)s"),
         {"reason": reason},
-        params={"bid": bid.id, "rank": chosen.rank, "price": str(bid.price)},
+        params={"bid": bid.public_id, "rank": chosen.rank, "price": str(bid.price)},
     )
     for r in results(tender):
         _tell_bidder(tender, r, won=r.bid_id == bid.id)

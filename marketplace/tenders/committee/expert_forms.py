@@ -9,7 +9,6 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     RadioField,
     SelectField,
@@ -22,6 +21,7 @@ from wtforms.validators import DataRequired, Optional
 from marketplace.auth.models import Agency, User
 from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.districts import counties
+from marketplace.core.formfields import DateField
 from marketplace.core.labels import states
 from marketplace.core.permissions import OFFICER
 from marketplace.extensions import db

@@ -9,7 +9,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
-    DecimalField,
     RadioField,
     SelectField,
     StringField,
@@ -18,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from marketplace.core.formfields import DecimalField
 from marketplace.tenders.forms import MultiCheckboxField
 
 TEXT_MAX = 5000

@@ -105,6 +105,9 @@ class Score(db.Model):
     criterion_id: Mapped[int] = mapped_column(ForeignKey("criteria.id"), nullable=False)
     points: Mapped[Decimal] = mapped_column(Numeric(6, 2), nullable=False)
     comment: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    # The evaluation round the score belongs to (1, plus one per upheld challenge sent back to the
+    # committee); an earlier round's scores are superseded and stay, read-only, in the report.
+    round: Mapped[int] = mapped_column(Integer, nullable=False, default=1, server_default=text("1"))
     superseded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 

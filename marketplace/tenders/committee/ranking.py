@@ -21,7 +21,7 @@ from marketplace.tenders.bids.models import Bid
 from marketplace.tenders.bids.opening import opened_bids
 from marketplace.tenders.committee import scoring
 from marketplace.tenders.committee.members import committee, composition_problems
-from marketplace.tenders.committee.models import Challenge, CommitteeMember, EvaluationResult
+from marketplace.tenders.committee.models import CommitteeMember, EvaluationResult
 from marketplace.tenders.committee.officers import require_officer
 from marketplace.tenders.committee.review import (
     abnormally_low_bids,
@@ -30,7 +30,7 @@ from marketplace.tenders.committee.review import (
     qualification_of,
     qualified_bids,
 )
-from marketplace.tenders.committee.scores import scores_of, visible_scores
+from marketplace.tenders.committee.scores import current_round, round_scores, scores_of, visible_scores
 from marketplace.tenders.drafting import create_draft, input_from
 from marketplace.tenders.models import AWARDED, EVALUATION, FAILED, Tender
 from marketplace.tenders.publication import default_deadline
@@ -50,19 +50,7 @@ def _latest_round(tender: Tender) -> int:
 
 
 def _current_round(tender: Tender) -> int:
-    """1, plus one for every upheld challenge that sent the tender back to evaluation."""
-    return 1 + (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Challenge)
-            .where(
-                Challenge.tender_id == tender.id,
-                Challenge.status == "upheld",
-                Challenge.outcome == "reevaluate",
-            )
-        )
-        or 0
-    )
+    return current_round(tender)
 
 
 def results(tender: Tender) -> list[EvaluationResult]:
@@ -76,6 +64,24 @@ def results(tender: Tender) -> list[EvaluationResult]:
             .order_by(EvaluationResult.rank.is_(None), EvaluationResult.rank, EvaluationResult.bid_id)
         )
     )
+
+
+def earlier_rounds(tender: Tender) -> list[dict]:
+    """Every round before the current one, oldest first, as history: its frozen ranking and every
+    member's scores (superseded, never deleted: GPL 42). The report shows them read-only."""
+    rounds = []
+    for round_no in range(1, current_round(tender)):
+        ranked = list(
+            db.session.scalars(
+                select(EvaluationResult)
+                .where(EvaluationResult.tender_id == tender.id, EvaluationResult.round == round_no)
+                .order_by(EvaluationResult.rank.is_(None), EvaluationResult.rank, EvaluationResult.bid_id)
+            )
+        )
+        scores = round_scores(tender, round_no)
+        if ranked or scores:
+            rounds.append({"round": round_no, "results": ranked, "scores": scores})
+    return rounds
 
 
 def result_for_bid(bid: Bid) -> EvaluationResult | None:

@@ -93,7 +93,7 @@ def qualify(tender: Tender, bid: Bid, passed: bool, reason: str, actor) -> Quali
         actor,
         "bid.qualify",
         "bid",
-        bid.id,
+        bid.public_id,
         N_("Qualification passed") if passed else N_("Qualification failed"),
         {"reason": reason},
         tender_id=tender.id,
@@ -104,7 +104,7 @@ def qualify(tender: Tender, bid: Bid, passed: bool, reason: str, actor) -> Quali
             "bid.disqualified",
             N_("Your bid did not pass the qualification review — %(title)s"),
             N_("Reason: %(reason)s"),
-            f"/bids/{bid.id}",
+            f"/bids/{bid.public_id}",
             params={"title": tender.title, "reason": reason},
         )
     return q
@@ -150,7 +150,7 @@ def review_price(tender: Tender, bid: Bid, accepted: bool, justification: str, a
         actor,
         "bid.price_review",
         "bid",
-        bid.id,
+        bid.public_id,
         N_("Abnormally low price justified") if accepted else N_("Abnormally low price invalid"),
         tender_id=tender.id,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from marketplace import clock
 from marketplace.audit import log as audit
@@ -16,10 +16,41 @@ from marketplace.core.schemas import load
 from marketplace.extensions import db
 from marketplace.tenders.committee import scoring
 from marketplace.tenders.committee.members import committee, member_may_see_bids
-from marketplace.tenders.committee.models import CommitteeMember, Score
+from marketplace.tenders.committee.models import Challenge, CommitteeMember, Score
 from marketplace.tenders.committee.review import qualified_bids
 from marketplace.tenders.committee.schemas import ScoresInputSchema
 from marketplace.tenders.models import Tender
+
+
+def current_round(tender: Tender) -> int:
+    """1, plus one for every upheld challenge that sent the tender back to evaluation."""
+    return 1 + (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Challenge)
+            .where(
+                Challenge.tender_id == tender.id,
+                Challenge.status == "upheld",
+                Challenge.outcome == "reevaluate",
+            )
+        )
+        or 0
+    )
+
+
+def round_scores(tender: Tender, round_no: int) -> dict[int, dict[tuple[int, int], Score]]:
+    """Every member's scores of one round (an earlier round's are superseded, kept as history):
+    ``{member_id: {(bid_id, criterion_id): Score}}``."""
+    members = committee(tender, active_only=False)
+    out: dict[int, dict[tuple[int, int], Score]] = {}
+    rows = db.session.scalars(
+        select(Score)
+        .where(Score.member_id.in_([m.id for m in members]), Score.round == round_no)
+        .order_by(Score.id)
+    )
+    for s in rows:
+        out.setdefault(s.member_id, {})[(s.bid_id, s.criterion_id)] = s
+    return out
 
 
 def scores_of(member: CommitteeMember) -> dict[tuple[int, int], Score]:
@@ -92,6 +123,7 @@ def save_scores(
     bids = {b.id for b in qualified_bids(tender)}
     criteria = {c.id: c for c in tender.technical_criteria}
     existing = scores_of(member)
+    round_no = current_round(tender)
     for e in _entries(scores):
         key = (e["bid_id"], e["criterion_id"])
         if key[0] not in bids or key[1] not in criteria:
@@ -101,7 +133,13 @@ def save_scores(
         _check_points(e["points"], criteria[key[1]])
         s = existing.get(key)
         if s is None:
-            s = Score(member_id=member.id, bid_id=key[0], criterion_id=key[1], points=e["points"])
+            s = Score(
+                member_id=member.id,
+                bid_id=key[0],
+                criterion_id=key[1],
+                points=e["points"],
+                round=round_no,
+            )
             db.session.add(s)
             existing[key] = s
         s.points, s.comment = e["points"], e["comment"]

@@ -59,8 +59,9 @@ def _stage_tender(tender_id: int) -> Tender:
     return tender
 
 
-def _opened_bid(tender: Tender, bid_id: int) -> Bid:
-    bid = next((b for b in opened_bids(tender) if b.id == bid_id), None)
+def _opened_bid(tender: Tender, bid_ref: str) -> Bid:
+    """An opened bid of ``tender`` by its public id (the sequential id is never in a URL: issue 17)."""
+    bid = next((b for b in opened_bids(tender) if b.public_id == bid_ref), None)
     if bid is None:
         abort(404)
     return bid
@@ -118,11 +119,11 @@ def replace_member(tender_id: int, member_id: int):
     return render_dashboard(tender, Failed("replace", form, member.id))
 
 
-@bp.route("/committee/<int:tender_id>/bids/<int:bid_id>/qualify", methods=["POST"])
+@bp.route("/committee/<int:tender_id>/bids/<public_id:bid_ref>/qualify", methods=["POST"])
 @login_required
-def qualify(tender_id: int, bid_id: int):
+def qualify(tender_id: int, bid_ref: str):
     tender = _stage_tender(tender_id)
-    bid = _opened_bid(tender, bid_id)
+    bid = _opened_bid(tender, bid_ref)
     form = QualifyForm()
     if form.validate_on_submit() and run_verb(
         form,
@@ -133,11 +134,11 @@ def qualify(tender_id: int, bid_id: int):
     return render_dashboard(tender, Failed("qualify", form, bid.id))
 
 
-@bp.route("/committee/<int:tender_id>/bids/<int:bid_id>/price-review", methods=["POST"])
+@bp.route("/committee/<int:tender_id>/bids/<public_id:bid_ref>/price-review", methods=["POST"])
 @login_required
-def review_price(tender_id: int, bid_id: int):
+def review_price(tender_id: int, bid_ref: str):
     tender = _stage_tender(tender_id)
-    bid = _opened_bid(tender, bid_id)
+    bid = _opened_bid(tender, bid_ref)
     form = PriceReviewForm()
     if form.validate_on_submit() and run_verb(
         form,
@@ -262,4 +263,5 @@ def report(tender_id: int):
         price_weight=tender.price_criterion.weight if tender.price_criterion else 0,
         deductions={r.bid_id: ranking.price_deduction_percent(r) for r in results},
         award=awards.latest_award(tender),
+        earlier_rounds=ranking.earlier_rounds(tender),
     )

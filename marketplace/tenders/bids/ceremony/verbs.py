@@ -190,7 +190,7 @@ def _count_as_withdrawn(tender: Tender, bid: Bid, problem: str, actor, named: bo
         actor,
         "bid.undecryptable",
         "bid",
-        bid.id,
+        bid.public_id,
         N_("The bid could not be decrypted (%(problem)s): it counts as withdrawn, not through its fault"),
         row,
         tender_id=tender.id,

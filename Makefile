@@ -8,7 +8,7 @@ PORT ?= 5000
 # `make run` is the developer's server: no SECRET_KEY needed. Production sets SECRET_KEY instead.
 export MARKETPLACE_ENV ?= development
 
-.PHONY: run test lint format bench bench-small bench-rush setup translations migrate seed clean
+.PHONY: run test lint format bench bench-small bench-rush setup translations migrate seed clean prod-local prod-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,16 @@ bench-small: setup
 # The deadline rush over HTTP on gunicorn + PostgreSQL (docs/bidding.md); writes docs/benchmarks.md.
 bench-rush: setup
 	$(BIN)/python -m bench.rush --write
+
+# The production topology on this machine (deploy/Procfile through honcho: 2 gunicorn workers, the scheduler,
+# the task worker) on the local PostgreSQL and Redis, its own database (marketplace_prod_local), in the
+# background; PROD_LOCAL_PORT (8471) serves it. `make prod-check` stops it all (deploy/prod-local.sh).
+prod-local: setup
+	@test -x $(BIN)/honcho || $(BIN)/pip install --quiet -e '.[prod]'
+	sh deploy/prod-local.sh start
+
+prod-check:
+	sh deploy/prod-local.sh stop
 
 extract: setup
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k N_ -o marketplace/translations/messages.pot .

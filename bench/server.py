@@ -34,6 +34,11 @@ def server_env(url: str) -> dict:
         MARKETPLACE_ENV="production",
         RATELIMIT_ENABLED="0",
         SCHEDULER_ENABLED="0",
+        # Production's other settings (marketplace/config.py, check_deployment): no mail sent; no Redis
+        # required, so the bench keeps measuring the processes as before (per-process caches, tasks
+        # inline) unless REDIS_URL is in the environment.
+        MAIL_SUPPRESS_SEND="1",
+        REQUIRE_REDIS="0",
         LOG_LEVEL="WARNING",
         SESSION_COOKIE_SECURE="0",
         GUNICORN_ACCESS_LOG="/dev/null",

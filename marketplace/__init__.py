@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 
-from flask import Flask, g, has_request_context, request, session
+from flask import Flask, has_request_context, request, session
 from sqlalchemy import event
 
 from marketplace.config import load_config
@@ -47,9 +46,9 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _configure_logging(app: Flask) -> None:
-    level = getattr(logging, str(app.config["LOG_LEVEL"]).upper(), logging.INFO)
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("marketplace").setLevel(level)
+    from marketplace.core.request_log import configure_logging
+
+    configure_logging(app)
 
 
 def _select_locale():
@@ -358,24 +357,13 @@ def register_received_at(app: Flask) -> None:
 
 
 def register_request_logging(app: Flask) -> None:
-    @app.before_request
-    def _start_timer():
-        g._started = time.perf_counter()
+    """A request id on every request and its log records, one log line per request
+    (``core.request_log``), and the proxies' X-Forwarded-* headers trusted when TRUSTED_PROXIES."""
+    from marketplace.core import request_log
 
-    @app.after_request
-    def _log_request(response):
-        started = g.pop("_started", None)
-        if started is not None and not request.path.startswith("/static/"):
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            from flask_login import current_user
+    request_log.init_app(app)
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
 
-            user = current_user.get_id() if current_user and current_user.is_authenticated else "-"
-            log.info(
-                "%s %s %s %.1fms user=%s",
-                request.method,
-                request.full_path.rstrip("?"),
-                response.status_code,
-                elapsed_ms,
-                user,
-            )
-        return response
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)

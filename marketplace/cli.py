@@ -168,7 +168,9 @@ def register(app: Flask) -> None:
     import marketplace.audit.cli  # noqa: F401 - adds ``export contracts``
     import marketplace.ocds.cli  # noqa: F401 - adds ``export ocds``
     from marketplace.audit.chain_cli import audit_cli
+    from marketplace.backup import backup_cli
     from marketplace.export_cli import export_cli
 
     for group in (users_cli, seed_cli, districts_cli, calendar_cli, keys_cli, export_cli, audit_cli):
         app.cli.add_command(group)
+    app.cli.add_command(backup_cli)

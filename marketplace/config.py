@@ -93,7 +93,10 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "FORCE_HTTPS": _bool(os.environ.get("FORCE_HTTPS"), False),
         "BOOTSTRAP_SERVE_LOCAL": True,
         "RATELIMIT_ENABLED": _bool(os.environ.get("RATELIMIT_ENABLED"), True),
-        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Rate limits shared by every process on REDIS_URL (each process its own under tests or without it).
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI")
+        or (os.environ.get("REDIS_URL") if not testing else "")
+        or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         # Public satisfaction surveys: answers per address, the longest comment shown without review.
@@ -164,6 +167,12 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "AUDIT_HEADS_DIR": os.environ.get("AUDIT_HEADS_DIR", str(instance / "audit-heads")),
         "AUDIT_PUBLISH_INTERVAL": _int("AUDIT_PUBLISH_INTERVAL", 3600),
         "JOB_LOCK_SECONDS": _int("JOB_LOCK_SECONDS", 900),  # a crashed run's lock row expires after this
+        # prune-operational (every JOB_PRUNE_INTERVAL seconds): run log rows, read notifications and
+        # expired export tasks older than these many days, and idle login throttle rows, are deleted.
+        "JOB_PRUNE_INTERVAL": _int("JOB_PRUNE_INTERVAL", 86400),
+        "JOB_RUN_RETENTION_DAYS": _int("JOB_RUN_RETENTION_DAYS", 90),
+        "NOTIFICATION_RETENTION_DAYS": _int("NOTIFICATION_RETENTION_DAYS", 365),
+        "EXPORT_TASK_RETENTION_DAYS": _int("EXPORT_TASK_RETENTION_DAYS", 90),
         "REMINDER_DAYS": _int("REMINDER_DAYS", 7),
         "EXPIRY_NOTICE_DAYS": _int("EXPIRY_NOTICE_DAYS", 30),
         "UNSIGNED_CONTRACT_DAYS": _int("UNSIGNED_CONTRACT_DAYS", 30),
@@ -196,7 +205,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "MAIL_USE_TLS": _bool(os.environ.get("MAIL_USE_TLS"), False) and not mail_use_ssl,
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
-        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_FROM", "noreply@marketplace.local"),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER")
+        or os.environ.get("MAIL_FROM")
+        or ("" if production else "noreply@marketplace.local"),
+        # No mail at all (a trial or bench): production then needs neither MAIL_SERVER nor a sender.
+        "MAIL_SUPPRESS_SEND": _bool(os.environ.get("MAIL_SUPPRESS_SEND"), False),
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
         # Absolute links in emails ("https://gov-services.example.cn"); none when unset.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", ""),
@@ -230,6 +243,16 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "EXPORT_TASK_TIMEOUT": _int("EXPORT_TASK_TIMEOUT", 3600),
         "EXPORT_QUEUE": os.environ.get("EXPORT_QUEUE", "exports"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        # Logs (core/request_log.py): one JSON object per line in production, text otherwise.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json" if production else "text"),
+        # Deployment (docs: issue 18): how many reverse proxies stand before the app (their X-Forwarded-For,
+        # -Proto and -Host are trusted, werkzeug's ProxyFix; 0: none), the scheme of external URLs, whether
+        # production may run without Redis (a single-process bench: rate limits and caches per process),
+        # and how old the scheduler's heartbeat may be before /readyz says it is not ready (seconds).
+        "TRUSTED_PROXIES": os.environ.get("TRUSTED_PROXIES", "0"),
+        "PREFERRED_URL_SCHEME": os.environ.get("PREFERRED_URL_SCHEME", "https" if production else "http"),
+        "REQUIRE_REDIS": _bool(os.environ.get("REQUIRE_REDIS"), True),
+        "SCHEDULER_HEARTBEAT_MAX_AGE": _int("SCHEDULER_HEARTBEAT_MAX_AGE", 180),
         # werkzeug's default (scrypt). The test suite lowers it: hashing is not what it tests.
         "PASSWORD_HASH_METHOD": os.environ.get("PASSWORD_HASH_METHOD", "scrypt"),
         # Accounts (docs/security.md, "Sessions and accounts"): a new password's least length (ASVS 2.1.1);
@@ -257,17 +280,79 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
 
     config.update(overrides)
 
+    problems: list[str] = []
     if not config.get("SECRET_KEY"):
         if config["TESTING"] or config["ENV"] == "development":
             config["SECRET_KEY"] = "dev-only-secret-key-not-for-production"  # noqa: S105
         else:
-            raise ConfigError(
+            problems.append(
                 "SECRET_KEY must be set outside development and testing "
                 "(export SECRET_KEY=... or MARKETPLACE_ENV=development)."
             )
-    _check_wrapping_keys(config)
-    _check_audit_keys(config)
+    for check in (_check_wrapping_keys, _check_audit_keys, check_deployment):
+        try:
+            check(config)
+        except ConfigError as exc:
+            problems.extend(str(exc).split(_SEP))
+    if problems:
+        raise ConfigError(_SEP.join(problems) if len(problems) == 1 else _HEAD + _SEP + _SEP.join(problems))
     return config
+
+
+_SEP = "\n- "
+_HEAD = "The configuration cannot run:"
+
+
+def check_deployment(config: dict) -> None:
+    """What a production process needs besides its keys (PostgreSQL, Redis, mail, no scheduler in
+    the web workers), and the settings every environment must spell right. All problems at once."""
+    problems = []
+    try:
+        proxies = int(str(config.get("TRUSTED_PROXIES") or 0).strip())
+        if proxies < 0:
+            raise ValueError
+        config["TRUSTED_PROXIES"] = proxies
+    except ValueError:
+        problems.append(
+            f"TRUSTED_PROXIES must be the number of reverse proxies before the app (0 or more), "
+            f"got {config.get('TRUSTED_PROXIES')!r}."
+        )
+    if config.get("PREFERRED_URL_SCHEME") not in ("http", "https"):
+        problems.append(
+            f"PREFERRED_URL_SCHEME must be http or https, got {config.get('PREFERRED_URL_SCHEME')!r}."
+        )
+    if config.get("LOG_FORMAT") not in ("json", "text"):
+        problems.append(f"LOG_FORMAT must be json or text, got {config.get('LOG_FORMAT')!r}.")
+    if config["ENV"] == "production" and not config["TESTING"]:
+        problems += _production_problems(config)
+    if problems:
+        raise ConfigError(_SEP.join(problems))
+
+
+def _production_problems(config: dict) -> list[str]:
+    problems = []
+    if not str(config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("postgresql"):
+        problems.append(
+            "DATABASE_URL must be a PostgreSQL URL in production (postgresql://user@host/db); "
+            "SQLite is for development only."
+        )
+    if not config.get("REDIS_URL") and config.get("REQUIRE_REDIS", True):
+        problems.append(
+            "REDIS_URL must be set in production (rate limits, caches and background tasks shared by "
+            "every process; redis://host:6379/0)."
+        )
+    if not config.get("MAIL_SUPPRESS_SEND"):
+        for name in ("MAIL_SERVER", "MAIL_DEFAULT_SENDER"):
+            if not config.get(name):
+                problems.append(
+                    f"{name} must be set in production (or MAIL_SUPPRESS_SEND=1: no mail at all)."
+                )
+    if config.get("SCHEDULER_ENABLED"):
+        problems.append(
+            "SCHEDULER_ENABLED must be off in production: the web workers never run the jobs; run them "
+            "in one separate process, `flask --app marketplace jobs run`."
+        )
+    return problems
 
 
 def _check_audit_keys(config: dict) -> None:

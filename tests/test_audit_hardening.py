@@ -99,6 +99,9 @@ def test_production_needs_the_chain_key(tmp_path, monkeypatch):
         "ENV": "production",
         "SECRET_KEY": "x" * 32,
         "BID_KEY_WRAPPING_KEYS": Fernet.generate_key().decode(),
+        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://app@db/marketplace",
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "MAIL_SUPPRESS_SEND": True,
     }
     with pytest.raises(ConfigError, match="AUDIT_CHAIN_KEY"):
         load_config(str(tmp_path), base)

@@ -303,6 +303,9 @@ def test_production_needs_wrapping_keys(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     monkeypatch.setenv("AUDIT_CHAIN_KEY", "k" * 32)
     monkeypatch.delenv("BID_KEY_WRAPPING_KEYS", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://app@db/marketplace")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/15")
+    monkeypatch.setenv("MAIL_SUPPRESS_SEND", "1")
     with pytest.raises(ConfigError, match="BID_KEY_WRAPPING_KEYS"):
         load_config(str(tmp_path), {"ENV": "production"})
     monkeypatch.setenv("BID_KEY_WRAPPING_KEYS", "not-a-key")

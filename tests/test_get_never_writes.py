@@ -114,7 +114,10 @@ def _walk(app, client, ids, writes, label):
         for method in ("GET", "HEAD"):
             writes.clear()
             r = client.open(url, method=method)
-            assert r.status_code < 500, (label, method, url, r.status_code)
+            not_ready = (
+                url == "/readyz" and r.status_code == 503
+            )  # an answer (no scheduler here), not an error
+            assert r.status_code < 500 or not_ready, (label, method, url, r.status_code)
             if writes:
                 offenders.append((label, method, url, list(writes)))
     return offenders

@@ -264,6 +264,11 @@ def test_a_held_lock_skips_the_run_until_it_expires(app, world, db):
     skipped = runner.run_job("flag-overdue")
     db.session.expire_all()
     assert skipped.status == "skipped" and skipped.changed == 0
+    # A tick another process holds leaves no run row (issue 18: no "skipped" row per tick).
+    assert (
+        skipped.id is None
+        and db.session.scalars(select(JobRun).where(JobRun.status == "skipped")).all() == []
+    )
     assert contract.milestones[0].overdue_days is None and _notes("milestone.overdue") == []
     assert db.session.get(JobLock, "flag-overdue").holder == "elsewhere:1"
     clock.advance(timedelta(minutes=6))  # the crashed holder's lock expired

@@ -130,7 +130,7 @@ def test_two_processes_at_once_do_the_work_once_while_one_holds_the_lock(app, co
     assert outcome == [("ok", 1), ("skipped", 0)]
     assert _counts(milestone_id) == (recipients, 1)
     runs = db.session.scalars(select(JobRun).order_by(JobRun.status)).all()
-    assert [(r.status, r.changed) for r in runs] == outcome and runs[0].host != runs[1].host
+    assert [(r.status, r.changed) for r in runs] == [("ok", 1)]  # the skipped tick wrote no row
 
 
 def test_two_processes_started_together_never_double_the_work(app, committed):

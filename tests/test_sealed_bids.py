@@ -70,6 +70,8 @@ def _snapshot(client, users, requests):
     for who, user in users.items():
         _login(client, user)
         for method, url, names_bid in requests:
+            if url == "/readyz":  # operational health (no scheduler in tests: 503), no procurement data
+                continue
             r = client.open(url, method=method, data={})
             assert r.status_code < 500, (who, method, url)
             pages[(who, method, url)] = (names_bid, _normalise(r.data))

@@ -249,6 +249,9 @@ def _config(tmp_path, monkeypatch, env: str, **environ) -> dict:
         "SECRET_KEY": "x" * 32,
         "BID_KEY_WRAPPING_KEYS": Fernet.generate_key().decode(),
         "AUDIT_CHAIN_KEY": "y" * 48,  # production refuses to start without them
+        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://app@db/marketplace",
+        "REDIS_URL": "redis://127.0.0.1:6379/15",
+        "MAIL_SUPPRESS_SEND": True,
     }
     return load_config(str(tmp_path), {"ENV": env, **secrets})
 

@@ -4,27 +4,30 @@ Subjects and bodies are stored as message ids with parameters (:mod:`marketplace
 the inbox shows them in the reader's language; a mail is rendered in the platform's default
 language when it is queued.
 
-Email follows the transaction: :func:`notify` queues the mail in ``session.info``; a session
-``after_commit`` listener sends it, a rollback discards it. A mail never announces a change that was
-rolled back, and a slow or broken mail server never undoes one.
+Email follows the transaction: :func:`notify` renders the mail and enqueues it as a task
+(:mod:`marketplace.core.tasks`), handed over by that module's ``after_commit`` listener (to RQ with
+retries when ``REDIS_URL`` is set, else sent in this process); a rollback discards it. A mail never
+announces a change that was rolled back, and a slow or broken mail server never undoes one.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
 from flask import current_app, has_app_context
-from sqlalchemy import JSON, ForeignKey, String, Text, event, func, insert, select
+from sqlalchemy import JSON, ForeignKey, String, Text, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from marketplace import clock
-from marketplace.core import mail
+from marketplace.core import mail, tasks
 from marketplace.core.db import UTCDateTime
 from marketplace.core.messages import render_in
 from marketplace.extensions import db
+from marketplace.extensions import mail as mailer
 
-_OUTBOX = "marketplace.outgoing_mail"
+log = logging.getLogger("marketplace.mail")
 
 
 class Notification(db.Model):
@@ -91,69 +94,56 @@ def notify_rows(rows: list[dict]) -> int:
     return len(rows)
 
 
+MAIL_TASK = "marketplace.core.notifications:deliver"
+MAIL_RETRY = (10, 60, 300)  # seconds before each retry of a mail the server did not take (RQ)
+
+
 def queue_mail(
     to: str | None, subject: str, body: str = "", link: str = "", params: dict | None = None
 ) -> None:
-    """Hold an email until the current transaction commits (nothing when mail is not configured)."""
+    """Hold an email until the current transaction commits (nothing when mail is not configured).
+
+    It is rendered now and handed to the task queue (:mod:`marketplace.core.tasks`) as plain strings:
+    on Redis one task per mail, retried; without it sent in this process right after the commit."""
     if not to or not has_app_context() or not mail.enabled():
         return
     locale = current_app.config["BABEL_DEFAULT_LOCALE"]
-    outgoing = mail.OutgoingMail(
-        to, render_in(locale, subject, params), render_in(locale, body, params), link
+    tasks.enqueue(
+        MAIL_TASK,
+        to,
+        render_in(locale, subject, params),
+        render_in(locale, body, params),
+        link,
+        queue=current_app.config["EXPORT_QUEUE"],  # the queue the task worker reads
+        timeout=120,
+        retry=MAIL_RETRY,
+        local="marketplace.core.notifications:send_batch",
     )
-    session = db.session()
-    # Tagged with the innermost transaction, so a rolled-back savepoint takes its own mails with it.
-    transaction = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_OUTBOX, []).append((transaction, outgoing))
 
 
-def pending_mail(session: Session | None = None) -> list:
+def pending_mail(session: Session | None = None) -> list[mail.OutgoingMail]:
     """The mails waiting for the commit of ``session`` (default: the current one)."""
-    return [m for _tx, m in (session or db.session()).info.get(_OUTBOX, [])]
+    return [mail.OutgoingMail(*task.args) for task in tasks.pending(session, MAIL_TASK)]
 
 
-def send_pending(session: Session) -> int:
-    """Send and forget the mails queued on ``session``: what the ``after_commit`` listener does."""
-    queued = session.info.pop(_OUTBOX, None)
-    if not queued or not has_app_context():
+def deliver(to: str, subject: str, body: str = "", link: str = "") -> int:
+    """The queued task (a worker, inside the app): send one rendered mail. Raises when the server does
+    not take it, so that RQ retries it."""
+    if not mail.enabled():
+        log.warning("mail to %s dropped: MAIL_SERVER is not set in the worker", to)
         return 0
-    return mail.send([m for _tx, m in queued])
+    with mailer.get_connection() as connection:
+        return connection.send_messages([mail.build_message(mail.OutgoingMail(to, subject, body, link))])
 
 
-def discard_pending(session: Session, rolled_back=None) -> None:
-    """Forget the queued mails: all of them, or those queued inside the rolled-back savepoint."""
-    queued = session.info.get(_OUTBOX)
-    if not queued:
-        return
-    if rolled_back is None or not rolled_back.nested:
-        session.info.pop(_OUTBOX, None)
-        return
-
-    def inside(transaction) -> bool:
-        while transaction is not None:
-            if transaction is rolled_back:
-                return True
-            transaction = transaction.parent
-        return False
-
-    queued[:] = [(tx, m) for tx, m in queued if not inside(tx)]
-
-
-def _after_commit(session: Session) -> None:
-    # Fired for savepoints too: only the outermost commit makes the change (and its mail) real.
-    if session.get_nested_transaction() is None:
-        send_pending(session)
-
-
-def _after_soft_rollback(session: Session, previous_transaction) -> None:
-    discard_pending(session, previous_transaction)
+def send_batch(batch: list[tuple]) -> int:
+    """Without Redis, right after the commit: the committed mails over one connection. Never raises."""
+    return mail.send([mail.OutgoingMail(*args) for args in batch])
 
 
 def install_mail_hooks() -> None:
-    """Listen on every ORM session (Flask-SQLAlchemy's and the test fixture's). Idempotent."""
-    if not event.contains(Session, "after_commit", _after_commit):
-        event.listen(Session, "after_commit", _after_commit)
-        event.listen(Session, "after_soft_rollback", _after_soft_rollback)
+    """Listen on every ORM session: mail is handed over by the task queue's commit hook. Idempotent."""
+    tasks.install_hooks()
 
 
 def unread_count(user) -> int:

@@ -11,11 +11,17 @@ drops queued mail (``core.notifications``). Then:
   request's (or command's) app context ends — the response waits for it.
 
 A task function is its own transaction edge (it commits its own work) and records its own failures.
+
+A task may also name ``retry`` delays (RQ retries it that many times when it raises) and a ``local``
+function: without ``REDIS_URL`` the committed tasks that have one are handed to it together, right
+after the commit (mail: one SMTP connection for the batch), instead of waiting for the context's end.
+Mail (``core.notifications``) uses this same hook.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from dataclasses import dataclass
 
 from flask import Flask, current_app, g, has_app_context
@@ -37,14 +43,30 @@ class Task:
     args: tuple
     queue: str
     timeout: int  # seconds a worker lets it run
+    retry: tuple[int, ...] = ()  # seconds before each retry on RQ (as many retries as delays)
+    local: str = ""  # without Redis: "module:function" given the args of all such tasks after the commit
 
 
-def enqueue(path: str, *args, queue: str = "default", timeout: int = 3600) -> None:
+def enqueue(
+    path: str,
+    *args,
+    queue: str = "default",
+    timeout: int = 3600,
+    retry: tuple[int, ...] = (),
+    local: str = "",
+) -> None:
     """Run ``path(*args)`` in the background once the current transaction commits."""
     session = db.session()
     # Tagged with the innermost transaction, so a rolled-back savepoint takes its own tasks with it.
     transaction = session.get_nested_transaction() or session.get_transaction()
-    session.info.setdefault(_PENDING, []).append((transaction, Task(path, args, queue, timeout)))
+    task = Task(path, args, queue, timeout, tuple(retry), local)
+    session.info.setdefault(_PENDING, []).append((transaction, task))
+
+
+def pending(session: Session | None = None, path: str | None = None) -> list[Task]:
+    """The tasks waiting for the commit of ``session`` (default: the current one), of ``path`` or all."""
+    queued = (session or db.session()).info.get(_PENDING, [])
+    return [task for _tx, task in queued if path is None or task.path == path]
 
 
 def redis_connection():
@@ -70,18 +92,39 @@ def work(queues: list[str], burst: bool = False) -> bool:
     return worker.work(burst=burst)
 
 
+def _run_local(tasks: list[Task]) -> None:
+    """Without Redis: each ``local`` function gets the args of its committed tasks, now."""
+    batches: dict[str, list[tuple]] = defaultdict(list)
+    for task in tasks:
+        batches[task.local].append(task.args)
+    for local, batch in batches.items():
+        try:
+            import_string(local.replace(":", "."))(batch)
+        except Exception:  # noqa: BLE001 - the transaction committed; its side effect is only logged
+            log.exception("task %s failed for %d item(s)", local, len(batch))
+
+
 def _hand_over(tasks: list[Task]) -> None:
     if not current_app.config.get("REDIS_URL"):
-        g.setdefault(_READY, []).extend(tasks)
+        _run_local([task for task in tasks if task.local])
+        g.setdefault(_READY, []).extend(task for task in tasks if not task.local)
         return
+    from rq import Retry
+
     connection = redis_connection()
     for task in tasks:
         try:
             rq_queue(task.queue, connection).enqueue(
-                task.path.replace(":", "."), *task.args, job_timeout=task.timeout, result_ttl=3600
+                task.path.replace(":", "."),
+                *task.args,
+                job_timeout=task.timeout,
+                result_ttl=3600,
+                retry=Retry(max=len(task.retry), interval=list(task.retry)) if task.retry else None,
             )
         except Exception:  # noqa: BLE001 - the request committed; the task stays queued in its table
             log.exception("could not enqueue %s%r", task.path, task.args)
+            if task.local:  # no queue to hold it (a mail): do it here rather than lose it
+                _run_local([task])
 
 
 def run_ready() -> int:
@@ -124,11 +167,16 @@ def _after_soft_rollback(session: Session, rolled_back) -> None:
     queued[:] = [(tx, task) for tx, task in queued if not inside(tx)]
 
 
-def init_app(app: Flask) -> None:
-    """Listen on every ORM session, and run in-process tasks when an app context ends. Idempotent."""
+def install_hooks() -> None:
+    """Listen on every ORM session (Flask-SQLAlchemy's and the test fixture's). Idempotent."""
     if not event.contains(Session, "after_commit", _after_commit):
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_soft_rollback", _after_soft_rollback)
+
+
+def init_app(app: Flask) -> None:
+    """Listen on every ORM session, and run in-process tasks when an app context ends. Idempotent."""
+    install_hooks()
     if _teardown not in app.teardown_appcontext_funcs:
         app.teardown_appcontext(_teardown)
 

@@ -26,6 +26,7 @@ from marketplace.contracts import schedule
 from marketplace.core import orphans
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
+from marketplace.jobs import pruning
 from marketplace.tenders.bids import opening
 from marketplace.tenders.bids.ceremony import verbs as ceremony
 from marketplace.tenders.committee import awards
@@ -229,6 +230,13 @@ JOBS: dict[str, Job] = {
             orphans.sweep_orphans,
             "JOB_SLOW_INTERVAL",
             _l("Delete stored files no document refers to (left by failed forms) once old enough"),
+            record_idle=False,
+        ),
+        Job(
+            "prune-operational",
+            pruning.prune,
+            "JOB_PRUNE_INTERVAL",
+            _l("Delete old run log rows, old read notifications, expired exports and idle sign-in locks"),
             record_idle=False,
         ),
     )

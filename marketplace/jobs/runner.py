@@ -6,7 +6,8 @@ error, and the others go on (the next run tries it again). A set-based job is on
 job's due items are listed a batch of ``DUE_BATCH`` at a time. The run's record (``JobRun``) is
 committed last, with a summary: counts and at most the first ``DETAIL_IDS`` keys (and failures),
 never every id; only the first ``DETAIL_IDS`` failures are logged one by one. A run that finds the
-lock taken is recorded as ``skipped``.
+lock taken (another process is running the job for this tick) writes nothing: it is logged at DEBUG
+and returns an unsaved ``skipped`` run, so several schedulers leave no row per tick.
 """
 
 from __future__ import annotations
@@ -138,12 +139,16 @@ def run_job(name: str) -> JobRun:
         claim = jobruns.claim(name, holder, started, ttl)
         db.session.commit()  # the lock row (SQLite) must be seen by the other processes now
         if claim is None:
-            run = _record(
-                name, holder, started, "skipped", 0, {"reason": "locked: another process is running this job"}
+            log.debug("job %s skipped: locked by another process", name)
+            return JobRun(  # not saved: a tick another process has taken leaves no row
+                job=name,
+                started_at=started,
+                finished_at=clock.now(),
+                status="skipped",
+                changed=0,
+                details={"reason": "locked: another process is running this job"},
+                host=holder,
             )
-            db.session.commit()
-            log.info("job %s skipped: locked by another process", name)
-            return run
         outcome = _run_units(job, started)
     except Exception as exc:  # noqa: BLE001 - the lock or the due-list query failed
         db.session.rollback()

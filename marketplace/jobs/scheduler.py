@@ -15,6 +15,7 @@ from flask import Flask
 from sqlalchemy.orm import configure_mappers
 from werkzeug.serving import is_running_from_reloader
 
+from marketplace.core import heartbeat
 from marketplace.extensions import scheduler as background
 from marketplace.jobs.registry import JOBS
 from marketplace.jobs.runner import run_job
@@ -49,6 +50,34 @@ def add_jobs(scheduler, app: Flask, first_delay: int = 15) -> None:
         )
 
 
+def heartbeat_in_app(app: Flask) -> Callable[[], None]:
+    """The scheduler says it is alive (``/readyz``): a Redis key with a time to live, each minute."""
+
+    def beat() -> None:
+        try:
+            heartbeat.beat(app.config["REDIS_URL"], int(app.config["SCHEDULER_HEARTBEAT_MAX_AGE"]))
+        except Exception:  # noqa: BLE001 - Redis away must not stop the jobs
+            log.exception("scheduler heartbeat could not be written")
+
+    return beat
+
+
+def add_heartbeat(scheduler, app: Flask) -> None:
+    if not app.config.get("REDIS_URL"):
+        return  # /readyz reads the newest job run instead
+    scheduler.add_job(
+        heartbeat_in_app(app),
+        "interval",
+        seconds=heartbeat.INTERVAL_SECONDS,
+        id="heartbeat",
+        name="heartbeat",
+        next_run_time=datetime.now(UTC),
+        max_instances=1,
+        coalesce=True,
+        replace_existing=True,
+    )
+
+
 def should_start(app: Flask) -> bool:
     if not app.config.get("SCHEDULER_ENABLED") or app.config.get("TESTING"):
         return False
@@ -71,6 +100,7 @@ def run_blocking(app: Flask) -> None:
     scheduler = BlockingScheduler(timezone="UTC")
     prepare()
     add_jobs(scheduler, app, first_delay=1)
+    add_heartbeat(scheduler, app)
     click.echo(f"Running {len(JOBS)} jobs; Ctrl-C to stop.")
     try:
         scheduler.start()
@@ -83,5 +113,6 @@ def start_in_process(app: Flask) -> None:
     if should_start(app) and not background.running:
         prepare()
         add_jobs(background, app)
+        add_heartbeat(background, app)
         background.start()
         log.info("scheduler started with %d jobs", len(JOBS))

@@ -10,6 +10,7 @@ from marketplace.auth.views import safe_next
 from marketplace.core import notifications
 from marketplace.core.web import page_args
 from marketplace.extensions import db
+from marketplace.main import readiness
 from marketplace.tenders import search
 
 bp = Blueprint("main", __name__)
@@ -32,6 +33,13 @@ def set_language(code: str):
 def healthz():
     db.session.execute(text("SELECT 1"))
     return {"status": "ok"}
+
+
+@bp.route("/readyz")
+def readyz():
+    """Ready to serve: database, Redis, migrations at head, scheduler alive (``main.readiness``)."""
+    body, ready = readiness.readiness()
+    return body, 200 if ready else 503
 
 
 @bp.route("/inbox", methods=["GET", "POST"])

@@ -164,6 +164,16 @@ def test_no_mail_server_configured_queues_nothing(app, world, db):
     assert notifications.pending_mail() == []
 
 
+def test_mail_suppressed_sends_nothing_even_with_a_server(smtp, app, world, db):
+    """MAIL_SUPPRESS_SEND (a trial or a bench in production mode) means no mail at all."""
+    with mail_settings(app, MAIL_SUPPRESS_SEND=True):
+        notify([world["officer"]], "test", "不发送 / Suppressed")
+        assert notifications.pending_mail() == []
+        db.session.commit()
+    time.sleep(0.1)
+    assert smtp.messages == []
+
+
 def test_a_dead_mail_server_never_breaks_the_commit(app, world, db, caplog, monkeypatch):
     # Alembic's fileConfig (the session's migrations) disables loggers that existed before it ran.
     monkeypatch.setattr(logging.getLogger("marketplace.mail"), "disabled", False)

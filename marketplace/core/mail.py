@@ -35,7 +35,8 @@ def _settings():
 
 
 def enabled() -> bool:
-    return bool(_settings().server)
+    """Mail goes out when a server is configured and ``MAIL_SUPPRESS_SEND`` (no mail at all) is off."""
+    return bool(_settings().server) and not current_app.config.get("MAIL_SUPPRESS_SEND")
 
 
 def absolute_link(link: str) -> str:

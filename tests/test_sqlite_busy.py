@@ -14,6 +14,7 @@ import contextvars
 import os
 import threading
 import time
+from datetime import timedelta
 from itertools import count
 
 import pytest
@@ -70,11 +71,15 @@ def busy_app(tmp_path):
 
 
 def _scene():
+    from marketplace.core.calendar import WorkingCalendar
+    from marketplace.core.timeutil import local_date, start_of_local_day
     from tests import bid_factories as bf
     from tests import factories
 
     world = factories.world()
-    tender = factories.published(world["officer"])
+    # Real time here: the default deadline (30 days on) may fall on a weekend or a holiday.
+    day = WorkingCalendar.load().next_working_day(local_date(clock.now()) + timedelta(days=30))
+    tender = factories.published(world["officer"], bid_deadline=start_of_local_day(day) + timedelta(hours=9))
     org, member = bf.organization("压力测试社工中心")
     _db.session.commit()
     return world, tender, member

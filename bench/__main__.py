@@ -11,6 +11,8 @@ In the order they run:
   contracts``, against ``psql \\copy`` of the same rows. Goal: ≤ 3 × the time, peak RSS < 150 MB.
 - Goal 3, flag-overdue (bench/jobs.py) over 200,000 and 1,000,000 milestones (10,000 and 50,000
   overdue) against one set-based UPDATE of the same rows. Goal: ≤ 1.5 × the time, memory flat.
+- Red flags (bench/redflags.py, issue 22): the full computation over 100,000 processes against a bare
+  ``count(*)`` pass over the same tables. Goal: under 10 minutes.
 - The older benches: one bid submission against its references (bench/submission.py) and the
   export memory case on SQLite (bench/export_memory.py).
 
@@ -18,7 +20,7 @@ A part that fails (the code measured changes under the bench) is reported and th
 Each part writes its section of docs/benchmarks.md as soon as it is measured; a "Goals (issue 16)"
 section sums them up. ``BENCH_SCALE=small`` runs everything small (under two minutes) and only
 prints, unless ``BENCH_WRITE=1`` (``BENCH_WRITE=0`` keeps a full run from writing);
-``BENCH_ONLY=search,assets,exports,jobs,submission,export_memory`` runs some parts only
+``BENCH_ONLY=search,assets,exports,jobs,redflags,submission,export_memory`` runs some parts only
 (``BENCH_EXPORT=0`` still leaves out the export memory case). ``BENCH_DATABASE_URL`` names the
 PostgreSQL server (default: postgres on 127.0.0.1:5432); databases named ``marketplace_bench_*``
 are dropped and created on it. Data sets: bench/loaders.py. Sizes: bench/scale.py.
@@ -36,8 +38,9 @@ from pathlib import Path
 
 from bench import scale
 
-PARTS = ("search", "assets", "exports", "jobs", "submission", "export_memory")
+PARTS = ("search", "assets", "exports", "jobs", "redflags", "submission", "export_memory")
 CONTRACTS_DB = "marketplace_bench_contracts"
+REDFLAGS_DB = "marketplace_bench_redflags"
 
 
 def _parts() -> set[str]:
@@ -197,6 +200,33 @@ def exports_and_jobs(run: Run) -> None:
         )
 
 
+def red_flags(run: Run) -> None:
+    from bench import loaders, redflags
+    from bench.report import fresh_pg_database
+
+    t0 = time.perf_counter()
+    url = fresh_pg_database(run.pg, REDFLAGS_DB)
+    ids = loaders.prepare(url)
+    size = scale.REDFLAG_PROCESSES
+    loaders.load_contracts(url, size, ids, scale.REDFLAG_MILESTONES)
+    redflags.add_competition(url, size, ids)
+    loaders.analyze(url)
+    _say(f"[redflags] {size:,} processes loaded ({time.perf_counter() - t0:.1f} s)")
+    case = redflags.measure(url, size)
+    intro, table = redflags.report(case)
+    run.write_section("Red flags", intro, table)
+    print(table)
+    run.goals.append(
+        (
+            f"5. red flags, full computation over {size:,} processes",
+            f"{case.seconds:.1f} s ({case.flags:,} flags); incremental {case.incremental_seconds:.1f} s",
+            f"`count(*)` pass {case.reference_seconds:.2f} s (×{case.ratio:.0f})",
+            f"< {redflags.GOAL_SECONDS} s",
+            case.met(),
+        )
+    )
+
+
 def submission(run: Run) -> None:
     from bench import submission
 
@@ -247,6 +277,7 @@ def main() -> int:
     steps = [
         ({"search", "assets"}, "search and assets", search_and_assets),
         ({"exports", "jobs"}, "exports and flag-overdue", exports_and_jobs),
+        ({"redflags"}, "red flags", red_flags),
         ({"submission"}, "bid submission", submission),
         ({"export_memory"}, "export memory", export_memory),
     ]

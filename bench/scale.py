@@ -39,6 +39,9 @@ MILESTONES_PER_CONTRACT = int(_number("BENCH_MILESTONES_PER_CONTRACT", 20, 10))
 EXPORT_REPEAT = int(_number("BENCH_EXPORT_REPEAT", 1, 1))  # runs of each export (minutes at full size)
 REFERENCE_REPEAT = int(_number("BENCH_REFERENCE_REPEAT", 3, 2))  # runs of each psql \copy (seconds)
 JOB_REPEAT = int(_number("BENCH_JOB_REPEAT", 3, 1))
+# Red flags (issue 22): processes for the full computation, milestones per contract.
+REDFLAG_PROCESSES = int(_number("BENCH_REDFLAG_PROCESSES", 100000, 2000))
+REDFLAG_MILESTONES = int(_number("BENCH_REDFLAG_MILESTONES", 4, 4))
 
 
 def apply_to_older_benches() -> None:

@@ -85,9 +85,10 @@ start() {
     nohup honcho -f deploy/Procfile.local -d "$ROOT" start >>"$LOG" 2>&1 </dev/null &
     echo $! >"$PIDFILE"
     i=0
+    # Up to PROD_LOCAL_START_WAIT half-seconds (4 minutes): a loaded machine starts gunicorn slowly.
     until curl -fsS -o /dev/null "http://127.0.0.1:$PORT/healthz" 2>/dev/null; do
         i=$((i + 1))
-        if ! running || [ "$i" -ge 120 ]; then
+        if ! running || [ "$i" -ge "${PROD_LOCAL_START_WAIT:-480}" ]; then
             echo "prod-local did not come up; the end of $LOG:" >&2
             tail -n 40 "$LOG" >&2
             stop >&2

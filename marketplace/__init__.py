@@ -42,6 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_security_headers(app)
     register_received_at(app)
     register_jobs(app)
+    register_training(app)
     return app
 
 
@@ -74,15 +75,18 @@ def _default_locale():
 
 def _import_models() -> None:
     """Every model module, so metadata (and Alembic autogenerate) sees the whole schema."""
+    import marketplace.alerts.models  # noqa: F401
     import marketplace.audit.models  # noqa: F401
     import marketplace.auth.models  # noqa: F401
     import marketplace.auth.opening_keys  # noqa: F401
     import marketplace.bonds.models  # noqa: F401
+    import marketplace.contracts.delivery.models  # noqa: F401
     import marketplace.contracts.models  # noqa: F401
     import marketplace.core.calendar  # noqa: F401
     import marketplace.core.districts  # noqa: F401
     import marketplace.core.jobruns  # noqa: F401
     import marketplace.core.notifications  # noqa: F401
+    import marketplace.ocds.models  # noqa: F401
     import marketplace.orgs.models  # noqa: F401
     import marketplace.performance.models  # noqa: F401
     import marketplace.tenders.bids.ceremony.models  # noqa: F401
@@ -90,6 +94,7 @@ def _import_models() -> None:
     import marketplace.tenders.committee.models  # noqa: F401
     import marketplace.tenders.models  # noqa: F401
     import marketplace.timelimits.models  # noqa: F401
+    import marketplace.training.models  # noqa: F401
 
 
 def register_extensions(app: Flask) -> None:
@@ -151,6 +156,7 @@ def _configure_sqlite(engine) -> None:
 
 def register_policies(app: Flask) -> None:
     """Every package's permission rules, registered here and nowhere else (``can``/``require`` ask them)."""
+    from marketplace.alerts import policy as alerts_policy
     from marketplace.audit import policy as audit_policy
     from marketplace.auth import policy as auth_policy
     from marketplace.bonds import policy as bonds_policy
@@ -158,11 +164,14 @@ def register_policies(app: Flask) -> None:
     from marketplace.core.permissions import register_rules
     from marketplace.dashboards import policy as dashboards_policy
     from marketplace.jobs import policy as jobs_policy
+    from marketplace.needs import policy as needs_policy
     from marketplace.orgs import policy as orgs_policy
     from marketplace.performance import policy as performance_policy
+    from marketplace.redflags import policy as redflags_policy
     from marketplace.tenders import policy as tenders_policy
     from marketplace.tenders.committee import policy as committee_policy
     from marketplace.timelimits import policy as time_limits_policy
+    from marketplace.training import policy as training_policy
 
     for policy in (
         tenders_policy,
@@ -176,6 +185,10 @@ def register_policies(app: Flask) -> None:
         bonds_policy,
         time_limits_policy,
         auth_policy,
+        alerts_policy,
+        training_policy,
+        needs_policy,
+        redflags_policy,
     ):
         register_rules(policy.RULES)
 
@@ -201,7 +214,7 @@ def register_state_labels(app: Flask) -> None:
     """Every package's state-machine labels, registered here (``core.labels``)."""
     from marketplace.bonds import labels as bond_labels
     from marketplace.contracts import labels as contract_labels
-    from marketplace.core import labels, messages
+    from marketplace.core import labels, legal, messages
     from marketplace.dashboards import labels as dashboard_labels
     from marketplace.orgs import labels as org_labels
     from marketplace.performance import labels as performance_labels
@@ -222,8 +235,10 @@ def register_state_labels(app: Flask) -> None:
         bond_labels,
     ):
         labels.register_labels(package.LABELS)
+        messages.register_params(getattr(package, "MESSAGE_PARAMS", {}))
     labels.init_app(app)
     messages.init_app(app)
+    legal.init_app(app)
 
 
 def register_signals() -> None:
@@ -238,31 +253,34 @@ def register_signals() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from marketplace.api.views import bp as api_bp
+    from marketplace.alerts import views as alerts_views
+    from marketplace.api import registry as api_registry
     from marketplace.audit.log_views import bp as audit_log_bp
     from marketplace.audit.views import bp as auditor_bp
     from marketplace.auth.views import bp as auth_bp
     from marketplace.bonds.views import bp as bonds_bp
-    from marketplace.contracts import delivery_views, views  # noqa: F401 - routes on contracts_bp
+    from marketplace.contracts import delivery_views, import_views, views  # noqa: F401 - routes on contracts_bp
     from marketplace.contracts.blueprint import bp as contracts_bp
     from marketplace.core.public_ids import PublicIdConverter
     from marketplace.dashboards.views import bp as dashboards_bp
     from marketplace.jobs.views import bp as jobs_bp
     from marketplace.legacy_urls import bp as legacy_bp
     from marketplace.main.views import bp as main_bp
-    from marketplace.ocds.views import bp as ocds_bp
+    from marketplace.needs.views import bp as needs_bp
     from marketplace.orgs import review_views as org_review_views  # noqa: F401 - routes on orgs_bp
     from marketplace.orgs import views as org_views  # noqa: F401 - routes on orgs_bp
     from marketplace.orgs.blueprint import bp as orgs_bp
     from marketplace.performance import survey_views  # noqa: F401 - routes on evaluation_bp
     from marketplace.performance import views as performance_views  # noqa: F401
     from marketplace.performance.blueprint import bp as performance_bp
+    from marketplace.redflags.views import bp as redflags_bp
     from marketplace.tenders import invitation_views  # noqa: F401 - routes on tenders_bp
     from marketplace.tenders.bids.ceremony.views import bp as ceremony_bp
     from marketplace.tenders.bids.views import bp as bids_bp
     from marketplace.tenders.committee.views import bp as committee_bp
     from marketplace.tenders.views import bp as tenders_bp
     from marketplace.timelimits.views import bp as timelimits_bp
+    from marketplace.training.views import bp as training_bp
     from marketplace.transparency.views import bp as transparency_bp
 
     app.url_map.converters["public_id"] = PublicIdConverter  # before any rule uses it
@@ -281,13 +299,16 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(auditor_bp)
     app.register_blueprint(audit_log_bp)
-    app.register_blueprint(ocds_bp)
     app.register_blueprint(transparency_bp)
     app.register_blueprint(performance_bp)
+    app.register_blueprint(redflags_bp)
     app.register_blueprint(legacy_bp)
-    app.register_blueprint(api_bp)
-    csrf.exempt(api_bp)
-    csrf.exempt(ocds_bp)
+    app.register_blueprint(training_bp)
+    api_registry.init_app(app)  # /api/v1 on flask-smorest: its blueprints, the documentation page
+    app.register_blueprint(alerts_views.bp)
+    app.register_blueprint(needs_bp)
+    # The digest's unsubscribe link: a mail client's one-click POST (RFC 8058) carries no CSRF token.
+    csrf.exempt(alerts_views.unsubscribe)
 
 
 def register_input_guard(app: Flask) -> None:
@@ -297,9 +318,10 @@ def register_input_guard(app: Flask) -> None:
 
 
 def register_transaction_edge(app: Flask) -> None:
-    from marketplace.core import transaction
+    from marketplace.core import replica, transaction
 
     transaction.init_app(app)
+    replica.init_app(app)  # DATABASE_REPLICA_URL: anonymous public reads and exports from the replica
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -324,10 +346,21 @@ def register_jobs(app: Flask) -> None:
     from marketplace.core.notifications import install_mail_hooks
     from marketplace.jobs import scheduler
     from marketplace.jobs.cli import jobs_cli
+    from marketplace.needs.cli import needs_cli
+    from marketplace.redflags.cli import redflags_cli
 
     install_mail_hooks()
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(redflags_cli)
+    app.cli.add_command(needs_cli)
     scheduler.start_in_process(app)
+
+
+def register_training(app: Flask) -> None:
+    """The training clock (development and TRAINING_MODE only): ``clock.now`` adds its stored offset."""
+    from marketplace.training import services as training
+
+    training.install(app)
 
 
 def register_assets(app: Flask) -> None:

@@ -33,7 +33,9 @@ def _fail(message: str) -> None:
 @users_cli.command("create")
 @click.option("--email", required=True)
 @click.option(
-    "--role", required=True, type=click.Choice(["officer", "org_member", "evaluator", "auditor", "admin"])
+    "--role",
+    required=True,
+    type=click.Choice(["officer", "org_member", "evaluator", "auditor", "admin", "grid_worker"]),
 )
 @click.option("--password", required=True)
 @click.option("--name", default="")

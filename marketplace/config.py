@@ -35,6 +35,16 @@ def _database_url(instance_path: Path) -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
         return f"sqlite:///{instance_path / 'marketplace.sqlite3'}"
+    return _with_driver(url)
+
+
+def _replica_binds() -> dict:
+    """``DATABASE_REPLICA_URL``: a read replica for public pages and exports (core/replica.py)."""
+    url = os.environ.get("DATABASE_REPLICA_URL")
+    return {"replica": _with_driver(url)} if url else {}
+
+
+def _with_driver(url: str) -> str:
     # Hosting platforms often hand out postgres:// or postgresql:// URLs; we use psycopg 3.
     if url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url[len("postgres://") :]
@@ -63,6 +73,9 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "TESTING": testing,
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
         "SQLALCHEMY_DATABASE_URI": _database_url(instance),
+        "SQLALCHEMY_BINDS": _replica_binds(),
+        # Anonymous GETs of these blueprints read from the replica when there is one (core/replica.py).
+        "REPLICA_BLUEPRINTS": ("tenders", "transparency", "ocds", "api_ocds_feed", "api_public"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SQLALCHEMY_RECORD_QUERIES": False,
         "TIMEZONE": os.environ.get("TIMEZONE", "Asia/Shanghai"),
@@ -99,6 +112,15 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # The JSON API (docs/api.md): requests per personal API token, and per address without one.
+        "API_RATE_LIMIT": os.environ.get("API_RATE_LIMIT", "600 per minute"),
+        "API_ANONYMOUS_RATE_LIMIT": os.environ.get("API_ANONYMOUS_RATE_LIMIT", "120 per minute"),
+        # flask-smorest: the OpenAPI 3 document at /api/v1/openapi.json (marketplace/api/registry.py).
+        "API_TITLE": "Public Service Procurement API",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
         # Public satisfaction surveys: answers per address, the longest comment shown without review.
         "SURVEY_RATE_LIMIT": os.environ.get("SURVEY_RATE_LIMIT", "30 per minute"),
         "SURVEY_COMMENT_MAX": _int("SURVEY_COMMENT_MAX", 500),
@@ -151,6 +173,11 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "SMALL_ORG_PRICE_DEDUCTION": os.environ.get("SMALL_ORG_PRICE_DEDUCTION", "0.10"),
         # O87 60: a price below this share of the mean valid price is abnormally low (needs a justification).
         "ABNORMALLY_LOW_RATIO": os.environ.get("ABNORMALLY_LOW_RATIO", "0.80"),
+        # Training clock (training/, issue 20): in development and in a TRAINING_MODE deployment (a sandbox
+        # for training, never the live platform) an admin may move the platform's clock forward; each
+        # process reads the offset from the database at most every TRAINING_CLOCK_CACHE_SECONDS.
+        "TRAINING_MODE": _bool(os.environ.get("TRAINING_MODE"), False),
+        "TRAINING_CLOCK_CACHE_SECONDS": _int("TRAINING_CLOCK_CACHE_SECONDS", 2),
         "SCHEDULER_ENABLED": _bool(os.environ.get("SCHEDULER_ENABLED"), False),
         # Scheduled jobs: how often each runs (seconds), and the notice periods they apply.
         "JOB_FAST_INTERVAL": _int("JOB_FAST_INTERVAL", 60),  # open-bids, finalize-awards
@@ -170,12 +197,33 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         # prune-operational (every JOB_PRUNE_INTERVAL seconds): run log rows, read notifications and
         # expired export tasks older than these many days, and idle login throttle rows, are deleted.
         "JOB_PRUNE_INTERVAL": _int("JOB_PRUNE_INTERVAL", 86400),
+        # saved-search-alerts (alerts/digest.py): the daily inbox alerts and email digest of saved searches.
+        "SAVED_SEARCH_ALERT_INTERVAL": _int("SAVED_SEARCH_ALERT_INTERVAL", 86400),
         "JOB_RUN_RETENTION_DAYS": _int("JOB_RUN_RETENTION_DAYS", 90),
         "NOTIFICATION_RETENTION_DAYS": _int("NOTIFICATION_RETENTION_DAYS", 365),
         "EXPORT_TASK_RETENTION_DAYS": _int("EXPORT_TASK_RETENTION_DAYS", 90),
         "REMINDER_DAYS": _int("REMINDER_DAYS", 7),
         "EXPIRY_NOTICE_DAYS": _int("EXPIRY_NOTICE_DAYS", 30),
         "UNSIGNED_CONTRACT_DAYS": _int("UNSIGNED_CONTRACT_DAYS", 30),
+        # Red flags for auditors (issue 22, docs/red-flags.md): how often the incremental and the full
+        # computation run (seconds), and each indicator's threshold.
+        "REDFLAG_INTERVAL": _int("REDFLAG_INTERVAL", 3600),
+        "REDFLAG_FULL_INTERVAL": _int("REDFLAG_FULL_INTERVAL", 86400),
+        "REDFLAG_INCREMENTAL_MAX": _int("REDFLAG_INCREMENTAL_MAX", 5000),  # more changed: a full run
+        "REDFLAG_OVERLAP_SECONDS": _int("REDFLAG_OVERLAP_SECONDS", 300),
+        "REDFLAG_PERIOD_MARGIN_DAYS": _int("REDFLAG_PERIOD_MARGIN_DAYS", 0),
+        "REDFLAG_PERIOD_MEDIAN_SHARE": os.environ.get("REDFLAG_PERIOD_MEDIAN_SHARE", "0.75"),
+        "REDFLAG_PERIOD_MEDIAN_MIN_SAMPLE": _int("REDFLAG_PERIOD_MEDIAN_MIN_SAMPLE", 5),
+        "REDFLAG_AMENDMENT_DAYS": _int("REDFLAG_AMENDMENT_DAYS", 3),
+        "REDFLAG_WINNER_SHARE_PERCENT": _int("REDFLAG_WINNER_SHARE_PERCENT", 50),
+        "REDFLAG_WINNER_MIN_AWARDS": _int("REDFLAG_WINNER_MIN_AWARDS", 3),
+        "REDFLAG_WINNER_WINDOW_DAYS": _int("REDFLAG_WINNER_WINDOW_DAYS", 365),
+        "REDFLAG_CEILING_MARGIN_PERCENT": os.environ.get("REDFLAG_CEILING_MARGIN_PERCENT", "1"),
+        "REDFLAG_ROTATION_MIN_TOGETHER": _int("REDFLAG_ROTATION_MIN_TOGETHER", 3),
+        "REDFLAG_LOSER_MIN_BIDS": _int("REDFLAG_LOSER_MIN_BIDS", 5),
+        "REDFLAG_VARIATION_CAP_USED": os.environ.get("REDFLAG_VARIATION_CAP_USED", "0.9"),
+        "REDFLAG_SIGNATURE_DAYS": _int("REDFLAG_SIGNATURE_DAYS", 30),
+        "REDFLAG_POOR_GRADES": ["poor"],
         # Statutory time limits (docs/rules.md), in working days: the committee report after the opening,
         # the buyer's decision after the report, the award notice after the decision, the answer to a
         # challenge after it was filed. The contract signature's 30 calendar days after the award notice
@@ -218,6 +266,15 @@ def load_config(instance_path: str, overrides: dict | None = None) -> dict:
         "OCDS_PREFIX": os.environ.get("OCDS_PREFIX", "ocds-gzfw01"),
         "OCDS_PUBLISHER_NAME": os.environ.get("OCDS_PUBLISHER_NAME", "政府购买公共服务平台"),
         "OCDS_PUBLISHER_URI": os.environ.get("OCDS_PUBLISHER_URI", ""),
+        # The licence of the open data (package ``license``), and how often the ocds-feed job positions
+        # new releases (seconds; the ocds-feed-sweep runs every JOB_SLOW_INTERVAL). docs/ocds.md.
+        "OCDS_LICENSE": os.environ.get("OCDS_LICENSE", "https://creativecommons.org/licenses/by/4.0/"),
+        "OCDS_FEED_INTERVAL": _int("OCDS_FEED_INTERVAL", 10),
+        # Residents' needs (docs/needs.md): the streets' boundaries for the map (GeoJSON, features keyed by
+        # the GB/T 2260 street code in properties.code; unset: the demo district's schematic ones), and the
+        # residents' public form's limit per address.
+        "NEEDS_BOUNDARIES_FILE": os.environ.get("NEEDS_BOUNDARIES_FILE") or None,
+        "NEED_REPORT_RATE_LIMIT": os.environ.get("NEED_REPORT_RATE_LIMIT", "10 per hour"),
         # Background tasks (core/tasks.py): an RQ queue on this Redis, run by `flask exports worker`;
         # unset (development, tests), a task runs in the web process right after its request commits.
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
@@ -336,6 +393,9 @@ def _production_problems(config: dict) -> list[str]:
             "DATABASE_URL must be a PostgreSQL URL in production (postgresql://user@host/db); "
             "SQLite is for development only."
         )
+    replica = (config.get("SQLALCHEMY_BINDS") or {}).get("replica")
+    if replica and not str(replica).startswith("postgresql"):
+        problems.append("DATABASE_REPLICA_URL must be a PostgreSQL URL (a read replica of DATABASE_URL).")
     if not config.get("REDIS_URL") and config.get("REQUIRE_REDIS", True):
         problems.append(
             "REDIS_URL must be set in production (rate limits, caches and background tasks shared by "

@@ -12,9 +12,11 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
+from marketplace.api.openapi import ProblemApi
 from marketplace.core.db import Base
+from marketplace.core.replica import RoutingSession
 
-db = SQLAlchemy(model_class=Base)
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})  # core/replica.py
 migrate = Migrate()
 login_manager = LoginManager()
 mail = Mail()
@@ -24,3 +26,4 @@ bootstrap = Bootstrap5()
 limiter = Limiter(get_remote_address)
 scheduler = BackgroundScheduler(timezone="UTC")
 cache = Cache()  # the public search's page cache (tenders/search_cache.py)
+api = ProblemApi()  # /api/v1 on flask-smorest (marketplace/api/registry.py)

@@ -22,6 +22,8 @@ from marketplace.audit.history import histories
 from marketplace.audit.service_totals import service_totals
 from marketplace.auth.models import Agency, User
 from marketplace.contracts.models import Acceptance, Contract, Milestone, Payment, ServiceRecord, Variation
+from marketplace.core import labels
+from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.timeutil import local_date, to_local
 from marketplace.extensions import db
 from marketplace.orgs.models import Organization
@@ -31,6 +33,11 @@ from marketplace.tenders.models import Tender
 
 BATCH = 500  # contracts per keyset page
 CENT = Decimal("0.01")
+
+
+def _label(machine: str, code) -> str:
+    """A code's label in the current language, as the exports write it beside the code (issue 20)."""
+    return labels.label(machine, code) if code else ""
 
 
 def _batches(f: ContractFilter) -> Iterator[list]:
@@ -146,8 +153,10 @@ def _contract_summary(r, totals: dict[str, dict]) -> dict:
         "reference": r.reference,
         "title": r.title,
         "status": r.status,
+        "status_label": _label("contract", r.status),
         "tender_reference": r.tender_reference or "",
         "category": r.category,
+        "category_label": str(SERVICE_CATEGORIES.get(r.category, r.category)),
         "district": r.district_code,
         "agency": r.agency,
         "organization": r.organization,
@@ -168,6 +177,7 @@ def _contract_summary(r, totals: dict[str, dict]) -> dict:
         "beneficiaries": int(beneficiaries or 0),
         "hours": Decimal(str(hours or 0)).quantize(CENT),
         "acceptance_result": result,
+        "acceptance_result_label": _label("acceptance", result),
         "acceptance_representatives": representatives,
         "officer_signed_at": r.officer_signed_at,
         "org_signed_at": r.org_signed_at,
@@ -207,10 +217,12 @@ def _milestone_rows(batch: list) -> Iterator[dict]:
             "position": m.position + 1,
             "deliverable": m.deliverable,
             "kind": m.kind,
+            "kind_label": _label("milestone_kind", m.kind),
             "due_date": m.due_date,
             "amount": Decimal(m.amount),
             "is_final": "yes" if m.is_final else "",
             "status": m.status,
+            "status_label": _label("milestone", m.status),
             "met_on": m.met_on,
             "overdue_days": m.overdue_days,
         }
@@ -267,6 +279,7 @@ def _variation_rows(batch: list) -> Iterator[dict]:
             "contract_reference": refs[v.contract_id],
             "id": v.id,
             "status": v.status,
+            "status_label": _label("variation", v.status),
             "reason": v.reason,
             "changes": json.dumps(v.changes or {}, ensure_ascii=False, sort_keys=True),
             "previous": json.dumps(v.previous or {}, ensure_ascii=False, sort_keys=True),
@@ -315,11 +328,14 @@ def _evaluation_rows(batch: list) -> Iterator[dict]:
             "contract_id": e.contract_id,
             "contract_reference": refs[e.contract_id],
             "stage": e.stage,
+            "stage_label": _label("evaluation_stage", e.stage),
             "status": e.status,
+            "status_label": _label("evaluation", e.status),
             "assessor": e.assessor,
             "template": f"{e.template} (v{e.version})",
             "total": Decimal(e.total) if e.total is not None else None,
             "grade": e.grade or "",
+            "grade_label": _label("evaluation_grade", e.grade or ""),
             "submitted_at": e.submitted_at,
         }
 

@@ -106,7 +106,7 @@ def test_auditor_sees_seq_and_hash_prefix(client, login_as, events):
     assert rows[0]["seq"] == str(sys_event.seq)
     assert rows[0]["hash"] == sys_event.hash[:12]
     assert f'title="{sys_event.hash}"' in r.get_data(as_text=True)
-    assert rows[0]["actor"] == "system"
+    assert rows[0]["actor"] == "System"  # by its name in the reader's language
 
 
 def test_filters_by_object_actor_and_action(client, login_as, events):
@@ -213,12 +213,12 @@ def test_bid_events_stay_sealed_until_opening(client, login_as, world, db):
     db.session.commit()
     login_as("auditor")
     for query in ("object_type=bid", f"actor={member.email}", ""):
-        assert not [r for r in _rows(client.get(f"/audit?{query}")) if r["object"].startswith("bid ")], query
+        assert not [r for r in _rows(client.get(f"/audit?{query}")) if r["object"].startswith("Bid ")], query
     clock.set_now(tender.bid_deadline + timedelta(minutes=1))
     open_sealed(tender, world["officer"])
     db.session.commit()
     rows = _rows(client.get("/audit?object_type=bid"))
-    assert rows and all(r["object"].startswith("bid ") for r in rows)
+    assert rows and all(r["object"].startswith("Bid ") for r in rows)  # the object type by its name
 
 
 @pytest.mark.parametrize("who", ["officer", "org_member", "evaluator"])

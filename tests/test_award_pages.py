@@ -444,7 +444,7 @@ def test_failed_qualification_notifies_and_too_few_qualified_bids_fail_the_tende
     db.session.expire_all()
     assert s.tender.status == "failed"
     page = client.get(f"/committee/{s.tender.id}")
-    assert b"Re-tender" in page.data and b"GPL 36" in page.data
+    assert b"Re-tender" in page.data and b"Government Procurement Law, art. 36" in page.data
     r = client.post(f"/committee/{s.tender.id}/retender")
     assert r.status_code == 302
     draft = db.session.scalars(select(Tender).where(Tender.retender_of_id == s.tender.id)).one()

@@ -281,7 +281,7 @@ def test_too_few_qualified_bids_fail_and_retender(scene, world, db):
     assert note.user_id == bidders[2][1].id and "annual inspection" in render(note.body, note.params)
     assert note.link == f"/bids/{bids[2].public_id}"  # the public id: the sequential one answers 404
     conclude(tender, world["officer"])
-    assert tender.status == "failed" and "GPL 36" in tender.failure_reason
+    assert tender.status == "failed" and "Government Procurement Law, art. 36" in tender.failure_reason
     draft = retender(tender, world["officer"])
     assert draft.status == "draft" and draft.retender_of_id == tender.id and draft.category == tender.category
 
@@ -311,7 +311,7 @@ def test_abnormally_low_price_needs_justification(scene, world, db):
         review_price(tender, bids[0], True, "ok", world["officer"])  # not flagged
     review_price(tender, low, False, "无法说明成本构成 Cannot explain its costs", world["officer"])
     rows = {r.bid_id: r for r in conclude(tender, world["officer"])}
-    assert rows[low.id].rank is None and "O87 60" in rows[low.id].invalid_reason
+    assert rows[low.id].rank is None and "MOF Order 87, art. 60" in rows[low.id].invalid_reason
     assert rows[bids[1].id].rank == 1
 
 

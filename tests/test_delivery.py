@@ -107,8 +107,13 @@ def test_identity_number_in_notes_is_refused(scene):
         assert exc.value.field == "notes"
         assert "identity number" in exc.value.message
     assert count(ServiceRecord) == 0
-    # Ordinary numbers (a phone number, a count) are fine.
-    record(contract, member, notes="联系电话 13800138000，共 12 人参加")
+    # A resident's phone number is refused too (issue 19: no identity numbers, phones or names).
+    for notes in ("联系电话 13800138000", "家属电话 010-6512 3456"):
+        with pytest.raises(RuleViolation) as exc:
+            record(contract, member, notes=notes)
+        assert exc.value.field == "notes" and "phone number" in exc.value.message
+    # Ordinary numbers (a count, a room, a date) are fine.
+    record(contract, member, notes="2026-03-09 活动室 3 号，共 12 人参加，用时 90 分钟")
     assert count(ServiceRecord) == 1
 
 

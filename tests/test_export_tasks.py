@@ -68,7 +68,7 @@ def test_an_xlsx_export_goes_from_request_to_download_by_its_owner(app, client, 
     task = _task(location)
     # Run in this process right after the request's commit: done by the time the page is asked for.
     assert task.owner_id == auditor.id and task.format == "xlsx" and task.status == "done"
-    assert task.filters == {"agency": world["agency"].id}
+    assert task.filters == {"agency": world["agency"].id, "lang": "en"}  # the asker's language (the client's)
     assert task.progress_done == task.progress_total == len(EXPORT_KINDS)  # one contract, every sheet
     path = export_tasks.file_of(task)
     assert path.is_file() and task.size == path.stat().st_size > 0

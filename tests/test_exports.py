@@ -169,7 +169,7 @@ def test_csv_of_the_demo_data_has_a_bom_and_readable_chinese(app, demo, tmp_path
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     header, body = rows[0], rows[1:]
     assert header[1] == "合同编号 Reference"
-    assert len(body) == len(demo) == 2
+    assert len(body) == len(demo) >= 2
     titles = {row[2] for row in body}
     assert titles == {c.title for c in demo}
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in titles)
@@ -204,7 +204,8 @@ def test_csv_evaluations_kind_lists_the_rounds_of_the_demo(app, demo, tmp_path):
     )
     assert r.exit_code == 0, r.output
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
-    assert [(row["评价阶段 Stage"], row["状态 Status"]) for row in rows] == [
+    # The demo's two rounds, in contract order; the red-flag cases of the demo add archived ones after them.
+    assert [(row["评价阶段 Stage"], row["状态 Status"]) for row in rows][:2] == [
         ("in_progress", "declared"),
         ("ex_post", "submitted"),
     ]
@@ -213,7 +214,8 @@ def test_csv_evaluations_kind_lists_the_rounds_of_the_demo(app, demo, tmp_path):
     assert finished["总分 Total score"] and finished["提交时间 Submitted"]
     assert rows[0]["总分 Total score"] == "" and rows[0]["等级 Grade"] == ""
     # The rounds are part of the contract's history too.
-    kinds = [e.kind for e in timeline.history(demo[-1])]
+    evaluated = next(c for c in demo if c.reference == finished["合同编号 Contract reference"])
+    kinds = [e.kind for e in timeline.history(evaluated)]
     assert kinds.count("performance") == 3  # assigned, independence declared, submitted
 
 

@@ -156,3 +156,43 @@ def test_the_listener_sees_a_write(app, demo, writes):
     audit.record(None, "test.write", "test", 1, "a write")
     demo.session.flush()
     assert any(w.startswith("INSERT") for w in writes)
+
+
+def test_api_reads_with_a_token_write_only_the_token_s_use(app, client, demo):
+    """With a personal API token, a GET of /api/v1 writes nothing in its own transaction: the only
+    writes are the token's use (its ``last_used_at`` and one ``api_token.use`` audit event), made by the
+    transaction edge after the request's transaction ended (core.transaction.afterwards, docs/api.md)."""
+    from marketplace.auth import api_tokens
+
+    ids = _ids(demo)
+    tokens = {}
+    for email in ROLES[1:]:
+        user = demo.session.scalar(select(User).where(User.email == email))
+        data = {"name": "walk", "scopes": api_tokens.allowed_scopes(user), "expires_in_days": 30}
+        tokens[email] = api_tokens.create_token(user, data)[1]
+    demo.session.commit()
+    seen: list[tuple[str, object]] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(WRITES):
+            seen.append((" ".join(statement.split())[:80], parameters))
+
+    event.listen(_db.engine, "before_cursor_execute", listener)
+    offenders, walked = [], 0
+    try:
+        urls = [u for u in _urls(app, ids) if u.startswith("/api/v1")]
+        for email, raw in tokens.items():
+            for url in urls:
+                seen.clear()
+                r = client.get(url, headers={"Authorization": f"Bearer {raw}"})
+                assert r.status_code < 500, (email, url, r.status_code)
+                walked += 1
+                kinds = sorted(statement.split(" (")[0].split(" SET")[0] for statement, _p in seen)
+                use_event = [p for s, p in seen if s.startswith("INSERT INTO audit_events")]
+                if kinds != ["INSERT INTO audit_events", "UPDATE api_tokens"] or "api_token.use" not in str(
+                    use_event
+                ):
+                    offenders.append((email, url, seen[:]))
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", listener)
+    assert walked > 50 and offenders == []

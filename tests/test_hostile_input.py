@@ -225,7 +225,7 @@ def test_control_characters_are_refused_at_the_edge(client, login_as, db):
     assert client.get("/tenders", query_string={"q": "a\x00b"}).status_code == 400
     assert client.get("/tenders/%00").status_code in (400, 404)
     r = client.get("/api/v1/tenders", query_string={"status": "\x1b"})
-    assert r.status_code == 400 and r.is_json and "control characters" in r.get_json()["error"]["message"]
+    assert r.status_code == 400 and r.is_json and "control characters" in r.get_json()["detail"]
     # Tab, CR and LF are ordinary in multi-line text: not refused at the edge.
     assert client.get("/tenders", query_string={"q": "a\tb\r\nc"}).status_code == 200
 

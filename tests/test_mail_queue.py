@@ -55,7 +55,8 @@ def test_a_committed_transaction_enqueues_one_task_per_mail(fake_queue, world, d
         (app.config["EXPORT_QUEUE"], "marketplace.core.notifications.deliver", world["org_member"].email),
     ]
     _q, _f, args, kwargs = calls[0]
-    assert args == ("officer@test.org", "队列 / Queued", "正文", "/contracts/7")  # rendered strings only
+    # Rendered strings only (and the mail's extra headers, none here).
+    assert args == ("officer@test.org", "队列 / Queued", "正文", "/contracts/7", ())
     assert kwargs["retry"].max == 3 and kwargs["retry"].intervals == [10, 60, 300]
     assert getattr(mailman, "outbox", []) == []  # the worker sends it, not the request
     assert notifications.pending_mail() == []

@@ -45,6 +45,24 @@ def test_not_ready_when_the_database_is_not_at_head(client, db, no_redis, monkey
     assert checks["database"]["ok"] and checks["scheduler"]["ok"]
 
 
+def test_ready_when_the_database_is_ahead_of_this_code(client, db, no_redis, monkeypatch):
+    """A rolling upgrade: the new release migrated the database first; the old processes still serve."""
+    _job_run(db, timedelta(seconds=30))
+    monkeypatch.setattr(readiness, "database_revisions", lambda: frozenset({"0099_from_a_newer_release"}))
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    migrations = response.get_json()["checks"]["migrations"]
+    assert migrations["ok"] and "ahead" in migrations["note"]
+
+
+def test_not_ready_when_the_database_is_behind(client, db, no_redis, monkeypatch):
+    _job_run(db, timedelta(seconds=30))
+    monkeypatch.setattr(readiness, "database_revisions", lambda: frozenset({"0001_foundation"}))
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "head revision" in response.get_json()["checks"]["migrations"]["error"]
+
+
 def test_not_ready_when_the_scheduler_is_silent(client, db, no_redis, app):
     _job_run(db, timedelta(seconds=app.config["SCHEDULER_HEARTBEAT_MAX_AGE"] + 60))
     response = client.get("/readyz")

@@ -31,6 +31,7 @@ from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from marketplace import clock
+from marketplace.auth import api_tokens
 from marketplace.auth.models import User
 from marketplace.bonds import services as bonds
 from marketplace.core.public_ids import new_public_id
@@ -63,6 +64,9 @@ EXTRA_PATHS = (
     "/tenders?page=2",
     "/api/v1/tenders?status=open",
     "/api/v1/tenders?page=2&per_page=5",
+    "/api/v1/tenders?limit=1&sort=-deadline",
+    "/api/v1/audit/events?limit=100",
+    "/api/v1/audit/contracts?limit=100",
     "/inbox?page=1",
 )
 
@@ -139,14 +143,23 @@ def _urls(app, ids: dict) -> list[str]:
     return urls
 
 
-def _snapshot(client, observers: dict, urls: list[str], refs: dict[str, str]) -> dict:
+def _snapshot(
+    client, observers: dict, urls: list[str], refs: dict[str, str], tokens: dict | None = None
+) -> dict:
+    """Every page as every observer sees it; with ``tokens``, also every /api/ URL as each observer's
+    personal API token (every scope the role allows) reads it."""
     pages = {}
-    for who, user in observers.items():
+    callers = [(who, user, None) for who, user in observers.items()]
+    callers += [(f"{who}+token", None, raw) for who, raw in (tokens or {}).items()]
+    for who, user, raw in callers:
         _login(client, user)
+        headers = {"Authorization": f"Bearer {raw}"} if raw else {}
         for url in urls:
             if url == "/readyz":  # operational health (no scheduler in tests: 503), no procurement data
                 continue
-            r = client.get(url)
+            if raw and not url.startswith("/api/"):
+                continue
+            r = client.get(url, headers=headers)
             assert r.status_code < 500, (who, url, r.status_code)
             location = r.headers.get("Location", "")
             body = _normalise(r.data, refs)
@@ -233,7 +246,18 @@ def _bid_on(tender, orgs) -> tuple[Bid, dict[str, str]]:
     return a_bid, refs
 
 
-def test_bidding_changes_nothing_that_non_bidders_can_read(app, client, demo):
+def _api_tokens(db, observers: dict) -> dict[str, str]:
+    """A personal API token for each signed-in observer, with every scope its role allows."""
+    tokens = {}
+    for who, user in observers.items():
+        if user is not None:
+            data = {"name": "walk", "scopes": api_tokens.allowed_scopes(user), "expires_in_days": 30}
+            tokens[who] = api_tokens.create_token(user, data)[1]
+    db.session.commit()
+    return tokens
+
+
+def test_bidding_changes_nothing_that_non_bidders_can_read(app, client, demo, monkeypatch):
     db = demo
     tender, bidders = _scene(db)
     observers = {who: (_user(db, email) if email else None) for who, email in OBSERVER_EMAILS.items()}
@@ -241,12 +265,15 @@ def test_bidding_changes_nothing_that_non_bidders_can_read(app, client, demo):
     ids = _ids(app, db, tender, bidders[0])
 
     placeholders = {name: new_public_id() for name in BID_ARGUMENTS}
-    before = _snapshot(client, observers, _urls(app, {**ids, **placeholders}), placeholders)
+    tokens = _api_tokens(db, observers)
+    # A token's use is recorded (an audit event); the walk's own footprints are not what bidding changed.
+    monkeypatch.setattr(api_tokens, "record_use", lambda *args: None)
+    before = _snapshot(client, observers, _urls(app, {**ids, **placeholders}), placeholders, tokens)
 
     bid, refs = _bid_on(tender, bidders)
     db.session.commit()
     assert bid.status == "submitted" and tender.accepting_bids
-    after = _snapshot(client, observers, _urls(app, {**ids, **refs}), refs)
+    after = _snapshot(client, observers, _urls(app, {**ids, **refs}), refs, tokens)
 
     assert before.keys() == after.keys()
     changed = [key for key in before if before[key] != after[key]]
@@ -254,6 +281,10 @@ def test_bidding_changes_nothing_that_non_bidders_can_read(app, client, demo):
     # The walk read the pages that matter, as more than a 404 or a redirect.
     ok = {url for (who, url), (status, _loc, _body) in after.items() if status == 200}
     assert f"/tenders/{tender.id}" in ok and f"/api/v1/tenders/{tender.id}" in ok
+    api_ok = {
+        url for (who, url), (status, _l, _b) in after.items() if who.endswith("+token") and status == 200
+    }
+    assert {"/api/v1/audit/events", "/api/v1/tenders?status=open", f"/api/v1/tenders/{tender.id}"} <= api_ok
     assert any(url.startswith("/bids/<bid_ref>") for (_who, url) in after)
 
 

@@ -131,9 +131,9 @@ def test_unknown_ids_are_404(client, login_as, world):
 
 def test_api_errors_are_json(client):
     r = client.get("/api/v1/nothing-here")
-    assert r.status_code == 404 and r.is_json and r.json["error"]["code"] == 404
+    assert r.status_code == 404 and r.mimetype == "application/problem+json" and r.json["status"] == 404
     r = client.post("/api/v1/tenders")
-    assert r.status_code == 405 and r.json["error"]["code"] == 405
+    assert r.status_code == 405 and r.json["status"] == 405 and "GET" in r.headers["Allow"]
 
 
 def test_html_error_pages(client):

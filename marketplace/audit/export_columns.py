@@ -20,14 +20,18 @@ EXPORT_KINDS = (
 # Columns per kind: (key, header, type). Headers are bilingual and fixed, not translated: they are part
 # of the file format, so a file reads (and scripts parse it) the same whoever exported it, in whatever
 # language; JSON uses the keys. Types: "money" (2 decimals), "date", "datetime", "int", "text".
+# A code column (a status, a stage) is followed by its label in the language of the person exporting
+# (key ``<code>_label``, header "…名称 … label"): scripts read the code, people read the label.
 COLUMNS: dict[str, list[tuple[str, str, str]]] = {
     "contracts": [
         ("id", "编号 ID", "int"),
         ("reference", "合同编号 Reference", "text"),
         ("title", "合同名称 Title", "text"),
         ("status", "状态 Status", "text"),
+        ("status_label", "状态名称 Status label", "text"),
         ("tender_reference", "项目编号 Tender reference", "text"),
         ("category", "服务类别 Category", "text"),
+        ("category_label", "服务类别名称 Category label", "text"),
         ("district", "区县 District", "text"),
         ("agency", "采购单位 Agency", "text"),
         ("organization", "承接机构 Organization", "text"),
@@ -48,6 +52,7 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("beneficiaries", "服务人次 Beneficiaries", "int"),
         ("hours", "服务时长 Hours", "money"),
         ("acceptance_result", "终期验收结果 Final acceptance", "text"),
+        ("acceptance_result_label", "终期验收结果名称 Final acceptance label", "text"),
         ("acceptance_representatives", "服务对象代表人数 Recipient representatives", "int"),
         ("officer_signed_at", "采购单位签署 Signed by the agency", "datetime"),
         ("org_signed_at", "机构签署 Signed by the organization", "datetime"),
@@ -60,10 +65,12 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("position", "序号 Position", "int"),
         ("deliverable", "交付内容 Deliverable", "text"),
         ("kind", "类型 Kind", "text"),
+        ("kind_label", "类型名称 Kind label", "text"),
         ("due_date", "到期日 Due date", "date"),
         ("amount", "付款金额 Amount", "money"),
         ("is_final", "终期 Final", "text"),
         ("status", "状态 Status", "text"),
+        ("status_label", "状态名称 Status label", "text"),
         ("met_on", "完成日 Met on", "date"),
         ("overdue_days", "逾期天数 Days overdue", "int"),
     ],
@@ -82,6 +89,7 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("contract_reference", "合同编号 Contract reference", "text"),
         ("id", "变更 ID Variation ID", "int"),
         ("status", "状态 Status", "text"),
+        ("status_label", "状态名称 Status label", "text"),
         ("reason", "理由 Reason", "text"),
         ("changes", "变更内容 Changes", "text"),
         ("previous", "变更前 Previous terms", "text"),
@@ -102,11 +110,14 @@ COLUMNS: dict[str, list[tuple[str, str, str]]] = {
         ("contract_id", "合同 ID Contract ID", "int"),
         ("contract_reference", "合同编号 Contract reference", "text"),
         ("stage", "评价阶段 Stage", "text"),
+        ("stage_label", "评价阶段名称 Stage label", "text"),
         ("status", "状态 Status", "text"),
+        ("status_label", "状态名称 Status label", "text"),
         ("assessor", "评价人员 Assessor", "text"),
         ("template", "指标体系 Indicator template", "text"),
         ("total", "总分 Total score", "money"),
         ("grade", "等级 Grade", "text"),
+        ("grade_label", "等级名称 Grade label", "text"),
         ("submitted_at", "提交时间 Submitted", "datetime"),
     ],
     "history": [

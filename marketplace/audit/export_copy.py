@@ -37,6 +37,7 @@ from marketplace.audit.export_sql import local_moment
 from marketplace.audit.filters import ContractFilter
 from marketplace.audit.history import _ACTION_KINDS, _PREFIX_KINDS
 from marketplace.audit.models import AuditEvent
+from marketplace.core.messages import has_labelled_params
 from marketplace.extensions import db
 
 # Kinds whose every cell the database writes (variations' terms are JSON re-serialised by Python).
@@ -114,7 +115,8 @@ class _Messages:
             .group_by(AuditEvent.summary)
             .order_by(func.count().desc())
         ).scalars()
-        return [s for s in rows if "%" in self.texts.translate(s)]
+        # A summary showing codes by their labels (core.messages) is rendered by Python.
+        return [s for s in rows if "%" in self.texts.translate(s) and not has_labelled_params(s)]
 
     @staticmethod
     def _param(params: str, key: str, conversion: str) -> str:

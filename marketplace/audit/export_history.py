@@ -44,7 +44,7 @@ from marketplace.audit.models import AuditEvent
 from marketplace.audit.sealed import sealed_bid_event_filter
 from marketplace.auth.models import Agency, User
 from marketplace.contracts.models import Payment, ServiceRecord
-from marketplace.core.messages import render
+from marketplace.core.messages import labelled_params, render
 from marketplace.orgs.models import Organization
 
 EVENT, PAYMENT, TOTALS = 0, 1, 2
@@ -81,7 +81,7 @@ class _Texts:
         if not params:
             return text
         try:
-            return text % dict(params)
+            return text % labelled_params(summary, params)
         except (KeyError, ValueError, TypeError):
             return render(summary, params)  # its fallbacks and warning
 

@@ -31,6 +31,8 @@ from marketplace.audit.export_sql import (
 from marketplace.audit.filters import ContractFilter, conditions, contract_date
 from marketplace.auth.models import Agency, User
 from marketplace.contracts.models import Acceptance, Contract, Milestone, Payment, ServiceRecord, Variation
+from marketplace.core import labels
+from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.orgs.models import Organization
 from marketplace.performance.models import Evaluation, IndicatorTemplate
 from marketplace.tenders.committee.models import Award
@@ -89,8 +91,10 @@ def _contracts(f: ContractFilter):
             Contract.reference,
             Contract.title,
             Contract.status,
+            labelled(Contract.status, "contract"),
             func.coalesce(Tender.reference, ""),
             Tender.category,
+            labelled(Tender.category, names=SERVICE_CATEGORIES),
             Tender.district_code,
             Agency.name,
             Organization.name,
@@ -111,6 +115,7 @@ def _contracts(f: ContractFilter):
             func.coalesce(services.c.beneficiaries, 0),
             money(func.coalesce(services.c.hours, 0)),
             func.coalesce(Acceptance.result, ""),
+            labelled(Acceptance.result, "acceptance"),
             array_length(Acceptance.recipient_representatives),
             local_moment(Contract.officer_signed_at),
             local_moment(Contract.org_signed_at),
@@ -131,6 +136,14 @@ def _contracts(f: ContractFilter):
     )
 
 
+def labelled(code, machine: str | None = None, names: dict | None = None):
+    """The label of ``code`` (a column) in the current language, as SQL: one CASE over the machine's
+    states (:mod:`marketplace.core.labels`) or ``names``; an unknown code shows as itself, NULL as ''."""
+    names = names if names is not None else {state: lab.text for state, lab in labels.states(machine).items()}
+    whens = {state: str(text) for state, text in names.items()}
+    return case(whens, value=code, else_=func.coalesce(code, "")) if whens else func.coalesce(code, "")
+
+
 def _milestones(f: ContractFilter):
     m = matching(f)
     return (
@@ -140,10 +153,12 @@ def _milestones(f: ContractFilter):
             Milestone.position + 1,
             Milestone.deliverable,
             Milestone.kind,
+            labelled(Milestone.kind, "milestone_kind"),
             iso_date(Milestone.due_date),
             money(Milestone.amount),
             case((Milestone.is_final, "yes"), else_=""),
             Milestone.status,
+            labelled(Milestone.status, "milestone"),
             iso_date(Milestone.met_on),
             Milestone.overdue_days,
         )
@@ -178,6 +193,7 @@ def _variations(f: ContractFilter):
             m.c.reference,
             Variation.id,
             Variation.status,
+            labelled(Variation.status, "variation"),
             Variation.reason,
             Variation.changes,
             Variation.previous,
@@ -196,7 +212,7 @@ def _terms(value) -> str:
 
 def _variation_row(row) -> tuple:
     """The changed and previous terms as JSON text with sorted keys (few rows: formatted here)."""
-    return (*row[:5], _terms(row[5]), _terms(row[6]), *row[7:])
+    return (*row[:6], _terms(row[6]), _terms(row[7]), *row[8:])
 
 
 def _service_totals(f: ContractFilter):
@@ -226,11 +242,14 @@ def _evaluations(f: ContractFilter):
             Evaluation.contract_id,
             m.c.reference,
             Evaluation.stage,
+            labelled(Evaluation.stage, "evaluation_stage"),
             Evaluation.status,
+            labelled(Evaluation.status, "evaluation"),
             User.name,
             IndicatorTemplate.name + " (v" + cast(IndicatorTemplate.version, String) + ")",
             money(Evaluation.total),
             func.coalesce(Evaluation.grade, ""),
+            labelled(Evaluation.grade, "evaluation_grade"),
             local_moment(Evaluation.submitted_at),
         )
         .join(m, m.c.id == Evaluation.contract_id)

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import get_locale
 from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -83,6 +84,9 @@ class ExportTask(db.Model):
         return min(99, int(100 * self.progress_done / self.progress_total))
 
 
+LANGUAGE_KEY = "lang"  # kept with the filter's query arguments (not a filter: parse_filter ignores it)
+
+
 def retention() -> timedelta:
     return timedelta(hours=int(current_app.config["EXPORT_RETENTION_HOURS"]))
 
@@ -112,7 +116,11 @@ def request_export(f: ContractFilter, fmt: str, kind: str, actor) -> ExportTask:
         owner_id=actor.id,
         kind=kind if fmt == "csv" else "contracts",
         format=fmt,
-        filters=f.query_args(),
+        # The language of the person asking: the worker writes the code labels in it (issue 20).
+        filters={
+            **f.query_args(),
+            LANGUAGE_KEY: str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"]),
+        },
         status=QUEUED,
         download_name=filename(fmt, kind),
         created_at=now,

@@ -21,13 +21,14 @@ import time
 import traceback
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import update
 
 from marketplace.audit import export_tasks
 from marketplace.audit.export_tasks import ExportTask
 from marketplace.audit.exports import export_contracts, units
 from marketplace.audit.filters import parse_filter
-from marketplace.core import transaction
+from marketplace.core import replica, transaction
 from marketplace.extensions import db
 
 log = logging.getLogger("marketplace.exports")
@@ -93,13 +94,14 @@ def run_export(task_id: int) -> str:
         db.session.rollback()
         return status
     filters, fmt, kind, file_path = taken
+    language = filters.pop(export_tasks.LANGUAGE_KEY, None) or current_app.config["BABEL_DEFAULT_LOCALE"]
     final = export_tasks.folder() / file_path
     partial = final.with_name(final.name + ".part")
     every = float(current_app.config["EXPORT_PROGRESS_SECONDS"])
     progress = _Progress(task_id, every) if current_app.config.get("REDIS_URL") else None
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
-        with transaction.reading(), open(partial, "wb") as out:
+        with transaction.reading(), replica.reads(), force_locale(language), open(partial, "wb") as out:
             export_contracts(parse_filter(filters), fmt, out, kind, progress=progress)
             db.session.rollback()  # the read-only transaction ends
         os.replace(partial, final)

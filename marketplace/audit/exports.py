@@ -98,8 +98,10 @@ def csv_chunks(f: ContractFilter, kind: str = "contracts", progress: Progress = 
         yield buffer.getvalue().encode("utf-8")
         with formatting_session():
             yield from copy_rows(kind, f, progress)
-        return
-    yield from python_csv_chunks(f, kind, progress, buffer)
+    else:
+        yield from python_csv_chunks(f, kind, progress, buffer)
+    if progress is not None:  # done: the contracts with no rows of this kind (no history yet) count too
+        progress(count(f))
 
 
 def python_csv_chunks(
@@ -243,6 +245,8 @@ def write_xlsx(f: ContractFilter, out: BinaryIO | str, progress: Progress = None
                             values.append(cell)
                     ws.append(values)
                 covered(part)
+            if progress is not None:  # the sheet is done: its contracts without rows are covered too
+                progress((index + 1) * per_sheet)
                 contracts += len(part) if kind == "contracts" else 0
     wb.save(out)
     return contracts

@@ -154,6 +154,7 @@ _ROLE_PARTIES = {
     "evaluator": _l("Evaluation committee"),
     "auditor": _l("Auditor"),
     "admin": _l("Administrator"),
+    "grid_worker": _l("Grid worker"),
 }
 
 

@@ -30,7 +30,7 @@ from marketplace.audit import history as timeline
 from marketplace.audit.export_columns import EXPORT_KINDS
 from marketplace.audit.export_tasks import ExportTask
 from marketplace.contracts.models import Contract
-from marketplace.core import tasks
+from marketplace.core import replica, tasks
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import can, require
 from marketplace.core.web import get_or_404, paginate
@@ -118,7 +118,7 @@ def export(fmt: str):
     name = exports.filename(fmt, kind)
     # Rows are read and written as the client downloads; the request's context stays open meanwhile.
     return Response(
-        stream_with_context(exports.csv_chunks(f, kind)),
+        stream_with_context(replica.routed(exports.csv_chunks(f, kind))),
         mimetype=exports.MIMETYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -1,7 +1,16 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SubmitField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.widgets import CheckboxInput, ListWidget
 
 # The length floor and the list of common passwords are checked by the account verbs
 # (auth.schemas.Password, PASSWORD_MIN_LENGTH), so the rule and its message live in one place.
@@ -50,3 +59,31 @@ class ResetPasswordForm(FlaskForm):
 
 class EndSessionsForm(FlaskForm):
     submit = SubmitField(_l("End all sessions"))
+
+
+# --- personal API tokens (the verb's schema, auth.schemas.ApiTokenInputSchema, validates) --------------
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField(_l("Token name"), validators=[Length(max=100)])
+    scopes = MultiCheckboxField(_l("Scopes"), validate_choice=False)
+    expires_in_days = SelectField(
+        _l("Valid for"),
+        choices=[
+            ("30", _l("30 days")),
+            ("90", _l("90 days")),
+            ("180", _l("180 days")),
+            ("365", _l("1 year")),
+        ],
+        default="90",
+    )
+    submit = SubmitField(_l("Create token"))
+
+
+class RevokeTokenForm(FlaskForm):
+    submit = SubmitField(_l("Revoke"))

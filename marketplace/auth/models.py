@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.auth import passwords
@@ -37,7 +37,9 @@ class Agency(TimestampMixin, db.Model):
 class User(UserMixin, TimestampMixin, db.Model):
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint("role IN ('officer', 'org_member', 'evaluator', 'auditor', 'admin')", name="role"),
+        CheckConstraint(
+            "role IN ('officer', 'org_member', 'evaluator', 'auditor', 'admin', 'grid_worker')", name="role"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -98,3 +100,33 @@ class LoginThrottle(db.Model):
     failures: Mapped[int] = mapped_column(Integer, nullable=False, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column()
     last_failure_at: Mapped[datetime] = mapped_column(nullable=False)
+
+
+# Scopes a personal API token may carry (docs/api.md); which of them a role may choose: auth.api_tokens.
+API_SCOPES = ("read", "delivery:write", "audit:read")
+
+
+class ApiToken(db.Model):
+    """A personal API token (issue 19): shown once, stored as its SHA-256; ``prefix`` (not secret) names it
+    in lists and rate limits. It acts as its user, never with more rights (the policy layer decides)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(100), nullable=False)
+    prefix: Mapped[str] = mapped_column(String(16), nullable=False, unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    scopes: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    created_at: Mapped[datetime] = mapped_column(nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(nullable=False)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    last_used_at: Mapped[datetime | None] = mapped_column()
+
+    user: Mapped[User] = relationship()
+
+    def usable_at(self, moment: datetime) -> bool:
+        return self.revoked_at is None and moment < self.expires_at
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} {self.prefix} user={self.user_id}>"

@@ -96,3 +96,35 @@ class AccountEmailPasswordSchema(InputSchema):
 
     email = EmailAddress(required=True)
     password = Password(required=True)
+
+
+# --- personal API tokens (issue 19) ---------------------------------------------------------------------
+
+TOKEN_LIFETIMES_DAYS = (30, 90, 180, 365)
+
+
+class ApiTokenInputSchema(InputSchema):
+    """A new personal API token: its name, scopes (which the user's role allows: the verb asks the
+    policy) and lifetime in days."""
+
+    name = Text(
+        required=True,
+        max_length=NAME_MAX,
+        error_messages={"required": _l("Give the token a name."), "null": _l("Give the token a name.")},
+    )
+    scopes = fields.List(
+        fields.String(),
+        required=True,
+        validate=lambda v: bool(v) or _raise(_("Choose at least one scope.")),
+        error_messages={"required": _l("Choose at least one scope.")},
+    )
+    expires_in_days = fields.Integer(
+        required=True,
+        strict=False,
+        validate=lambda v: v in TOKEN_LIFETIMES_DAYS or _raise(_("Choose how long the token is valid.")),
+        error_messages={"required": _l("Choose how long the token is valid.")},
+    )
+
+
+def _raise(message: str):
+    raise ValidationError(message)

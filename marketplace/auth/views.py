@@ -3,13 +3,16 @@ password, and the administrators' user pages."""
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
-from marketplace.auth import accounts, services, tokens
+from marketplace import clock
+from marketplace.auth import accounts, api_tokens, services, tokens
 from marketplace.auth.forms import (
+    ApiTokenForm,
     ChangePasswordForm,
     ConfirmEmailForm,
     EmailForm,
@@ -17,8 +20,9 @@ from marketplace.auth.forms import (
     LoginForm,
     LogoutForm,
     ResetPasswordForm,
+    RevokeTokenForm,
 )
-from marketplace.auth.models import User
+from marketplace.auth.models import ApiToken, User
 from marketplace.core.permissions import require
 from marketplace.core.transaction import run_verb
 from marketplace.core.web import form_status, get_or_404, paginate
@@ -103,6 +107,73 @@ def change_password():
         flash(_("Your password was changed. Every other session of your account has ended."), "success")
         return redirect(url_for("main.home"))
     return render_template("auth/change_password.html", form=form), form_status(form)
+
+
+# --- personal API tokens (docs/api.md) -----------------------------------------------------------------
+
+SCOPE_LABELS = {
+    "read": _l("read: everything your account may read"),
+    "delivery:write": _l("delivery:write: service records, progress reports, milestone submissions"),
+    "audit:read": _l("audit:read: contract histories and the audit log"),
+}
+
+
+def _token_page(form, created=None, raw=None, status=200):
+    user = current_user._get_current_object()
+    return render_template(
+        "auth/api_tokens.html",
+        form=form,
+        tokens=api_tokens.tokens_of(user),
+        created=created,
+        raw_token=raw,
+        revoke_form=RevokeTokenForm(formdata=None),
+        now=clock.now(),
+    ), status
+
+
+def _token_form(user) -> ApiTokenForm:
+    form = ApiTokenForm()
+    form.scopes.choices = [(s, SCOPE_LABELS[s]) for s in api_tokens.allowed_scopes(user)]
+    return form
+
+
+@bp.route("/api-tokens", methods=["GET", "POST"])
+@login_required
+def api_tokens_page():
+    user = current_user._get_current_object()
+    require(user, "api.tokens")
+    form = _token_form(user)
+    if request.method == "POST" and form.validate_on_submit():
+        created = {}
+
+        def create():
+            data = {
+                "name": form.name.data,
+                "scopes": form.scopes.data,
+                "expires_in_days": form.expires_in_days.data,
+            }
+            created["token"], created["raw"] = api_tokens.create_token(user, data)
+
+        if run_verb(form, create, default_field="name"):
+            # Shown on this answer only (never stored in clear, never shown again); no redirect.
+            fresh = _token_form(user)
+            fresh.process(formdata=None)
+            return _token_page(fresh, created["token"], created["raw"])
+        return _token_page(form, status=400)
+    return _token_page(form, status=form_status(form))
+
+
+@bp.route("/api-tokens/<int:token_id>/revoke", methods=["POST"])
+@login_required
+def revoke_api_token(token_id: int):
+    user = current_user._get_current_object()
+    token = get_or_404(ApiToken, token_id)
+    if token.user_id != user.id:
+        abort(404)
+    form = RevokeTokenForm()
+    if form.validate_on_submit() and run_verb(None, lambda: api_tokens.revoke_token(token, user)):
+        flash(_("The token %(name)s is revoked: it no longer works.", name=token.name), "success")
+    return redirect(url_for("auth.api_tokens_page"))
 
 
 # --- email confirmation and password reset ------------------------------------------------------------

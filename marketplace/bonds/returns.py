@@ -64,7 +64,10 @@ def flag_overdue_return(today: date, bond_id: int) -> bool:
         officers,
         "bond.return_overdue",
         N_("A bid bond is overdue for return — %(title)s"),
-        N_("The bid bond of %(organization)s (%(amount)s) was to be returned by %(due)s (IR 33)."),
+        N_(
+            "The bid bond of %(organization)s (%(amount)s) was to be returned by %(due)s (Government "
+            "Procurement Regulations, art. 33)."
+        ),
         f"/bonds/tenders/{tender.id}",
         params={
             "title": tender.title,

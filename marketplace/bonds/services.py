@@ -147,7 +147,8 @@ def _new_bid_bond(tender: Tender, bid: Bid, data: dict, actor, *, declared: bool
     if data["amount"] > cap:
         raise RuleViolation(
             _(
-                "A bid bond is at most %(share)s%% of the budget (IR 33): %(cap)s.",
+                "A bid bond is at most %(share)s%% of the budget (Government Procurement "
+                "Regulations, art. 33): %(cap)s.",
                 share=_percent("BID_BOND_MAX_SHARE"),
                 cap=str(cap),
             ),
@@ -244,7 +245,8 @@ def record_performance_bond(contract: Contract, raw: Mapping, actor) -> Performa
     if data["amount"] > cap:
         raise RuleViolation(
             _(
-                "A performance bond is at most %(share)s%% of the contract value (IR 48): %(cap)s.",
+                "A performance bond is at most %(share)s%% of the contract value (Government "
+                "Procurement Regulations, art. 48): %(cap)s.",
                 share=_percent("PERFORMANCE_BOND_MAX_SHARE"),
                 cap=str(cap),
             ),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import MultipleFileField
+from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     FieldList,
     Form,
@@ -71,6 +71,19 @@ class ServiceRecordForm(FlaskForm):
     notes = TextAreaField(_l("Notes"), validators=[Length(max=NOTES_MAX)])
     documents = MultipleFileField(_l("Evidence (photos, sign-in sheets)"))
     submit = SubmitField(_l("Log the service"))
+
+
+class CorrectionForm(ServiceRecordForm):
+    """A record's new values and why they replace the current ones (evidence stays as it was)."""
+
+    documents = None
+    reason = TextAreaField(_l("Reason for the correction"), validators=[Length(max=NOTES_MAX)])
+    submit = SubmitField(_l("Save the correction"))
+
+
+class ImportForm(FlaskForm):
+    file = FileField(_l("File of service records (.csv or .xlsx)"))
+    submit = SubmitField(_l("Check the file"))
 
 
 class RecordFilterForm(FlaskForm):
@@ -150,6 +163,21 @@ def record_form(contract: Contract, formdata=True) -> ServiceRecordForm:
     form.community_code.choices = [("", _("— none —"))] + [
         (c.code, f"{c.parent.name if c.parent else ''} {c.name}".strip()) for c in communities_for(contract)
     ]
+    return form
+
+
+def correction_form(contract: Contract, record, formdata=True) -> CorrectionForm:
+    """The correction form, filled with the record's current values when nothing was posted."""
+    form = CorrectionForm() if formdata else CorrectionForm(formdata=None, obj=record)
+    choices = record_form(contract, formdata=False)
+    form.target_id.choices, form.community_code.choices = (
+        choices.target_id.choices,
+        choices.community_code.choices,
+    )
+    if not formdata:
+        form.target_id.data = str(record.target_id or "")
+        form.community_code.data = record.community_code or ""
+        form.quantity.data, form.hours.data = str(record.quantity), str(record.hours)
     return form
 
 

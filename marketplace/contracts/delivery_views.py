@@ -15,6 +15,7 @@ from werkzeug.routing import BuildError
 from marketplace.contracts import delivery_forms
 from marketplace.contracts.blueprint import bp
 from marketplace.contracts.delivery import acceptance as acceptance_verbs
+from marketplace.contracts.delivery import corrections
 from marketplace.contracts.delivery import milestones as milestone_verbs
 from marketplace.contracts.delivery import payments as payment_verbs
 from marketplace.contracts.delivery import records as record_verbs
@@ -156,15 +157,17 @@ def records(contract_id: int):
     if done:
         return done
     filter_form, flt = delivery_forms.record_filter(contract, request.args)
+    pagination = paginate(record_verbs.records_query(contract, flt))
     return _render(
         "contracts/delivery/records.html",
         contract,
         status,
         form=form,
         filter_form=filter_form,
-        pagination=paginate(record_verbs.records_query(contract, flt)),
+        pagination=pagination,
         filter_args=delivery_forms.filter_args(flt),
         progress=record_verbs.progress(contract),
+        versions=corrections.current_versions([r.id for r in pagination.items]),
     )
 
 

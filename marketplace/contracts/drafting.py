@@ -41,14 +41,17 @@ def is_editable(contract: Contract) -> bool:
 def drafting_blocker(tender: Tender) -> str | None:
     """Why a contract cannot be drafted for ``tender`` yet, or ``None`` (IR 54)."""
     if award_services.open_challenges(tender):
-        return _("A challenge of the award is open: the contract waits until it is answered (IR 54).")
+        return _(
+            "A challenge of the award is open: the contract waits until it is answered (Government "
+            "Procurement Regulations, art. 54)."
+        )
     award = award_services.current_award(tender)
     if award is None:
         return _("This tender has no valid award: a contract follows a final award.")
     if not award_services.award_is_final(tender):
         return _(
             "The award is not final yet: the contract is drafted after the challenge period ends on "
-            "%(date)s with no open challenge (IR 54).",
+            "%(date)s with no open challenge (Government Procurement Regulations, art. 54).",
             date=format_date(local_date(award.challenge_deadline), "medium"),
         )
     return None

@@ -50,3 +50,6 @@ LABELS = {
 
 ACTIVITY_TYPES = tuple(LABELS["activity"])
 ACCEPTANCE_RESULTS = tuple(LABELS["acceptance"])
+
+# Audit parameters stored as codes, shown by their labels (core.messages).
+MESSAGE_PARAMS = {"Service record %(record)s: %(activity)s on %(day)s": {"activity": "activity"}}

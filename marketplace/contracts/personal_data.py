@@ -23,12 +23,30 @@ from marketplace.core.errors import RuleViolation
 _IDENTITY_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
 # Spaces and hyphens people type inside a number ("110101 19491001 1234").
 _SEPARATORS = re.compile(r"[\s\-]")
+# A mainland mobile number (11 digits from 13x to 19x, an optional +86) or a landline with its area code
+# (010-6512 3456): a resident's contact, which service records must not hold either.
+_PHONE_NUMBER = re.compile(
+    r"(?<![0-9])(?:(?:\+?86[\s\-]?)?1[3-9][0-9](?:[\s\-]?[0-9]{4}){2}|0[1-9][0-9]{1,2}[\s\-]?[0-9]{3,4}[\s\-]?[0-9]{4})(?![0-9])"
+)
 
 
 def looks_like_identity_number(text: str | None) -> bool:
     """Whether ``text`` holds something shaped like a resident identity number."""
     folded = unicodedata.normalize("NFKC", text or "")
     return bool(_IDENTITY_NUMBER.search(folded)) or bool(_IDENTITY_NUMBER.search(_SEPARATORS.sub("", folded)))
+
+
+def looks_like_phone_number(text: str | None) -> bool:
+    """Whether ``text`` holds something shaped like a mainland mobile or landline number."""
+    return bool(_PHONE_NUMBER.search(unicodedata.normalize("NFKC", text or "")))
+
+
+def no_phone_number(text: str | None) -> None:
+    """A marshmallow validator: no resident's phone number in a record's free text."""
+    if looks_like_phone_number(text):
+        raise ValidationError(
+            _("Remove the phone number: records hold counts only, never a resident's contact details.")
+        )
 
 
 def _refusal() -> str:

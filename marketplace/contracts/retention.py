@@ -10,6 +10,7 @@ from decimal import Decimal
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from marketplace.contracts.delivery.models import STAGED, ServiceImport, ServiceRecordVersion
 from marketplace.contracts.delivery.payments import paid_total
 from marketplace.contracts.models import (
     COMPLETED,
@@ -44,6 +45,8 @@ RETAINED = (
     ProgressReport,
     Acceptance,
     Payment,
+    ServiceImport,
+    ServiceRecordVersion,
 )
 
 
@@ -58,7 +61,12 @@ def _draft_term(row) -> bool:
     return _contract_is_draft(row.contract_id)
 
 
-REMOVABLE = {ContractTarget: _draft_term, Milestone: _draft_term}
+def _staged_import(row) -> bool:
+    """An uploaded file nobody confirmed (its records were never stored) is dropped after a while."""
+    return row.status == STAGED
+
+
+REMOVABLE = {ContractTarget: _draft_term, Milestone: _draft_term, ServiceImport: _staged_import}
 
 
 def contract_closed(contract: Contract) -> str | None:

@@ -233,8 +233,14 @@ def contract_deadlines(now: datetime, today: date | None = None) -> dict:
         Digest(
             "contract.unsigned",
             N_("%(items)s contract(s) not signed within %(days)s days of the award"),
-            N_("Still unsigned (GPL 46), with the day of the award notice:\n%(list)s"),
-            N_("Still unsigned (GPL 46), with the day of the award notice:\n%(list)s\n… and %(more)s more."),
+            N_(
+                "Still unsigned (Government Procurement Law, art. 46), with the day of the award "
+                "notice:\n%(list)s"
+            ),
+            N_(
+                "Still unsigned (Government Procurement Law, art. 46), with the day of the award "
+                "notice:\n%(list)s\n… and %(more)s more."
+            ),
             officers=True,
             members=False,
             link="/contracts",

@@ -103,7 +103,8 @@ def _late_reason(contract: Contract, raw: str) -> str:
     if not reason:
         raise RuleViolation(
             _(
-                "The signing deadline (%(date)s, 30 days after the award notice, GPL 46) has passed: "
+                "The signing deadline (%(date)s, 30 days after the award notice, Government "
+                "Procurement Law, art. 46) has passed: "
                 "give the reason for the late signature.",
                 date=format_date(signing_deadline(contract), "medium"),
             ),

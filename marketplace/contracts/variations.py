@@ -250,7 +250,8 @@ def _check_cap(contract: Contract, new_value: Decimal) -> None:
     if done + this > cap:
         raise RuleViolation(
             _(
-                "Value increases are capped at %(share)s%% of the original value (GPL 49): at most %(cap)s "
+                "Value increases are capped at %(share)s%% of the original value (Government "
+                "Procurement Law, art. 49): at most %(cap)s "
                 "in total. Already approved: %(done)s; this change: %(this)s.",
                 share=f"{(rules.share('VARIATION_CAP_SHARE') * 100).normalize():f}",
                 cap=money(cap),

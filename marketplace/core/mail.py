@@ -27,6 +27,8 @@ class OutgoingMail:
     subject: str
     body: str
     link: str = ""
+    # Extra headers as (name, value) pairs, e.g. List-Unsubscribe (RFC 8058) on an alert digest.
+    headers: tuple = ()
 
 
 def _settings():
@@ -73,7 +75,10 @@ def build_message(mail: OutgoingMail) -> NotificationMessage:
         body=body,
         to=[mail.to],
         # The sender's domain, not this host's name (Flask-Mailman's default).
-        headers={"Message-ID": make_msgid(domain=sender_domain or None)},
+        headers={
+            **{str(name): " ".join(str(value).split()) for name, value in mail.headers},
+            "Message-ID": make_msgid(domain=sender_domain or None),
+        },
     )
 
 

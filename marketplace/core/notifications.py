@@ -1,8 +1,9 @@
 """In-app notifications (an inbox per user), and the same text by email when SMTP is configured.
 
 Subjects and bodies are stored as message ids with parameters (:mod:`marketplace.core.messages`):
-the inbox shows them in the reader's language; a mail is rendered in the platform's default
-language when it is queued.
+the inbox shows them in the reader's language; a mail is rendered when it is queued, in the
+recipient's language when the account keeps one (:func:`recipient_locale`), else in the platform's
+default language (Chinese). A text is never doubled into both languages.
 
 Email follows the transaction: :func:`notify` renders the mail and enqueues it as a task
 (:mod:`marketplace.core.tasks`), handed over by that module's ``after_commit`` listener (to RQ with
@@ -63,7 +64,7 @@ def notify(
                 created_at=clock.now(),
             )
         )
-        queue_mail(user.email, subject, body, link, params)
+        queue_mail(user.email, subject, body, link, params, locale=recipient_locale(user))
         n += 1
     return n
 
@@ -90,7 +91,8 @@ def notify_rows(rows: list[dict]) -> int:
         ],
     )
     for r in rows:
-        queue_mail(r.get("email"), r["subject"], r.get("body", ""), r.get("link", ""), r.get("params"))
+        body, link, params = r.get("body", ""), r.get("link", ""), r.get("params")
+        queue_mail(r.get("email"), r["subject"], body, link, params, locale=r.get("locale"))
     return len(rows)
 
 
@@ -99,7 +101,13 @@ MAIL_RETRY = (10, 60, 300)  # seconds before each retry of a mail the server did
 
 
 def queue_mail(
-    to: str | None, subject: str, body: str = "", link: str = "", params: dict | None = None
+    to: str | None,
+    subject: str,
+    body: str = "",
+    link: str = "",
+    params: dict | None = None,
+    headers: tuple = (),
+    locale: str | None = None,
 ) -> None:
     """Hold an email until the current transaction commits (nothing when mail is not configured).
 
@@ -107,13 +115,15 @@ def queue_mail(
     on Redis one task per mail, retried; without it sent in this process right after the commit."""
     if not to or not has_app_context() or not mail.enabled():
         return
-    locale = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if locale not in current_app.config["LANGUAGES"]:  # no preference: the platform's language (Chinese)
+        locale = current_app.config["BABEL_DEFAULT_LOCALE"]
     tasks.enqueue(
         MAIL_TASK,
         to,
         render_in(locale, subject, params),
         render_in(locale, body, params),
         link,
+        tuple(tuple(pair) for pair in headers),  # (name, value) pairs: List-Unsubscribe ...
         queue=current_app.config["EXPORT_QUEUE"],  # the queue the task worker reads
         timeout=120,
         retry=MAIL_RETRY,
@@ -121,19 +131,25 @@ def queue_mail(
     )
 
 
+def recipient_locale(user) -> str | None:
+    """The language a user asked for their mail in (``user.locale`` where accounts keep one), or None."""
+    return getattr(user, "locale", None) or None
+
+
 def pending_mail(session: Session | None = None) -> list[mail.OutgoingMail]:
     """The mails waiting for the commit of ``session`` (default: the current one)."""
     return [mail.OutgoingMail(*task.args) for task in tasks.pending(session, MAIL_TASK)]
 
 
-def deliver(to: str, subject: str, body: str = "", link: str = "") -> int:
+def deliver(to: str, subject: str, body: str = "", link: str = "", headers: tuple = ()) -> int:
     """The queued task (a worker, inside the app): send one rendered mail. Raises when the server does
     not take it, so that RQ retries it."""
     if not mail.enabled():
         log.warning("mail to %s dropped: MAIL_SERVER is not set in the worker", to)
         return 0
     with mailer.get_connection() as connection:
-        return connection.send_messages([mail.build_message(mail.OutgoingMail(to, subject, body, link))])
+        message = mail.build_message(mail.OutgoingMail(to, subject, body, link, tuple(map(tuple, headers))))
+        return connection.send_messages([message])
 
 
 def send_batch(batch: list[tuple]) -> int:

@@ -17,7 +17,8 @@ ORG_MEMBER = "org_member"
 EVALUATOR = "evaluator"
 AUDITOR = "auditor"
 ADMIN = "admin"
-ROLES = (OFFICER, ORG_MEMBER, EVALUATOR, AUDITOR, ADMIN)
+GRID_WORKER = "grid_worker"  # records residents' needs in its own grids (needs/)
+ROLES = (OFFICER, ORG_MEMBER, EVALUATOR, AUDITOR, ADMIN, GRID_WORKER)
 
 _rules: dict[str, Callable] = {}
 

@@ -26,7 +26,7 @@ SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{7,63}")
 SECRET_ARGS = frozenset({"token", "invitation_token", "invite_token", "key"})
 REDACTED = "[redacted]"
 JSON_FIELDS = {"asctime": "time", "levelname": "level", "name": "logger"}
-_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s"
+_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(process)d"
 
 
 def current_request_id() -> str | None:

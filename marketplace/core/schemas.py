@@ -61,6 +61,16 @@ def load(schema: Schema, data) -> dict:
         raise InputErrors(_flatten(exc.messages)) from None
 
 
+def load_partial(schema: Schema, data) -> tuple[dict, dict[str, list[str]]]:
+    """The fields of ``data`` that ``schema`` accepts and every field's messages (``{}`` when valid):
+    for rules that need the valid fields to go on checking (a file import reports all at once)."""
+    try:
+        return schema.load(data), {}
+    except ValidationError as exc:
+        valid = exc.valid_data if isinstance(exc.valid_data, dict) else {}
+        return dict(valid), _flatten(exc.messages)
+
+
 class InputSchema(Schema):
     """Base of the load schemas: unknown keys (a form's submit button, CSRF token) are ignored."""
 

@@ -46,6 +46,7 @@ def role_label(role: str) -> str:
         "evaluator": _("Evaluator"),
         "auditor": _("Auditor"),
         "admin": _("Administrator"),
+        "grid_worker": _("Grid worker"),
     }.get(role, role)
 
 

@@ -13,11 +13,17 @@ transaction is open. The edge decides its fate:
 
 Mail and other side effects queued during the transaction leave only after its commit (the
 ``after_commit`` hooks in :mod:`marketplace.core.notifications`); a rollback discards them.
+
+A record that must be kept whatever became of the request (an API token's use, docs/api.md) is
+registered with :func:`afterwards`: the edge runs it once the request's own transaction has ended
+(committed or rolled back), in a short transaction of its own, and commits that. So a GET still
+changes nothing in its own transaction, and the record survives a refused or failed request.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -29,8 +35,11 @@ from marketplace.core.errors import RuleViolation
 from marketplace.core.web import apply_violation
 from marketplace.extensions import db
 
+log = logging.getLogger(__name__)
+
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _DOOMED = "_transaction_doomed"
+_AFTERWARDS = "_transaction_afterwards"
 # Whether the transactions begun now may write: False only while a read-only request is served. On
 # SQLite a writing transaction begins IMMEDIATE (it queues for the write lock at BEGIN, under the busy
 # timeout, instead of failing when it upgrades a read lock later).
@@ -88,13 +97,37 @@ def run_verb(form, verb: Callable[[], object], default_field: str | None = None)
     return True
 
 
+def afterwards(record: Callable[[int], None]) -> None:
+    """Run ``record(status)`` after this request's transaction ended, in a transaction of its own that the
+    edge commits (``status``: the response's). For a record kept whatever became of the request."""
+    if has_request_context():
+        g.setdefault(_AFTERWARDS, []).append(record)
+
+
 def end_request(response):
     """``after_request``: commit a successful writing request, roll back everything else."""
     if request.method in READ_ONLY_METHODS or response.status_code >= 400 or getattr(g, _DOOMED, False):
         db.session.rollback()
     else:
         db.session.commit()
+    _run_afterwards(response.status_code)
     return response
+
+
+def _run_afterwards(status: int) -> None:
+    pending = g.pop(_AFTERWARDS, None)
+    if not pending:
+        return
+    token = _WRITES_EXPECTED.set(True)  # SQLite: BEGIN IMMEDIATE, wait for the write lock at the start
+    try:
+        for record in pending:
+            record(status)
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the response stands; the record is lost and said so
+        db.session.rollback()
+        log.warning("could not keep a record after the request", exc_info=True)
+    finally:
+        _WRITES_EXPECTED.reset(token)
 
 
 def command(fn: Callable) -> Callable:

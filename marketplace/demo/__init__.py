@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from marketplace import clock
 from marketplace.auth.models import User
 from marketplace.core import districts
-from marketplace.demo import accounts, awards, contracts, obligations, performance, tenders
+from marketplace.demo import accounts, awards, contracts, needs, obligations, performance, tenders
+from marketplace.demo import redflags as red_flag_cases
 from marketplace.demo.experts import load_expert_pool
 from marketplace.demo.orgs import load_demo_orgs
 from marketplace.extensions import db
@@ -44,9 +45,11 @@ def load_demo() -> dict:
         pool = load_expert_pool(users, agencies, tender_stage.closed[0], real_now)
         award_stage = awards.load_awards(tender_stage.closed, experts, real_now)
         awards.confirm_shares(real_now)
-        contract_count = contracts.load_contracts(award_stage.final, real_now)
+        contract_count = contracts.load_contracts(award_stage.to_contract, real_now)
         bond_count = obligations.load_obligations(award_stage.awarded, real_now)
         evaluation_count = performance.load_evaluations(experts, officer, real_now)
+        red_flags = red_flag_cases.load_red_flag_cases(users, agencies[0], bidders, experts, real_now)
+        need_count = needs.load_needs(users, agencies[0], real_now)
     finally:
         clock.set_now(previous_fixed)
     db.session.flush()
@@ -59,9 +62,13 @@ def load_demo() -> dict:
         "bids": tender_stage.bids,
         "openings": award_stage.opened,
         "awards": len(award_stage.awarded),
+        "awaiting a contract": award_stage.waiting_reference("awaiting_contract"),
+        "awaiting evaluation": award_stage.waiting_reference("evaluating"),
         "contracts": contract_count,
         "bid bonds": bond_count,
         "evaluations": evaluation_count,
+        "red flags": red_flags,
+        "residents' needs": need_count,
     }
 
 

@@ -26,6 +26,8 @@ LOGINS = [
     ("member@example.org", "org_member", "社会组织成员 Organization member"),
     ("auditor@example.org", "auditor", "审计人员 Auditor"),
     ("admin@example.org", "admin", "平台管理员 Administrator"),
+    ("grid1@example.org", "grid_worker", "网格员 Grid worker (four demo grids)"),
+    ("grid2@example.org", "grid_worker", "网格员 Grid worker (four other demo grids)"),
 ] + [(f"expert{i}@example.org", "evaluator", f"评审专家 {i} Evaluator {i}") for i in range(1, 6)]
 ORG_LOGINS = "org1@example.org … org10@example.org"
 EXPERTS = [f"expert{i}@example.org" for i in range(1, 6)]

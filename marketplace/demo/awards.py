@@ -1,5 +1,8 @@
 """Demo openings and awards: the closed tenders' bids opened at their deadlines, three evaluated by a
-committee (the first drawn from the expert pool) and awarded; the first two awards' challenge windows have closed (final), the third's not."""
+committee (the first drawn from the expert pool) and awarded; the first two awards' challenge windows have closed (final), the third's not.
+A fourth award is final and waits for its contract, and one more tender waits for its evaluation (bids
+opened, committee appointed, no declaration or score yet), so the expert's and the officer's journeys can
+be walked from the demo (issue 20)."""
 
 from __future__ import annotations
 
@@ -32,11 +35,23 @@ AWARDS = 3
 class AwardStage:
     opened: int = 0
     awarded: list[Tender] = field(default_factory=list)
+    awaiting_contract: Tender | None = None  # a final award no contract was drafted for yet
+    evaluating: Tender | None = None  # bids opened, committee appointed, scoring to do
 
     @property
     def final(self) -> list[Tender]:
         """The awarded tenders whose award is final (its challenge window closed)."""
         return [t for t in self.awarded if awards.award_is_final(t)]
+
+    def waiting_reference(self, which: str) -> str:
+        """The reference of the tender waiting for a contract or an evaluation ("-" when none)."""
+        tender = getattr(self, which)
+        return tender.reference if tender is not None else "-"
+
+    @property
+    def to_contract(self) -> list[Tender]:
+        """The final awards the demo drafts a contract for: all but the one left waiting."""
+        return [t for t in self.final if t is not self.awaiting_contract]
 
 
 def _score_all(tender: Tender, members, bids) -> None:
@@ -50,9 +65,9 @@ def _score_all(tender: Tender, members, bids) -> None:
         save_scores(m, scores, m.user, submit=True)
 
 
-def award(tender: Tender, experts: list[User], award_at: datetime, drawn: bool = False) -> None:
-    """Committee (drawn from the expert pool when ``drawn``, else appointed by name), declarations,
-    qualification, scores, ranking, sign-off and the award notice."""
+def appoint(tender: Tender, experts: list[User], drawn: bool = False) -> list:
+    """The committee, a day after the deadline: drawn from the expert pool when ``drawn``, else
+    appointed by name."""
     officer = tender.created_by
     clock.set_now(tender.bid_deadline + timedelta(days=1))
     size = procedures.profile(tender.method).committee_size_for(tender.budget_ceiling)
@@ -60,11 +75,16 @@ def award(tender: Tender, experts: list[User], award_at: datetime, drawn: bool =
         expert_draws.draw_committee(
             tender, {"category": tender.category, "experts": size, "reserves": 2}, officer
         )
-        members = committee(tender)
-    else:
-        members = form_committee(
-            tender, [Appointment(e, "expert", i == 0) for i, e in enumerate(experts[:size])], officer
-        )
+        return committee(tender)
+    return form_committee(
+        tender, [Appointment(e, "expert", i == 0) for i, e in enumerate(experts[:size])], officer
+    )
+
+
+def award(tender: Tender, experts: list[User], award_at: datetime, drawn: bool = False) -> None:
+    """Committee, declarations, qualification, scores, ranking, sign-off and the award notice."""
+    officer = tender.created_by
+    members = appoint(tender, experts, drawn)
     bids = opened_bids(tender)
     for m in members:
         declare(m, {b.id: (False, "") for b in bids}, m.user)
@@ -123,12 +143,21 @@ def load_awards(closed: list[Tender], experts: list[User], real_now: datetime) -
     for tender in closed:
         opening = _open(tender)
         stage.opened += 1
-        if not opening.failed and len(stage.awarded) < AWARDS:
+        if opening.failed:
+            continue
+        if len(stage.awarded) < AWARDS:
             # The last award is two days old: its challenge window is still open.
             late = len(stage.awarded) == AWARDS - 1
             at = real_now - timedelta(days=2) if late else tender.bid_deadline + timedelta(days=2)
             award(tender, experts, at, drawn=not stage.awarded)  # the first committee is drawn
             stage.awarded.append(tender)
+        elif stage.awaiting_contract is None:
+            award(tender, experts, tender.bid_deadline + timedelta(days=2))
+            stage.awarded.append(tender)
+            stage.awaiting_contract = tender
+        elif stage.evaluating is None:
+            appoint(tender, experts)
+            stage.evaluating = tender
     for tender in stage.awarded:
         # The scheduler finalizes an award when its challenge window closes; the demo does it then.
         closes = awards.current_award(tender).challenge_deadline + timedelta(minutes=1)

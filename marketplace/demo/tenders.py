@@ -2,7 +2,7 @@
 """Demo tenders: thirty tenders of the Dongcheng agencies, taken to their demo states, and the invited
 tender of ``demo.invitations``.
 
-Four stay drafts, two are cancelled, five were published about eight weeks ago and are past their
+Four stay drafts, two are cancelled, seven were published about eight weeks ago and are past their
 deadline (with three bids each), the rest are open (some with bids, some with an answered
 clarification). The clock is moved to each tender's publication day, so the history reads true.
 """
@@ -300,7 +300,7 @@ TENDERS = [
 # Which of TENDERS end in which state (index → state); the rest are open.
 DRAFTS = {26, 27, 28, 29}
 CANCELLED = {24, 25}
-CLOSED = {0, 20, 21, 22, 23}
+CLOSED = {0, 1, 3, 20, 21, 22, 23}  # 1 and 3: the award waiting for a contract, the evaluation (issue 20)
 OPEN_WITH_BIDS = 3  # every third open tender has bids already
 OPEN_WITH_CLARIFICATION = 4  # and every fourth (from the second) an answered clarification
 

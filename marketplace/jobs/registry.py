@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
+from marketplace.alerts import digest as saved_search_digest
 from marketplace.audit import chain, export_tasks, published
 from marketplace.bonds import returns as bond_returns
 from marketplace.contracts import schedule
@@ -27,6 +28,9 @@ from marketplace.core import orphans
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
 from marketplace.jobs import pruning
+from marketplace.needs import services as needs_loop
+from marketplace.ocds import feed as ocds_feed
+from marketplace.redflags import job as red_flags
 from marketplace.tenders.bids import opening
 from marketplace.tenders.bids.ceremony import verbs as ceremony
 from marketplace.tenders.committee import awards
@@ -138,6 +142,22 @@ def _flag_bond_return(now: datetime, bond_id: int) -> bool:
     return bond_returns.flag_overdue_return(local_date(now), bond_id)
 
 
+# --- the OCDS release feed: per process (docs/ocds.md, "The release feed") --------------------------
+
+
+def _live_processes(now: datetime, after: int | None, limit: int) -> Batch:
+    return _next_ids(ocds_feed.live_processes_query(), Tender.id, after, limit)
+
+
+def _all_processes(now: datetime, after: int | None, limit: int) -> Batch:
+    return _next_ids(ocds_feed.all_processes_query(), Tender.id, after, limit)
+
+
+def _position_releases(now: datetime, tender_id: int) -> bool:
+    """Give feed positions to one process's new releases (idempotent: False when it had none)."""
+    return ocds_feed.position_releases(tender_id) > 0
+
+
 # --- background exports past their retention time: per export ------------------------------------
 
 
@@ -218,12 +238,47 @@ JOBS: dict[str, Job] = {
             label="flagged",
         ),
         Job(
+            "ocds-feed",
+            _position_releases,
+            "OCDS_FEED_INTERVAL",
+            _l("Give OCDS feed positions to the new releases of processes still under way"),
+            due=_live_processes,
+            label="processes",
+            record_idle=False,
+        ),
+        Job(
+            "ocds-feed-sweep",
+            _position_releases,
+            "JOB_SLOW_INTERVAL",
+            _l("Give OCDS feed positions to the new releases of every process, ended ones included"),
+            due=_all_processes,
+            label="processes",
+            record_idle=False,
+        ),
+        Job(
             "expire-exports",
             _expire_export,
             "JOB_SLOW_INTERVAL",
             _l("Delete background export files past their retention time, once each"),
             due=_exports_past_retention,
             label="expired",
+        ),
+        Job(
+            "red-flags",
+            red_flags.run_incremental,
+            "REDFLAG_INTERVAL",
+            _l("Recompute the red flags of the processes changed since the last run, per indicator"),
+            due=red_flags.due_incremental,
+            label="indicators",
+            record_idle=False,
+        ),
+        Job(
+            "red-flags-full",
+            red_flags.run_full,
+            "REDFLAG_FULL_INTERVAL",
+            _l("Recompute every process's red flags, per indicator"),
+            due=red_flags.due_full,
+            label="indicators",
         ),
         Job(
             "sweep-uploads",
@@ -233,10 +288,25 @@ JOBS: dict[str, Job] = {
             record_idle=False,
         ),
         Job(
+            "saved-search-alerts",
+            saved_search_digest.send_alerts,
+            "SAVED_SEARCH_ALERT_INTERVAL",
+            _l("Send each user the new tenders of their saved searches: inbox and one daily email digest"),
+            due=saved_search_digest.users_due,
+            label="alerted_users",
+        ),
+        Job(
             "prune-operational",
             pruning.prune,
             "JOB_PRUNE_INTERVAL",
             _l("Delete old run log rows, old read notifications, expired exports and idle sign-in locks"),
+            record_idle=False,
+        ),
+        Job(
+            "close-needs",
+            needs_loop.close_the_loop,
+            "JOB_SLOW_INTERVAL",
+            _l("Link residents' needs to their tender's contract; mark them met once it serves their grid"),
             record_idle=False,
         ),
     )

@@ -1,8 +1,8 @@
 """``/readyz``: whether this process can serve, each check with its own verdict. Reads only.
 
 The database answers; Redis answers (when REDIS_URL is set); the database is at the head revision of
-migrations/; the scheduler is alive: its heartbeat in Redis is fresh, or (without Redis) the newest job
-run started within SCHEDULER_HEARTBEAT_MAX_AGE seconds.
+migrations/ (or ahead of it, during a rolling upgrade); the scheduler is alive: its heartbeat in Redis is
+fresh, or (without Redis) the newest job run started within SCHEDULER_HEARTBEAT_MAX_AGE seconds.
 """
 
 from __future__ import annotations
@@ -21,14 +21,23 @@ from marketplace.extensions import db
 
 
 @lru_cache(maxsize=4)
-def _heads(directory: str) -> frozenset[str]:
+def _script(directory: str) -> ScriptDirectory:
     config = Config()
     config.set_main_option("script_location", directory)
-    return frozenset(ScriptDirectory.from_config(config).get_heads())
+    return ScriptDirectory.from_config(config)
+
+
+def _directory() -> str:
+    return str(current_app.extensions["migrate"].directory)
 
 
 def head_revisions() -> frozenset[str]:
-    return _heads(str(current_app.extensions["migrate"].directory))
+    return frozenset(_script(_directory()).get_heads())
+
+
+def known_revisions() -> frozenset[str]:
+    """Every revision this code's migrations/ knows."""
+    return frozenset(r.revision for r in _script(_directory()).walk_revisions())
 
 
 def database_revisions() -> frozenset[str]:
@@ -50,9 +59,14 @@ def check_redis() -> dict:
 
 
 def check_migrations() -> dict:
+    """At head; or ahead of this code during a rolling upgrade (docs/deployment.md: the migrations run
+    first and only add, so the old processes still serve until they are replaced). Behind is not ready."""
     current, heads = database_revisions(), head_revisions()
     result = {"ok": current == heads, "database": sorted(current), "head": sorted(heads)}
-    if not result["ok"]:
+    if not result["ok"] and current and not current <= known_revisions():
+        result["ok"] = True
+        result["note"] = "the database is ahead of this code (an upgrade in progress)"
+    elif not result["ok"]:
         result["error"] = "the database is not at the head revision (flask db upgrade)"
     return result
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from typing import IO
 
-from flask import current_app
+from flask import current_app, has_request_context, url_for
 from sqlalchemy import Select, select
 
 from marketplace import clock
@@ -18,6 +19,7 @@ from marketplace.ocds.releases import releases_for
 from marketplace.tenders.models import PUBLIC_STATUSES, Tender
 
 VERSION = "1.1"
+POLICY_ENDPOINT = "transparency.ocds_policy"  # the publication policy page (package publicationPolicy)
 BATCH = 100
 
 
@@ -65,21 +67,44 @@ def _publisher() -> dict:
     return publisher
 
 
-def package_header(uri: str) -> dict:
-    return {
-        "uri": uri,
-        "version": VERSION,
-        "publishedDate": m.timestamp(clock.now()),
-        "publisher": _publisher(),
-    }
+def public_url(endpoint: str, **values) -> str | None:
+    """The absolute URL of a page: from the request, or from ``PUBLIC_BASE_URL`` outside one (the CLI);
+    None when neither gives a host."""
+    if has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+    if not base:
+        return None
+    return base + current_app.url_map.bind("localhost").build(endpoint, values)
 
 
-def release_package(releases: list[dict], uri: str, **extra) -> dict:
-    return {**package_header(uri), **extra, "releases": releases}
+def package_header(uri: str, published: datetime | str | None = None) -> dict:
+    """The metadata of a package: ``publishedDate`` is ``published`` (the last change of what the package
+    holds, so that the same content is the same package), else now."""
+    if not isinstance(published, str):
+        published = m.timestamp(published or clock.now())
+    header = {"uri": uri, "version": VERSION, "publishedDate": published, "publisher": _publisher()}
+    if current_app.config.get("OCDS_LICENSE"):
+        header["license"] = current_app.config["OCDS_LICENSE"]
+    policy = public_url(POLICY_ENDPOINT)
+    if policy:
+        header["publicationPolicy"] = policy
+    return header
 
 
-def record_package(records: list[dict], uri: str, **extra) -> dict:
-    return {**package_header(uri), **extra, "records": records}
+def _latest(dates: list[str]) -> str | None:
+    """The latest of RFC 3339 dates (compared as instants: some carry +08:00)."""
+    return max(dates, key=lambda d: datetime.fromisoformat(d.replace("Z", "+00:00")), default=None)
+
+
+def release_package(releases: list[dict], uri: str, published=None, **extra) -> dict:
+    published = published or _latest([r["date"] for r in releases])
+    return {**package_header(uri, published), **extra, "releases": releases}
+
+
+def record_package(records: list[dict], uri: str, published=None, **extra) -> dict:
+    published = published or _latest([r["compiledRelease"]["date"] for r in records])
+    return {**package_header(uri, published), **extra, "records": records}
 
 
 def _dumps(obj) -> str:

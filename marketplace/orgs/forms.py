@@ -1,6 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired, MultipleFileField
+from flask_wtf.file import FileField, MultipleFileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -103,10 +103,9 @@ class RegistrationForm(OrgForm):
         _l("Repeat the password"),
         validators=[DataRequired(), EqualTo("password", message=_l("The two passwords differ."))],
     )
-    registration_certificate = FileField(
-        _l("Registration certificate (登记证书)"),
-        validators=[FileRequired(message=_l("Upload the registration certificate (登记证书)."))],
-    )
+    # Required, but checked by the view (registration.sign_up_problems): a certificate uploaded with a
+    # submission that failed is kept (core.staging) and need not be chosen again.
+    registration_certificate = FileField(_l("Registration certificate (登记证书)"))
     documents = MultipleFileField(_l("Other documents (optional)"))
     submit = SubmitField(_l("Register"))
 

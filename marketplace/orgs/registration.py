@@ -24,7 +24,7 @@ from marketplace.core.documents import StoredFile
 from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
 from marketplace.core.permissions import ORG_MEMBER
-from marketplace.core.schemas import InputErrors, load
+from marketplace.core.schemas import InputErrors, load, load_partial
 from marketplace.core.timeutil import local_date
 from marketplace.extensions import db
 from marketplace.orgs.decisions import record_decision
@@ -77,28 +77,44 @@ def check_code_unique(code: str, exclude_id: int | None = None) -> None:
         )
 
 
-def _check_on_record(data: dict, exclude_id: int | None = None) -> None:
+def _on_record_problems(data: dict, exclude_id: int | None = None) -> dict[str, list[str]]:
     """The credit code not registered yet, the district and service areas on record, and a founding
-    date not after today."""
-    check_code_unique(data["uscc"], exclude_id)
-    district = db.session.get(District, data["registered_district_code"])
-    if district is None or district.level != COUNTY:
-        raise RuleViolation(
-            _("Choose the registered district from the list."), field="registered_district_code"
-        )
-    if data["founded_on"] > local_date(clock.now()):
-        raise RuleViolation(_("The founding date cannot be in the future."), field="founded_on")
-    areas = data["service_area_codes"]
-    found = set(db.session.scalars(select(District.code).where(District.code.in_(areas))))
-    if found != set(areas):
-        raise RuleViolation(
-            _("Choose service areas from the list of districts and streets."), field="service_area_codes"
-        )
+    date not after today: every problem at once, for the fields ``data`` holds valid values of."""
+    problems: dict[str, list[str]] = {}
+
+    def note(field: str, message: str) -> None:
+        problems.setdefault(field, []).append(message)
+
+    if data.get("uscc"):
+        try:
+            check_code_unique(data["uscc"], exclude_id)
+        except RuleViolation as exc:
+            note("uscc", exc.message)
+    if "registered_district_code" in data:
+        district = db.session.get(District, data["registered_district_code"])
+        if district is None or district.level != COUNTY:
+            note("registered_district_code", _("Choose the registered district from the list."))
+    if data.get("founded_on") and data["founded_on"] > local_date(clock.now()):
+        note("founded_on", _("The founding date cannot be in the future."))
+    areas = data.get("service_area_codes")
+    if areas:
+        found = set(db.session.scalars(select(District.code).where(District.code.in_(areas))))
+        if found != set(areas):
+            note("service_area_codes", _("Choose service areas from the list of districts and streets."))
+    return problems
+
+
+def _merge(problems: dict[str, list[str]], more: dict[str, list[str]]) -> None:
+    for field, messages in more.items():
+        problems.setdefault(field, []).extend(m for m in messages if m not in problems.get(field, []))
 
 
 def _load(raw: Mapping, exclude_id: int | None = None) -> dict:
-    data = load(OrgInputSchema(), raw)
-    _check_on_record(data, exclude_id)
+    """The registration data, checked: the format and the rules on record, every error at once."""
+    data, problems = load_partial(OrgInputSchema(), raw)
+    _merge(problems, _on_record_problems(data, exclude_id))
+    if problems:
+        raise InputErrors(problems)
     return data
 
 
@@ -194,14 +210,35 @@ def register(
     return org, user
 
 
-def _check_sign_up(raw: Mapping, name: str, documents: Iterable[tuple[str, StoredFile]]):
-    data = _load(raw)
-    name = load(FirstMemberInputSchema(), {"member_name": name})["member_name"]
+def sign_up_problems(
+    raw: Mapping,
+    name: str,
+    has_certificate: bool,
+    account: Mapping | None = None,
+) -> tuple[dict, str, dict[str, list[str]]]:
+    """Every problem of a sign-up at once (format and business rules together), by form field: the
+    registration data, the member's name, the certificate and, when ``account`` (``email`` and
+    ``password``) is given, the new account. Returns the valid data, the name and the problems."""
+    data, problems = load_partial(OrgInputSchema(), raw)
+    _merge(problems, _on_record_problems(data))
+    member, name_problems = load_partial(FirstMemberInputSchema(), {"member_name": name})
+    _merge(problems, name_problems)
+    if not has_certificate:
+        _merge(problems, {"registration_certificate": [_("Upload the registration certificate (登记证书).")]})
+    if account is not None:
+        _valid, account_problems = load_partial(AccountEmailPasswordSchema(), dict(account))
+        _merge(problems, {_ACCOUNT_FIELDS.get(k, k): v for k, v in account_problems.items()})
+    return data, member.get("member_name", ""), problems
+
+
+def _check_sign_up(
+    raw: Mapping, name: str, documents: Iterable[tuple[str, StoredFile]], account: Mapping | None = None
+):
     documents = list(documents)
-    if not any(kind == "registration_certificate" for kind, _stored in documents):
-        raise RuleViolation(
-            _("Upload the registration certificate (登记证书)."), field="registration_certificate"
-        )
+    has_certificate = any(kind == "registration_certificate" for kind, _stored in documents)
+    data, name, problems = sign_up_problems(raw, name, has_certificate, account)
+    if problems:
+        raise InputErrors(problems)
     return data, name, documents
 
 
@@ -220,11 +257,8 @@ def sign_up(
     link; when it is taken, nothing is made, the address's owner is mailed a warning, and ``None`` is
     returned. The caller answers both alike."""
     documents = list(documents)
-    _check_sign_up(raw, name, documents)
-    try:
-        account = load(AccountEmailPasswordSchema(), {"email": email, "password": password})
-    except InputErrors as exc:
-        raise InputErrors({_ACCOUNT_FIELDS.get(k, k): v for k, v in exc.errors.items()}) from None
+    _check_sign_up(raw, name, documents, {"email": email, "password": password})
+    account = load(AccountEmailPasswordSchema(), {"email": email, "password": password})
     if auth_services.find_user_by_email(account["email"]) is not None:
         accounts.note_registration_attempt(account["email"], password)
         return None

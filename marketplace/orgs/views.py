@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user
 
 from marketplace.auth import services as auth_services
 from marketplace.core import documents as document_store
+from marketplace.core import staging
 from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.districts import counties, streets_of
 from marketplace.core.errors import RuleViolation
@@ -30,23 +31,39 @@ from marketplace.orgs.forms import (
 from marketplace.orgs.models import Organization, OrgDocument
 
 
-def _store(file_storage, field_name: str):
-    try:
-        return document_store.store(file_storage, allowed=DOCUMENT_EXTENSIONS, max_bytes=MAX_DOCUMENT_BYTES)
-    except RuleViolation as exc:
-        exc.field = field_name
-        raise
+def _store(file_storage):
+    return document_store.store(file_storage, allowed=DOCUMENT_EXTENSIONS, max_bytes=MAX_DOCUMENT_BYTES)
 
 
-def _stored_documents(form) -> list:
-    """The uploaded certificate (if any) and other documents, stored, as ``(kind, stored file)``."""
-    docs = []
-    certificate = form.registration_certificate.data
-    if getattr(certificate, "filename", ""):
-        docs.append(("registration_certificate", _store(certificate, "registration_certificate")))
-    others = [f for f in (form.documents.data or []) if getattr(f, "filename", "")]
-    docs += [("other", _store(f, "documents")) for f in others]
-    return docs
+def _staged_documents(form) -> tuple[list, list]:
+    """The certificate and the other documents of a posted form: kept from an earlier submission that
+    failed (core.staging) or uploaded now, checked and stored. A new certificate replaces a kept one."""
+    certificate = staging.collect_posted(form, form.registration_certificate, "org-certificate", _store, 2)
+    others = staging.collect_posted(form, form.documents, "org-documents", _store)
+    return certificate[-1:], others
+
+
+def _documents(certificate: list, others: list) -> list:
+    """As the verbs take them: ``(kind, stored file)``."""
+    kept = [("registration_certificate", s.stored) for s in certificate]
+    return kept + [("other", s.stored) for s in others]
+
+
+def _add_rule_problems(form, has_certificate: bool) -> None:
+    """Beside the form's own errors, the registration rules' (credit code taken, founding date in the
+    future...), so one submission reports everything; a field keeps only its first kind of error."""
+    _data, _name, problems = registration.sign_up_problems(
+        _org_input(form),
+        form.member_name.data or "",
+        has_certificate,
+        {"email": form.account_email.data or "", "password": form.password.data or ""},
+    )
+    for name, messages in problems.items():
+        field = getattr(form, name, None)
+        if field is None or not hasattr(field, "errors"):
+            form.form_errors.extend(m for m in messages if m not in form.form_errors)
+        elif not field.errors:
+            field.errors = list(messages)
 
 
 def _org_input(form) -> dict:
@@ -122,7 +139,11 @@ def register():
         abort_with(403, _("You are signed in. Sign out to register a new organization."))
     form = RegistrationForm()
     form.fill_choices()
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    certificate, others = _staged_documents(form)
+    if form.is_submitted() and (not valid or form.registration_certificate.errors or form.documents.errors):
+        _add_rule_problems(form, bool(certificate))  # every error at once: format checks and rules
+    elif form.is_submitted():
         try:
             # None when the email has an account already: answered exactly as a new registration, so
             # the form never tells whether an address is registered (its owner gets a mail instead).
@@ -131,14 +152,16 @@ def register():
                 email=form.account_email.data,
                 password=form.password.data,
                 name=form.member_name.data,
-                documents=_stored_documents(form),
+                documents=_documents(certificate, others),
             )
         except RuleViolation as exc:
             abandon()
             apply_violation(form, exc)
         else:
             return redirect(url_for("auth.check_email"))
-    return render_template("orgs/register.html", form=form), form_status(form)
+    return render_template(
+        "orgs/register.html", form=form, staged_certificate=certificate, staged_documents=others
+    ), form_status(form)
 
 
 # --- the member's own organization ----------------------------------------------------------------
@@ -184,15 +207,24 @@ def edit():
     form.fill_choices()
     if request.method == "GET":
         _fill_from_org(form, org)
-    if form.validate_on_submit() and run_verb(
-        form,
-        lambda: registration.update_and_resubmit(
-            org, _org_input(form), current_user, documents=_stored_documents(form)
-        ),
+    valid = form.validate_on_submit()
+    certificate, others = _staged_documents(form)
+    uploads_ok = not (form.registration_certificate.errors or form.documents.errors)
+    if (
+        valid
+        and uploads_ok
+        and run_verb(
+            form,
+            lambda: registration.update_and_resubmit(
+                org, _org_input(form), current_user, documents=_documents(certificate, others)
+            ),
+        )
     ):
         flash(_("Your corrections are saved and the registration is back in the review queue."), "success")
         return redirect(url_for("orgs.mine"))
-    return render_template("orgs/edit.html", form=form, org=org), form_status(form)
+    return render_template(
+        "orgs/edit.html", form=form, org=org, staged_certificate=certificate, staged_documents=others
+    ), form_status(form)
 
 
 @bp.route("/mine/invitations", methods=["POST"])

@@ -19,6 +19,12 @@ LABELS = {
         "in_progress": Label(_l("In-progress monitoring (事中监控)")),
         "ex_post": Label(_l("Ex-post evaluation (事后评价)")),
     },
+    # The stage inside a sentence ("Ex-post evaluation submitted"): its name without "evaluation".
+    "evaluation_stage_name": {
+        "ex_ante": Label(_l("Ex-ante")),
+        "in_progress": Label(_l("In-progress")),
+        "ex_post": Label(_l("Ex-post")),
+    },
     "evaluation_grade": {
         "excellent": Label(_l("Excellent (优)"), "success"),
         "good": Label(_l("Good (良)"), "primary"),
@@ -30,4 +36,16 @@ LABELS = {
         "ratio": Label(_l("Ratio bands of actual ÷ target")),
         "survey": Label(_l("Satisfaction survey")),
     },
+}
+
+# Audit and notification parameters stored as codes, shown by their labels (core.messages).
+_STAGE = {"stage": "evaluation_stage_name"}
+MESSAGE_PARAMS = {
+    "%(stage)s evaluation submitted: %(total)s points, %(grade)s": {**_STAGE, "grade": "evaluation_grade"},
+    "%(total)s · %(grade)s": {"grade": "evaluation_grade"},
+    "%(stage)s evaluation draft saved: %(scored)s of %(of)s indicators scored": _STAGE,
+    "%(stage)s evaluation assigned to assessor %(assessor)s (replacing %(previous)s)": _STAGE,
+    "%(stage)s evaluation assigned to assessor %(assessor)s": _STAGE,
+    "Assessor %(assessor)s declared a conflict of interest for the %(stage)s evaluation": _STAGE,
+    "Assessor %(assessor)s declared no conflict for the %(stage)s evaluation": _STAGE,
 }

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, pre_load, validate, validates_schema
 
+from marketplace.contracts.personal_data import looks_like_identity_number, looks_like_phone_number
 from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.schemas import InputSchema, Text, parse_decimal
 from marketplace.performance import scoring
@@ -182,6 +183,15 @@ class Answer(fields.Field):
 def _comment_fits(comment: str) -> None:
     if len(comment) > COMMENT_HARD_MAX:
         raise ValidationError(_("The comment is too long (at most %(n)d characters).", n=COMMENT_HARD_MAX))
+    # The form asks for no personal details; the comment may be shown to the public (the shared checks
+    # of contracts.personal_data, as for service records).
+    if looks_like_phone_number(comment) or looks_like_identity_number(comment):
+        raise ValidationError(
+            _(
+                "Remove the phone number or identity number: comments are anonymous and must not hold "
+                "anyone's contact details."
+            )
+        )
 
 
 def _survey_schema() -> type[InputSchema]:

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from marketplace import clock
 from marketplace.audit import log as audit
 from marketplace.contracts.models import Contract
+from marketplace.contracts.personal_data import looks_like_identity_number, looks_like_phone_number
 from marketplace.contracts.policy import is_buyer, is_supplier
 from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
@@ -208,9 +209,11 @@ def results(survey: Survey | None) -> SurveyResults:
             if key in totals:
                 totals[key][0] += int(value)
                 totals[key][1] += 1
-        if status == "shown":
+        # A comment stored before personal details were refused is held, never shown verbatim.
+        personal = looks_like_phone_number(comment) or looks_like_identity_number(comment)
+        if status == "shown" and not personal:
             out.comments.append(Comment(comment, submitted_at))
-        elif status == "held":
+        elif status in ("shown", "held"):
             out.held += 1
     out.count = len(rows)
     out.by_question = {key: _mean(*totals[key]) for key in totals}

@@ -160,7 +160,7 @@ def _checked_deadline(t: Tender, new_deadline: datetime, now: datetime, substant
             raise RuleViolation(
                 _(
                     "Fewer than %(n)d days remain before the deadline, so it must move to %(date)s or later "
-                    "(IR 31).",
+                    "(Government Procurement Regulations, art. 31).",
                     n=rules.days("AMENDMENT_NOTICE_DAYS"),
                     date=format_date(earliest, "medium"),
                 ),

@@ -8,8 +8,10 @@ from flask_babel import gettext as _
 
 from marketplace import clock
 from marketplace.audit import log as audit
+from marketplace.auth.models import User
 from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
+from marketplace.core.notifications import notify
 from marketplace.core.records import require_open_record
 from marketplace.core.schemas import load
 from marketplace.extensions import db
@@ -75,4 +77,20 @@ def answer_clarification(c: Clarification, raw: Mapping | str, actor) -> Clarifi
         {"changes_documents": c.changes_documents},
         params={"id": c.id},
     )
+    _tell_the_asker(c)
     return c
+
+
+def _tell_the_asker(c: Clarification) -> None:
+    """The member who asked learns of the answer (in the inbox, and by mail in their language)."""
+    asker = db.session.get(User, c.asked_by_id)
+    if asker is None or not asker.active:
+        return
+    notify(
+        [asker],
+        "clarification.answered",
+        N_("Your question was answered — %(title)s"),
+        N_("Question: %(question)s\nAnswer: %(answer)s"),
+        f"/tenders/{c.tender_id}#clarification-{c.id}",
+        params={"title": c.tender.title, "question": c.question[:300], "answer": c.answer[:1000]},
+    )

@@ -106,7 +106,8 @@ class TenderForm(FlaskForm):
 class PublishForm(FlaskForm):
     confirm_not_excluded = BooleanField(
         _l(
-            "I confirm this service is not excluded from government purchase (O102 art 10): it is not a duty "
+            "I confirm this service is not excluded from government purchase (MOF Order 102, art. "
+            "10): it is not a duty "
             "the government must perform itself, not goods or works, not financing, not hiring the "
             "agency's own staff, labour dispatch or public-welfare posts."
         )

@@ -213,7 +213,8 @@ def publication_problems(tender: Tender) -> list[str]:
         problems.append(
             _(
                 "An invited tender needs at least %(min)d invited organizations before publication "
-                "(O87 art 14); it has %(n)d. Draw them from the qualified pool or recommend them in "
+                "(MOF Order 87, art. 14); it has %(n)d. Draw them from the qualified pool or "
+                "recommend them in "
                 "writing on the invitations page.",
                 min=needed,
                 n=count,

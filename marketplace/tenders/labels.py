@@ -16,7 +16,7 @@ LABELS = {
         "opened": Label(_l("Bids opened"), "info"),
         "evaluation": Label(_l("Under evaluation"), "primary"),
         "awarded": Label(_l("Awarded"), "success"),
-        "failed": Label(_l("Failed"), "warning"),
+        "failed": Label(_l("Failed (no award)"), "warning"),
         "cancelled": Label(_l("Cancelled"), "danger"),
     },
     "bid": {
@@ -26,4 +26,15 @@ LABELS = {
     },
     "method": {code: Label(profile.label) for code, profile in PROFILES.items()},
     "evaluation_method": {code: Label(text) for code, text in EVALUATION_METHODS.items()},
+}
+
+# Audit parameters and failure reasons stored as codes, shown by their labels (core.messages).
+MESSAGE_PARAMS = {
+    "Cancelled (was %(status)s): %(reason)s": {"status": "tender"},
+    "Withdrew the bid (was %(status)s)": {"status": "bid"},
+    "Only %(n)s bid(s) were received; %(method)s requires at least %(minimum)s (MOF Order 87, art. 41).": {
+        "method": "method"
+    },
+    "Only %(n)s bid(s) are within the budget ceiling; %(method)s requires at least %(minimum)s "
+    "(Government Procurement Law, art. 36).": {"method": "method"},
 }

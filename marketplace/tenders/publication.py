@@ -82,7 +82,10 @@ def publish(t: Tender, actor, *, confirm_not_excluded: bool) -> Tender:
         raise RuleViolation(_("Only a draft can be published."))
     if not confirm_not_excluded:
         raise RuleViolation(
-            _("Confirm that the service is not one the government may not purchase (O102 art 10)."),
+            _(
+                "Confirm that the service is not one the government may not purchase (MOF Order 102, "
+                "art. 10)."
+            ),
             field="confirm_not_excluded",
         )
     invitations.hold_for_publication(t)

@@ -26,7 +26,7 @@ TITLE_MAX = 200
 TEXT_MAX = 20000
 SHORT_TEXT_MAX = 2000
 CRITERION_NAME_MAX = 200
-CONTRACT_TERM_MESSAGE = _l("The contract term is 1 to 36 months (O102 art 24).")
+CONTRACT_TERM_MESSAGE = _l("The contract term is 1 to 36 months (MOF Order 102, art. 24).")
 
 
 class CriterionSchema(Schema):

@@ -102,6 +102,17 @@ def public_tenders_query(f: TenderFilters) -> Select:
     return _sorted(matches, f)
 
 
+def matches(f: TenderFilters) -> Select:
+    """Every public tender matching ``f``, unordered: the search page's rules, which the saved-search
+    alerts (``marketplace.alerts``) follow, so an alert names what the page would find."""
+    return _matches(f)[0]
+
+
+def public_matches(f: TenderFilters) -> Select:
+    """Every match, unordered: the API orders and pages it by its own keys (api/public.py)."""
+    return _matches(f)[0]
+
+
 def _matches(f: TenderFilters) -> tuple[Select, list[str]]:
     """Every match, unordered, and the index tokens its words asked for."""
     stmt = select(Tender).where(Tender.status.in_(PUBLIC_STATUSES))

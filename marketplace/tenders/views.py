@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace.core import documents as document_store
+from marketplace.core import staging
 from marketplace.core.catalogue import SERVICE_CATEGORIES
 from marketplace.core.districts import counties, streets_of
 from marketplace.core.errors import RuleViolation
@@ -225,11 +226,12 @@ def create():
         form.funding_sources.data = ["county_budget"]
         form.bid_deadline.data = to_local(publication.default_deadline("public_tender")).replace(tzinfo=None)
         form.contact_email.data = current_user.email
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    staged = staging.collect_posted(form, form.documents, "tender-documents", document_store.store)
+    if valid and not form.documents.errors:
         try:
-            files = [document_store.store(f) for f in _uploads(form.documents)]
             tender = drafting.create_draft(form.input(), current_user)
-            for stored in files:
+            for stored in staging.stored_files(staged):
                 drafting.add_document(tender, stored, current_user)
         except RuleViolation as exc:
             abandon()
@@ -237,7 +239,7 @@ def create():
         else:
             flash(_("Draft saved. Check the preview, then publish."), "success")
             return redirect(url_for("tenders.preview", tender_id=tender.id))
-    return render_template("tenders/form.html", form=form, tender=None), form_status(form)
+    return render_template("tenders/form.html", form=form, tender=None, staged=staged), form_status(form)
 
 
 @bp.route("/<int:tender_id>/edit", methods=["GET", "POST"])
@@ -248,11 +250,12 @@ def edit(tender_id: int):
     form = _tender_form(obj=tender)
     if request.method == "GET":
         _fill_from_tender(form, tender)
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    staged = staging.collect_posted(form, form.documents, "tender-documents", document_store.store)
+    if valid and not form.documents.errors:
         try:
-            files = [document_store.store(f) for f in _uploads(form.documents)]
             drafting.update_draft(tender, form.input(), current_user)
-            for stored in files:
+            for stored in staging.stored_files(staged):
                 drafting.add_document(tender, stored, current_user)
         except RuleViolation as exc:
             abandon()
@@ -261,7 +264,7 @@ def edit(tender_id: int):
             flash(_("Draft saved."), "success")
             return redirect(url_for("tenders.preview", tender_id=tender.id))
     return render_template(
-        "tenders/form.html", form=form, tender=tender, delete_form=DeleteForm()
+        "tenders/form.html", form=form, tender=tender, delete_form=DeleteForm(), staged=staged
     ), form_status(form)
 
 
@@ -339,10 +342,11 @@ def amend(tender_id: int):
         ):
             getattr(form, name).data = getattr(tender, name)
         form.bid_deadline.data = to_local(tender.bid_deadline).replace(tzinfo=None)
-    if form.validate_on_submit():
+    valid = form.validate_on_submit()
+    staged = staging.collect_posted(form, form.documents, "tender-documents", document_store.store)
+    if valid and not form.documents.errors:
         try:
-            files = [document_store.store(f) for f in _uploads(form.documents)]
-            amendments.amend(tender, form.input(), current_user, documents=files)
+            amendments.amend(tender, form.input(), current_user, documents=staging.stored_files(staged))
         except RuleViolation as exc:
             abandon()
             apply_violation(form, exc, default_field="reason")
@@ -355,6 +359,7 @@ def amend(tender_id: int):
         tender=tender,
         deadline_must_move=amendments.deadline_must_move(tender),
         min_date=amendments.amendment_min_deadline_date(),
+        staged=staged,
     ), form_status(form)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from marketplace.core.labels import Label
+from marketplace.core.messages import LAW
 from marketplace.timelimits.limits import (
     CHALLENGE,
     DECISION,
@@ -28,7 +29,10 @@ LABELS = {
     "time_limit_state": {
         MET: Label(_l("Met"), "success"),
         LATE: Label(_l("Met late"), "warning text-dark"),
-        OPEN: Label(_l("Open"), "info text-dark"),
+        OPEN: Label(_l("Still running"), "info text-dark"),
         OVERDUE: Label(_l("Overdue"), "danger"),
     },
 }
+
+# The law reference of a time limit, stored as its short form, shown as a citation (core.messages).
+MESSAGE_PARAMS = {"This statutory time limit (%(source)s) passes at the end of %(due)s.": {"source": LAW}}

@@ -8,7 +8,7 @@ are worth. The charts repeat tables that are on the page too (``dashboards/_macr
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -208,4 +208,15 @@ def audit_heads():
     stmt = select(AuditPublishedHead).order_by(AuditPublishedHead.seq.desc(), AuditPublishedHead.id.desc())
     return render_template(
         "transparency/audit_heads.html", pagination=paginate(stmt), public_key=published.public_key_b64()
+    )
+
+
+@bp.route("/ocds")
+def ocds_policy():
+    """The OCDS open data and its publication policy (every package's ``publicationPolicy``)."""
+    return render_template(
+        "transparency/ocds_policy.html",
+        licence=current_app.config.get("OCDS_LICENSE", ""),
+        prefix=current_app.config["OCDS_PREFIX"],
+        feed_interval=int(current_app.config["OCDS_FEED_INTERVAL"]),
     )

@@ -6,12 +6,14 @@ Self-contained on purpose: nothing here depends on ``tests/conftest.py``.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -110,13 +112,37 @@ def _wait_until_healthy(server: LiveServer) -> None:
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory):
-    """The app on a fresh, migrated and demo-seeded SQLite database, served on a free local port."""
-    tmp = tmp_path_factory.mktemp("live")
+def seeded_template(tmp_path_factory) -> Path:
+    """A migrated, demo-seeded SQLite database (and its uploads), made once per session and copied per server.
+
+    Seeding takes most of a server's start-up time, so every server starts from a copy of this one.
+    While writing browser tests, ``BROWSER_TEST_TEMPLATE=/some/dir`` keeps the seeded template there and
+    reuses it across runs (delete the folder after a migration or a demo change; CI never sets it).
+    """
+    kept = os.environ.get("BROWSER_TEST_TEMPLATE")
+    if kept and (Path(kept) / "live.sqlite3").exists():
+        return Path(kept)
+    tmp = Path(kept) if kept else tmp_path_factory.mktemp("template")
+    tmp.mkdir(parents=True, exist_ok=True)
     env = _server_env(tmp)
     _run_cli(["db", "upgrade"], env)
     _run_cli(["seed", "demo"], env)
+    (tmp / "uploads").mkdir(exist_ok=True)
+    return tmp
 
+
+def _copy_template(template: Path, target: Path) -> None:
+    for name in ("live.sqlite3", "live.sqlite3-wal", "live.sqlite3-shm"):
+        if (template / name).exists():
+            shutil.copy2(template / name, target / name)
+    shutil.copytree(template / "uploads", target / "uploads", dirs_exist_ok=True)
+
+
+@contextmanager
+def _serve(template: Path, tmp: Path):
+    """The app on a copy of the seeded database, served on a free local port until the block ends."""
+    _copy_template(template, tmp)
+    env = _server_env(tmp)
     port = _free_port()
     log_path = tmp / "server.log"
     with open(log_path, "wb") as log:
@@ -141,6 +167,20 @@ def live_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def live_server(seeded_template, tmp_path_factory):
+    """The app on a fresh, migrated and demo-seeded SQLite database, served on a free local port."""
+    with _serve(seeded_template, tmp_path_factory.mktemp("live")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def journey_server(seeded_template, tmp_path_factory):
+    """A server of the module's own (journeys move the training clock and change the demo's state)."""
+    with _serve(seeded_template, tmp_path_factory.mktemp("journey")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
 def browser():
     """Headless system Chromium driven by Playwright; skipped when either is missing."""
     if not CHROMIUM.exists():
@@ -160,23 +200,39 @@ def browser():
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """Keep each phase's report on the item (for ``new_page``); on failure add the server's log."""
+    """Keep each phase's report on the item (for ``new_page``); on failure add the server's log and save
+    the journey's pages (screenshot, URL, HTML) unless the failing step already did."""
     report = yield
     setattr(item, f"rep_{report.when}", report)
-    server = getattr(item, "funcargs", {}).get("live_server")
+    funcargs = getattr(item, "funcargs", {})
+    server = funcargs.get("live_server") or funcargs.get("journey_server")
     if report.failed and report.when == "call" and isinstance(server, LiveServer):
         tail = "\n".join(server.output().splitlines()[-SERVER_LOG_TAIL:])
         report.sections.append((f"live server output (last {SERVER_LOG_TAIL} lines)", tail))
+    journey = funcargs.get("journey")
+    if report.when == "call" and call.excinfo is not None and journey is not None:
+        if not getattr(call.excinfo.value, "_artifacts_saved", False) and hasattr(journey, "save_all"):
+            journey.save_all(item.name)
     return report
+
+
+@pytest.fixture(autouse=True)
+def _name_the_journey_test(request):
+    """Failure artifacts of a module's journey are named after the test that was running."""
+    if "journey" in request.fixturenames:
+        request.getfixturevalue("journey").current_test = request.node.name
+    yield
 
 
 @pytest.fixture
 def new_page(browser, request):
     """``new_page()`` opens a page in a fresh browser context (own cookies, English UI).
 
-    At teardown every context is closed; if the test failed, each page is first saved as a
-    screenshot under ``test-artifacts/``.
+    At teardown every context is closed; if the test failed, each page is first saved under
+    ``test-artifacts/`` (screenshot, URL and HTML).
     """
+    from journeys_kit import save_artifacts
+
     contexts: list = []
 
     def _new_page():
@@ -191,12 +247,5 @@ def new_page(browser, request):
     failed = report is not None and report.failed
     for i, context in enumerate(contexts):
         if failed:
-            for j, page in enumerate(context.pages):
-                target = ARTIFACTS / f"{request.node.name}-{i}-{j}.png"
-                try:
-                    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-                    page.screenshot(path=str(target), full_page=True)
-                    print(f"screenshot of {page.url} saved to {target}")
-                except Exception as exc:  # noqa: BLE001 - must not hide the real failure
-                    print(f"could not save a screenshot of {page.url}: {exc}")
+            save_artifacts([(f"{i}-{j}", page) for j, page in enumerate(context.pages)], request.node.name)
         context.close()

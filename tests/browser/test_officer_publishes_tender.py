@@ -105,9 +105,12 @@ def _publish_from_preview(page: Page, title: str, prefilled_deadline: str) -> st
     publish = page.get_by_role("button", name="Publish", exact=True)
     expect(publish).to_be_enabled()
     page.get_by_label(re.compile(r"^I confirm this service is not excluded from government purchase")).check()
+    questions: list[str] = []
+    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
     publish.click()
 
     expect(page).to_have_url(re.compile(r"/tenders/\d+$"))
+    assert questions and questions[0].startswith("Publish this tender now?"), questions
     heading = page.get_by_role("heading", level=1)
     expect(heading).to_contain_text(title)
     expect(heading).to_contain_text("Open for bids")

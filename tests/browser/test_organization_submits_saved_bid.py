@@ -30,7 +30,7 @@ def _sign_in(page: Page, base_url: str) -> None:
 
 def _a_tender_to_bid_on(page: Page, base_url: str) -> int:
     """The first open demo tender whose bid form this organization may fill and has not used yet."""
-    page.goto(f"{base_url}/tenders")
+    page.goto(f"{base_url}/tenders?status=open")
     ids = sorted({int(m) for m in re.findall(r'href="/tenders/(\d+)"', page.content())})
     for tender_id in ids:
         page.goto(f"{base_url}/bids/tender/{tender_id}")

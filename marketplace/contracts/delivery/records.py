@@ -20,7 +20,7 @@ from marketplace.core.districts import COMMUNITY, District
 from marketplace.core.documents import StoredFile
 from marketplace.core.errors import RuleViolation
 from marketplace.core.messages import N_
-from marketplace.core.schemas import load, parse_decimal
+from marketplace.core.schemas import InputErrors, load_partial, parse_decimal
 from marketplace.extensions import db
 
 CENT = Decimal("0.01")
@@ -59,14 +59,41 @@ def _community(contract: Contract, code: str | None) -> District | None:
     return community
 
 
+def check_record(contract: Contract, raw: Mapping) -> dict:
+    """``raw`` (a ``RecordInputSchema``) checked against the schema and the contract's rules: a date
+    within the term and not in the future, a target of this contract, a community of its area.
+
+    Every problem is reported at once (:class:`InputErrors`); the web form, the file import and the
+    API all check a record here. The result holds the loaded values and ``target``/``community``."""
+    data, errors = load_partial(RecordInputSchema(), raw)
+    rules = (
+        ("service_date", lambda day: within_term(contract, day, "service_date", _("The service date"))),
+        ("target_id", lambda ident: _target(contract, ident)),
+        ("community_code", lambda code: _community(contract, code)),
+    )
+    found = {}
+    for name, rule in rules:
+        if name in errors or name not in data:
+            continue
+        try:
+            found[name] = rule(data[name])
+        except RuleViolation as exc:
+            errors.setdefault(name, []).append(exc.message)
+    if errors:
+        raise InputErrors(errors)
+    return {**data, "target": found.get("target_id"), "community": found.get("community_code")}
+
+
 def log_service_record(contract: Contract, raw: Mapping, files: list[StoredFile], actor) -> ServiceRecord:
     """The organization logs a service it delivered (``raw``: a ``RecordInputSchema``)."""
     require(actor, "contract.deliver", contract)
     require_active(contract)
-    data = load(RecordInputSchema(), raw)
-    within_term(contract, data["service_date"], "service_date", _("The service date"))
-    target = _target(contract, data["target_id"])
-    community = _community(contract, data["community_code"])
+    return add_record(contract, check_record(contract, raw), files, actor)
+
+
+def add_record(contract: Contract, data: dict, files: list[StoredFile], actor) -> ServiceRecord:
+    """Store a record checked by :func:`check_record` and audit it (the caller checked the actor)."""
+    target, community = data["target"], data["community"]
     now = clock.now()
     record = ServiceRecord(
         contract_id=contract.id,

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError, fields, post_load, validates_schema
 
 from marketplace.contracts.labels import ACCEPTANCE_RESULTS, ACTIVITY_TYPES
-from marketplace.contracts.personal_data import no_identity_number
+from marketplace.contracts.personal_data import no_identity_number, no_phone_number
 from marketplace.contracts.schemas import (
     BlanksMissingSchema,
     Day,
@@ -114,7 +114,9 @@ class RecordInputSchema(BlanksMissingSchema):
     beneficiaries = People()
     hours = Count(_l("Hours"), maximum=HOURS_MAX)
     community_code = fields.String(load_default=None)
-    notes = text(_l("Notes"), NOTES_MAX, required=False, multiline=True, validate=[no_identity_number])
+    notes = text(
+        _l("Notes"), NOTES_MAX, required=False, multiline=True, validate=[no_identity_number, no_phone_number]
+    )
 
 
 class ProgressReportSchema(BlanksMissingSchema):
@@ -170,7 +172,10 @@ class AcceptanceInputSchema(BlanksMissingSchema):
         people = [p for p in map(_representative, data["representatives"]) if p is not None]
         if not people:
             raise ValidationError(
-                _("At least one service-recipient representative must take part in the acceptance (IR 45)."),
+                _(
+                    "At least one service-recipient representative must take part in the acceptance "
+                    "(Government Procurement Regulations, art. 45)."
+                ),
                 "representatives",
             )
         if len(people) > MAX_REPRESENTATIVES:
@@ -185,3 +190,9 @@ class PaymentInputSchema(BlanksMissingSchema):
     paid_on = Day(required=True, error_messages=required_messages(_l("The payment date is required.")))
     amount = PaymentAmount(required=True)
     reference = text(_l("Payment reference"), REFERENCE_MAX)
+
+
+class CorrectionSchema(BlanksMissingSchema):
+    """Why a service record is corrected (kept with the replaced version)."""
+
+    reason = text(_l("Reason for the correction"), NOTES_MAX, validate=[no_identity_number, no_phone_number])

@@ -78,19 +78,22 @@ def _failure(tender: Tender, counted: list[dict]) -> str | None:
     profile = procedures.profile(tender.method)
     if len(counted) < profile.min_bids:
         return record_text(
-            N_("Only %(n)s bid(s) were received; %(method)s requires at least %(minimum)s (O87 41)."),
+            N_(
+                "Only %(n)s bid(s) were received; %(method)s requires at least %(minimum)s (MOF "
+                "Order 87, art. 41)."
+            ),
             n=len(counted),
             method=tender.method,
             minimum=profile.min_bids,
         )
     within = [r for r in counted if not r["over_ceiling"]]
     if not within:
-        return record_text(N_("Every bid exceeds the budget ceiling (GPL 36)."))
+        return record_text(N_("Every bid exceeds the budget ceiling (Government Procurement Law, art. 36)."))
     if len(within) < profile.min_qualified_bids:
         return record_text(
             N_(
                 "Only %(n)s bid(s) are within the budget ceiling; %(method)s requires at least %(minimum)s "
-                "(GPL 36)."
+                "(Government Procurement Law, art. 36)."
             ),
             n=len(within),
             method=tender.method,

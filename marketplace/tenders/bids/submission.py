@@ -28,7 +28,7 @@ from marketplace.tenders.bids.ceremony import contents
 from marketplace.tenders.bids.digest import canonical_content, digest_of, submitted_attachment_hashes
 from marketplace.tenders.bids.models import DRAFT, SUBMITTED, WITHDRAWN, Bid, BidAttachment, BidSubmission
 from marketplace.tenders.bids.schemas import BidInputSchema
-from marketplace.tenders.bids.visibility import active_bid
+from marketplace.tenders.bids.visibility import active_bid, last_withdrawn_bid
 from marketplace.tenders.models import CANCELLED, OPEN, Tender
 
 MAX_ATTACHMENTS = 10
@@ -37,7 +37,7 @@ ATTACHMENT_TYPES = {"pdf", "png", "jpg", "jpeg", "doc", "docx", "xls", "xlsx"}
 STANDARD_DECLARATIONS = {
     "no_major_violations": _l(
         "In the three years before this bid the organization had no major illegal record in its operations "
-        "(GPL 22)."
+        "(Government Procurement Law, art. 22)."
     ),
     "independent_bid": _l("This bid was prepared independently, without collusion with any other bidder."),
     "accept_terms": _l("The organization accepts the tender documents, their clarifications and amendments."),
@@ -46,7 +46,9 @@ STANDARD_DECLARATIONS = {
     ),
 }
 SMALL_ORG_DECLARATION = {
-    "small_organization": _l("The organization declares that it is a small or micro organization (C46)."),
+    "small_organization": _l(
+        "The organization declares that it is a small or micro organization (Caiku [2020] 46)."
+    ),
 }
 
 
@@ -142,6 +144,8 @@ def save_draft(tender: Tender, org, raw: Mapping, actor, attachments: list[Store
     bid.responses = {str(cid): text for cid, text in data["responses"].items()}
     bid.declarations = sorted(set(data["declarations"]))
     _flush_bid(created)
+    if created:
+        _carry_over_attachments(bid, last_withdrawn_bid(tender, org.id))
     for stored in attachments or []:
         _attach(bid, stored)
     _note_readiness(bid)
@@ -154,6 +158,28 @@ def save_draft(tender: Tender, org, raw: Mapping, actor, attachments: list[Store
         tender_id=tender.id,
     )
     return bid
+
+
+def _carry_over_attachments(bid: Bid, withdrawn: Bid | None) -> None:
+    """A new bid after a withdrawal starts from the withdrawn bid's working copy (the bid page fills in
+    its price, answers and declarations): its attachments are the same organization's files, on the
+    same tender (a sealed tender's stay encrypted under the same key), so the rows are copied."""
+    if withdrawn is None:
+        return
+    for old in withdrawn.attachments[:MAX_ATTACHMENTS]:
+        bid.attachments.append(
+            BidAttachment(
+                uploaded_at=clock.now(),
+                filename=old.filename,
+                content_type=old.content_type,
+                size=old.size,
+                sha256=old.sha256,
+                storage_key=old.storage_key,
+                plain_sha256=old.plain_sha256,
+                working_key=old.working_key,
+            )
+        )
+    db.session.flush()
 
 
 def _flush_bid(created: bool) -> None:

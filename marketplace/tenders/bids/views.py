@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from marketplace.core import documents as document_store
+from marketplace.core import staging
 from marketplace.core.errors import RuleViolation
 from marketplace.core.permissions import require
 from marketplace.core.transaction import abandon, run_verb
@@ -76,14 +77,23 @@ def edit(tender_id: int):
     bid = visibility.active_bid(tender, org.id)
     declarations = submission.required_declarations(tender)
     form = bid_form_class(tender, declarations)()
+    # After a withdrawal, the next bid starts from the withdrawn one's working copy (the organization's own).
+    withdrawn = visibility.last_withdrawn_bid(tender, org.id) if bid is None else None
+    reused = withdrawn if visibility.reusable_content(withdrawn) else None
     if request.method == "GET" and bid is not None:
         form.fill(bid, tender, declarations)
+    elif request.method == "GET" and reused is not None:
+        form.fill(reused, tender, declarations)
     problems = eligibility_problems(org, tender)
-    if request.method == "POST" and form.validate_on_submit():
-        files = [f for f in (form.attachments.data or []) if getattr(f, "filename", "")]
+    valid = request.method == "POST" and form.validate_on_submit()
+    # Uploads that passed their checks are kept across a page shown again with errors (core.staging).
+    staged = staging.collect_posted(
+        form, form.attachments, f"bid-attachments:{tender.id}", lambda f: _store_attachment(tender, f)
+    )
+    if valid and not form.attachments.errors:
         submitting = bool(form.submit_bid.data)
         try:
-            stored = [_store_attachment(tender, f) for f in files]
+            stored = staging.stored_files(staged)
             saved = submission.save_draft(tender, org, form.input(tender, declarations), current_user, stored)
             receipt = submission.submit(saved, current_user) if submitting else None
         except RuleViolation as exc:
@@ -106,6 +116,9 @@ def edit(tender_id: int):
         confirm_form=ConfirmForm(),
         plain_form=PlainForm(),
         unsubmitted=bid is not None and has_unsubmitted_changes(bid),
+        reused=reused,
+        staged=staged,
+        withdrawn=withdrawn,
         accepting=tender.accepting_bids,
     ), form_status(form)
 

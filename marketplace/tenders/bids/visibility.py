@@ -13,7 +13,7 @@ from sqlalchemy import select
 from marketplace.core.permissions import ADMIN, AUDITOR, OFFICER, can
 from marketplace.extensions import db
 from marketplace.tenders.bids.bidders import is_member
-from marketplace.tenders.bids.models import ACTIVE, SUBMITTED, Bid, BidOpening
+from marketplace.tenders.bids.models import ACTIVE, SUBMITTED, WITHDRAWN, Bid, BidOpening
 from marketplace.tenders.models import Tender
 
 
@@ -69,6 +69,24 @@ def active_bid(tender: Tender, organization_id: int) -> Bid | None:
             Bid.tender_id == tender.id, Bid.organization_id == organization_id, Bid.status.in_(ACTIVE)
         )
     )
+
+
+def last_withdrawn_bid(tender: Tender, organization_id: int) -> Bid | None:
+    """The organization's most recently withdrawn bid on the tender (its own: only its members ask)."""
+    return db.session.scalar(
+        select(Bid)
+        .where(Bid.tender_id == tender.id, Bid.organization_id == organization_id, Bid.status == WITHDRAWN)
+        .order_by(Bid.withdrawn_at.desc(), Bid.id.desc())
+        .limit(1)
+    )
+
+
+def reusable_content(bid: Bid | None) -> bool:
+    """Whether a withdrawn bid still holds a working copy to start the next bid from (a sealed bid's
+    submitted version cannot be read back: its working copy was erased when it was submitted)."""
+    if bid is None:
+        return False
+    return bid.price is not None or any((bid.responses or {}).values()) or bool(bid.attachments)
 
 
 def bids_of_organization(organization_id: int):

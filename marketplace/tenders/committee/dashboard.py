@@ -78,6 +78,7 @@ def _agency_officers(tender: Tender) -> list[User]:
 
 def committee_form(tender: Tender, formdata=True) -> CommitteeForm:
     form = CommitteeForm() if formdata else CommitteeForm(formdata=None)
+    form.committee_size = members.committee_size(tender)
     experts, officers = _evaluators(), _agency_officers(tender)
     form.members.choices = [(u.id, _user_label(u)) for u in experts]
     form.buyer_rep.choices = [("", _("— none —"))] + [(str(u.id), _user_label(u)) for u in officers]

@@ -31,14 +31,36 @@ class ActionForm(FlaskForm):
 
 
 class CommitteeForm(FlaskForm):
-    members = MultiCheckboxField(
-        _l("Independent experts"),
-        coerce=int,
-        validators=[DataRequired(message=_l("Choose the experts who sit on the committee."))],
-    )
+    # No DataRequired here: its "required" flag would be rendered on every checkbox, and a browser then
+    # refuses the form unless every expert of the pool is ticked. The count is checked below instead.
+    members = MultiCheckboxField(_l("Independent experts"), coerce=int)
     buyer_rep = SelectField(_l("Buyer's representative (optional)"), validators=[Optional()])
     chair = SelectField(_l("Chair"), validators=[DataRequired(message=_l("Choose the chair."))])
     submit = SubmitField(_l("Appoint the committee"))
+    #: the least number of members (experts and the buyer's representative), set by ``committee_form``
+    committee_size: int = 0
+
+    def validate_members(self, field):
+        chosen = len(set(field.data or [])) + (1 if self.buyer_rep.data else 0)
+        if not field.data:
+            raise ValidationError(_l("Choose the experts who sit on the committee."))
+        if chosen < self.committee_size:
+            raise ValidationError(
+                _l(
+                    "Too few: the committee needs at least %(n)d members in all (experts and the buyer's "
+                    "representative); you chose %(k)d.",
+                    n=self.committee_size,
+                    k=chosen,
+                )
+            )
+        if chosen % 2 == 0:
+            raise ValidationError(
+                _l(
+                    "Too many or too few: you chose %(k)d members, the committee must have an odd number. "
+                    "Add or remove one.",
+                    k=chosen,
+                )
+            )
 
     def validate_chair(self, field):
         chosen = {str(i) for i in (self.members.data or [])}
@@ -58,7 +80,10 @@ class ReplaceForm(FlaskForm):
 class QualifyForm(FlaskForm):
     result = RadioField(
         _l("Qualification"),
-        choices=[("pass", _l("Passed")), ("fail", _l("Failed"))],
+        choices=[
+            ("pass", _l("Passes the qualification review")),
+            ("fail", _l("Fails the qualification review")),
+        ],
         validators=[InputRequired(message=_l("Choose passed or failed."))],
     )
     reason = TextAreaField(_l("Reason"), validators=[Length(max=TEXT_MAX)])

@@ -46,3 +46,6 @@ LABELS = {
         "reserve": Label(_l("Reserve draw")),
     },
 }
+
+# Audit parameters stored as codes, shown by their labels (core.messages).
+MESSAGE_PARAMS = {"Challenge %(id)s %(status)s": {"status": "challenge"}}

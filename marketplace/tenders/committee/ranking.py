@@ -204,7 +204,7 @@ def _result_row(tender: Tender, round_no: int, r: scoring.Result) -> EvaluationR
         rank=r.rank,
         invalid_reason=None
         if r.rank
-        else record_text(N_("abnormally low price without justification (O87 60)")),
+        else record_text(N_("abnormally low price without justification (MOF Order 87, art. 60)")),
     )
 
 
@@ -255,7 +255,12 @@ def conclude(tender: Tender, actor) -> list[EvaluationResult]:
 
 def _too_few_qualified(n: int, minimum: int) -> str:
     return record_text(
-        N_("Only %(n)s qualified bid(s); the procedure requires %(minimum)s (GPL 36)."), n=n, minimum=minimum
+        N_(
+            "Only %(n)s qualified bid(s); the procedure requires %(minimum)s (Government Procurement "
+            "Law, art. 36)."
+        ),
+        n=n,
+        minimum=minimum,
     )
 
 

@@ -70,7 +70,10 @@ def qualify(tender: Tender, bid: Bid, passed: bool, reason: str, actor) -> Quali
     reason = load(QualificationInputSchema(), {"passed": passed, "reason": reason})["reason"]
     if passed and bid.price is not None and bid.price > tender.budget_ceiling:
         raise RuleViolation(
-            _("A bid over the budget ceiling cannot pass the qualification review (GPL 36)."),
+            _(
+                "A bid over the budget ceiling cannot pass the qualification review (Government "
+                "Procurement Law, art. 36)."
+            ),
             field="passed",
         )
     q = qualification_of(bid)

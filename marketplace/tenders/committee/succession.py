@@ -57,7 +57,8 @@ def require_next_candidate(tender: Tender, bid: Bid, rank: int) -> None:
         raise RuleViolation(
             _(
                 "The award follows the ranking: it goes to rank %(rank)s. A candidate ranked above is passed "
-                "over only when it withdrew, was disqualified or failed to sign (O87 68); record that first.",
+                "over only when it withdrew, was disqualified or failed to sign (MOF Order 87, art. "
+                "68); record that first.",
                 rank=candidate.rank if candidate else rank,
             ),
             field="bid",

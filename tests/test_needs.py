@@ -11,11 +11,15 @@ from sqlalchemy import func, select
 
 from marketplace import clock
 from marketplace.auth import services as auth_services
+from marketplace.auth.models import User
 from marketplace.contracts.models import ServiceRecord
 from marketplace.core.errors import RuleViolation
+from marketplace.extensions import db as _db
 from marketplace.needs import queries, services
 from marketplace.needs.models import DECLINED, DISPATCHED, MERGED, MET, OPEN, SCREENING, Grid, Need
 from marketplace.tenders.models import DRAFT, Tender
+from tests import factories
+from tests.conftest import PG_URL
 from tests.contract_factories import contract_rows
 from tests.factories import PASSWORD
 
@@ -370,3 +374,58 @@ def test_the_map_and_its_table_carry_the_same_hand_counted_figures(client, db, w
     codes = {f["properties"]["code"] for f in shape.get_json()["features"]}
     streets = set(db.session.scalars(select(District.code).where(District.level == "street")))
     assert codes == streets
+
+
+@pytest.mark.skipif(not PG_URL, reason="concurrency tests need PostgreSQL: set TEST_DATABASE_URL")
+def test_two_officers_acting_on_one_need_at_once_cannot_both_win(app, committed):
+    """One declines the need while the other routes it into a tender: row locks let exactly one win, and
+    two duplicates recorded at the same moment still end as one open need."""
+    from tests.test_contract_concurrency import _race
+
+    with app.app_context():
+        world = factories.world()
+        worker = auth_services.create_user(email="grid1@test.org", role="grid_worker", password=PASSWORD)
+        _db.session.flush()
+        services.load_grids(
+            "code,name,community_code,households,population,workers\n"
+            f"A-01,多福巷第一网格,{COMMUNITY_A},210,520,grid1@test.org\n",
+            world["admin"],
+        )
+        grid = _db.session.scalar(select(Grid))
+        need = services.record_need(_need(grid), worker)
+        _db.session.commit()
+        ids = {
+            "need": need.id,
+            "officer": world["officer"].id,
+            "other": world["other_officer"].id,
+            "worker": worker.id,
+            "grid": grid.id,
+        }
+
+    def decline():
+        officer = _db.session.get(User, ids["officer"])
+        chosen = [_db.session.get(Need, ids["need"])]
+        return lambda: services.decline(chosen, {"reason": "已解决"}, officer)
+
+    def tender():
+        officer = _db.session.get(User, ids["other"])
+        chosen = [_db.session.get(Need, ids["need"])]
+        return lambda: services.dispatch_to_tender(
+            chosen, {"title": "助餐", "budget_ceiling": "1000"}, officer
+        )
+
+    outcomes = _race(app, decline, tender)
+    assert outcomes.count("won") == 1, outcomes
+
+    def record():
+        user = _db.session.get(User, ids["worker"])
+        return lambda: services.record_need(
+            _need(_db.session.get(Grid, ids["grid"]), category="childcare"), user
+        )
+
+    assert _race(app, record, record) == ["won", "won"]
+    with app.app_context():
+        open_childcare = _db.session.scalars(
+            select(Need).where(Need.category == "childcare", Need.status == OPEN)
+        ).all()
+        assert len(open_childcare) == 1 and open_childcare[0].reports == 2

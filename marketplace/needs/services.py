@@ -138,9 +138,20 @@ def _open_twin(need: Need) -> Need | None:
     )
 
 
+def _locked(needs: list[Need]) -> list[Need]:
+    """The needs again, their rows locked and their state read afresh (two people acting on the same need
+    at once: the second sees what the first did)."""
+    ids = sorted(n.id for n in needs)
+    stmt = select(Need).where(Need.id.in_(ids)).order_by(Need.id).with_for_update()
+    return list(db.session.scalars(stmt.execution_options(populate_existing=True)))
+
+
 def _merge_or_open(need: Need, actor) -> Need:
     """Open ``need``, or add it to the open need of its grid and category: counts added, the higher
-    urgency kept, its description appended. Returns the need that is open afterwards."""
+    urgency kept, its description appended. Returns the need that is open afterwards. The grid's row is
+    locked first, so two duplicates recorded at the same moment do not both open: FOR NO KEY UPDATE,
+    which the foreign-key locks of the needs just inserted into the grid do not block (no deadlock)."""
+    db.session.execute(select(Grid.id).where(Grid.id == need.grid_id).with_for_update(key_share=True))
     twin = _open_twin(need)
     if twin is None:
         need.status = OPEN
@@ -211,6 +222,7 @@ def submit_from_resident(raw: Mapping) -> Need:
 
 
 def _require_screening(need: Need, actor) -> None:
+    _locked([need])
     if not policy.works_in(actor, need.grid):
         raise RuleViolation(_("You screen needs only in your own grids."))
     if need.status != SCREENING:
@@ -253,6 +265,7 @@ def _dispatchable(needs: Iterable[Need], actor) -> list[Need]:
     chosen = list(needs)
     if not chosen:
         raise RuleViolation(_("Choose at least one need."))
+    chosen = _locked(chosen)
     for need in chosen:
         if not policy.in_area(actor, need.grid):
             raise RuleViolation(_("Need %(need)s is outside your area.", need=need.receipt_code))

@@ -259,10 +259,17 @@ def _journey_publish_bid_open(url: str) -> None:
 def _jobs_ran_once_per_tick(since: str) -> None:
     """Every run row comes from the one scheduler process, none is "skipped", and a job's runs are an
     interval apart: each tick ran each job once, whatever the number of web workers."""
-    rows = _psql(
+    query = (
         "SELECT job, status, host, extract(epoch FROM started_at) FROM job_runs "
         f"WHERE started_at >= '{since}' ORDER BY job, started_at"
-    ).splitlines()
+    )
+    # open-bids ticks every JOB_FAST_INTERVAL seconds: let it tick at least three times in the window.
+    _wait_for(
+        "three open-bids runs",
+        lambda: sum(r.startswith("open-bids|") for r in _psql(query).splitlines()) >= 3,
+        timeout=10 * JOB_FAST_INTERVAL,
+    )
+    rows = _psql(query).splitlines()
     runs = [row.split("|") for row in rows]
     assert runs, "no job ran during the test"
     assert not [r for r in runs if r[1] == "skipped"]
